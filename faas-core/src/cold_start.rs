@@ -1,0 +1,1 @@
+//! cold_start (in progress).

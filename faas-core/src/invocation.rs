@@ -1,0 +1,1 @@
+//! invocation (in progress).

@@ -1,0 +1,19 @@
+//! Provider-neutral OpenTelemetry tracing for serverless functions.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+pub mod attributes;
+pub mod cold_start;
+pub mod config;
+pub mod cost;
+pub mod env;
+pub mod environment;
+pub mod error;
+pub mod invocation;
+pub mod pipeline;
+pub mod propagation;
+pub mod resource;
+pub mod sampling;
+#[cfg(feature = "tracing")]
+pub mod tracing_bridge;
+
+pub use error::{ConfigError, Error};

@@ -1,0 +1,1 @@
+//! Trace-context propagation (in progress).
