@@ -1,1 +1,88 @@
-fn main(){}
+//! Cost of building and ending one invocation span (with cold-start check, attributes, cost
+//! estimate and FaaS metrics) against a plain SDK span from the same tracer, both exported to
+//! an in-memory exporter through the same bounded queue.
+//!
+//! `cargo bench -p faas-core --bench invocation_span`
+#![allow(missing_docs, clippy::unwrap_used)]
+
+use std::hint::black_box;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use faas_core::cold_start::ColdStart;
+use faas_core::env::Env;
+use faas_core::environment::LocalEnvironment;
+use faas_core::invocation::{Invocation, Outcome, Trigger};
+use faas_core::pipeline::Telemetry;
+use faas_core::propagation::{HeaderExtractor, Propagation};
+use opentelemetry::KeyValue;
+use opentelemetry::trace::{Span, Tracer};
+use opentelemetry_sdk::trace::InMemorySpanExporter;
+
+fn setup() -> (Telemetry, InMemorySpanExporter, tokio::runtime::Runtime) {
+    let exporter = InMemorySpanExporter::default();
+    let cold = Box::leak(Box::new(ColdStart::from_process()));
+    let _ = cold.take();
+    let telemetry = Telemetry::builder(LocalEnvironment::named("bench"))
+        .with_env(Env::from_pairs([("OTEL_METRICS_EXPORTER", "none")]))
+        .with_span_exporter(exporter.clone())
+        .with_cold_start(cold)
+        .install_global(false)
+        .build()
+        .unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    (telemetry, exporter, rt)
+}
+
+fn drain_every(n: &mut u32, telemetry: &Telemetry, exporter: &InMemorySpanExporter, rt: &tokio::runtime::Runtime) {
+    *n += 1;
+    if (*n).is_multiple_of(1024) {
+        rt.block_on(telemetry.flush(None));
+        exporter.reset();
+    }
+}
+
+fn invocation_span(c: &mut Criterion) {
+    let (telemetry, exporter, rt) = setup();
+    let mut group = c.benchmark_group("invocation_span");
+    let mut n = 0;
+    group.bench_function("baseline: plain SDK span with 3 attributes", |b| {
+        b.iter(|| {
+            let mut span = telemetry.tracer().start("orders");
+            span.set_attribute(KeyValue::new("faas.trigger", "http"));
+            span.set_attribute(KeyValue::new("faas.invocation_id", "8476a536-e9f4-11e8-9739-2dfe598c3fcd"));
+            span.set_attribute(KeyValue::new("faas.coldstart", false));
+            span.end();
+            drain_every(&mut n, &telemetry, &exporter, &rt);
+        })
+    });
+    group.bench_function("faas-core: invocation span start + end", |b| {
+        b.iter(|| {
+            let span = telemetry.start_invocation(
+                Invocation::new("orders", Trigger::Http)
+                    .with_invocation_id("8476a536-e9f4-11e8-9739-2dfe598c3fcd"),
+            );
+            black_box(span.context());
+            span.end(Outcome::Ok);
+            drain_every(&mut n, &telemetry, &exporter, &rt);
+        })
+    });
+    group.finish();
+}
+
+fn propagation(c: &mut Criterion) {
+    let propagation = Propagation::default();
+    let mut headers = http::HeaderMap::new();
+    headers.insert(
+        "traceparent",
+        http::HeaderValue::from_static("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"),
+    );
+    c.bench_function("propagation: extract traceparent from a HeaderMap", |b| {
+        b.iter(|| black_box(propagation.extract(&HeaderExtractor(black_box(&headers)))))
+    });
+}
+
+criterion_group!(benches, invocation_span, propagation);
+criterion_main!(benches);

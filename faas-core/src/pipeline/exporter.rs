@@ -1,0 +1,131 @@
+//! The span and metric exporters a flush sends through, built from [`TelemetryConfig`].
+
+use std::collections::HashMap;
+use std::fmt::Debug;
+use std::sync::Arc;
+
+use opentelemetry_otlp::{RetryPolicy, WithExportConfig, WithHttpConfig};
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::metrics::data::ResourceMetrics;
+use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
+use opentelemetry_sdk::trace::{SpanData, SpanExporter};
+
+use super::http_client::ExportHttpClient;
+use crate::config::{Compression, Protocol, TelemetryConfig};
+use crate::environment::BoxFuture;
+use crate::error::Error;
+
+/// An object-safe [`SpanExporter`].
+pub(crate) trait DynSpanExporter: Send + Sync + Debug {
+    fn export_boxed(&self, batch: Vec<SpanData>) -> BoxFuture<'_, OTelSdkResult>;
+}
+
+impl<E: SpanExporter> DynSpanExporter for E {
+    fn export_boxed(&self, batch: Vec<SpanData>) -> BoxFuture<'_, OTelSdkResult> {
+        Box::pin(self.export(batch))
+    }
+}
+
+/// Makes a fresh span exporter (with its own connections) for the blocking paths, which run
+/// on a runtime of their own.
+pub(crate) type SpanExporterFactory =
+    Arc<dyn Fn(&Resource) -> Result<Arc<dyn DynSpanExporter>, Error> + Send + Sync>;
+
+fn otlp_protocol(protocol: Protocol) -> opentelemetry_otlp::Protocol {
+    match protocol {
+        Protocol::HttpProtobuf => opentelemetry_otlp::Protocol::HttpBinary,
+        Protocol::HttpJson => opentelemetry_otlp::Protocol::HttpJson,
+        #[cfg(feature = "grpc")]
+        Protocol::Grpc => opentelemetry_otlp::Protocol::Grpc,
+        #[cfg(not(feature = "grpc"))]
+        Protocol::Grpc => opentelemetry_otlp::Protocol::HttpBinary,
+    }
+}
+
+fn client(config: &TelemetryConfig) -> Result<ExportHttpClient, Error> {
+    ExportHttpClient::new(config.export_timeout).map_err(|e| Error::Exporter(e.to_string()))
+}
+
+fn compression(config: &TelemetryConfig) -> Option<opentelemetry_otlp::Compression> {
+    match config.compression {
+        Compression::None => None,
+        Compression::Gzip => Some(opentelemetry_otlp::Compression::Gzip),
+    }
+}
+
+/// The OTLP span exporter described by `config`, retries off (the flush has a budget; retries
+/// belong to the collector), resource set.
+pub(crate) fn otlp_span_exporter(
+    config: &TelemetryConfig,
+    resource: &Resource,
+) -> Result<Arc<dyn DynSpanExporter>, Error> {
+    #[cfg(feature = "grpc")]
+    if config.traces_protocol == Protocol::Grpc {
+        use opentelemetry_otlp::WithTonicConfig;
+        let mut exporter = opentelemetry_otlp::SpanExporter::builder()
+            .with_tonic()
+            .with_endpoint(config.traces_endpoint.clone())
+            .with_timeout(config.export_timeout)
+            .with_retry_policy(RetryPolicy::disabled())
+            .build()
+            .map_err(|e| Error::Exporter(e.to_string()))?;
+        exporter.set_resource(resource);
+        return Ok(Arc::new(exporter));
+    }
+    let mut builder = opentelemetry_otlp::SpanExporter::builder()
+        .with_http()
+        .with_endpoint(config.traces_endpoint.clone())
+        .with_protocol(otlp_protocol(config.traces_protocol))
+        .with_timeout(config.export_timeout)
+        .with_headers(config.traces_headers.iter().cloned().collect::<HashMap<_, _>>())
+        .with_retry_policy(RetryPolicy::disabled())
+        .with_http_client(client(config)?);
+    if let Some(c) = compression(config) {
+        builder = builder.with_compression(c);
+    }
+    let mut exporter = builder
+        .build()
+        .map_err(|e| Error::Exporter(e.to_string()))?;
+    exporter.set_resource(resource);
+    Ok(Arc::new(exporter))
+}
+
+/// The OTLP metric exporter described by `config`.
+pub(crate) fn otlp_metric_exporter(
+    config: &TelemetryConfig,
+) -> Result<Arc<dyn DynMetricExporter>, Error> {
+    let mut builder = opentelemetry_otlp::MetricExporter::builder()
+        .with_http()
+        .with_endpoint(config.metrics_endpoint.clone())
+        .with_protocol(otlp_protocol(match config.metrics_protocol {
+            Protocol::Grpc => Protocol::HttpProtobuf,
+            other => other,
+        }))
+        .with_timeout(config.export_timeout)
+        .with_headers(config.metrics_headers.iter().cloned().collect::<HashMap<_, _>>())
+        .with_retry_policy(RetryPolicy::disabled())
+        .with_http_client(client(config)?);
+    if let Some(c) = compression(config) {
+        builder = builder.with_compression(c);
+    }
+    let exporter = builder
+        .build()
+        .map_err(|e| Error::Exporter(e.to_string()))?;
+    Ok(Arc::new(exporter))
+}
+
+/// Makes a fresh metric exporter for the blocking paths.
+pub(crate) type MetricExporterFactory =
+    Arc<dyn Fn() -> Result<Arc<dyn DynMetricExporter>, Error> + Send + Sync>;
+
+/// An object-safe [`PushMetricExporter`].
+pub(crate) trait DynMetricExporter: Send + Sync + Debug {
+    fn export_boxed<'a>(&'a self, metrics: &'a ResourceMetrics) -> BoxFuture<'a, OTelSdkResult>;
+}
+
+impl<E: PushMetricExporter + Debug> DynMetricExporter for E {
+    fn export_boxed<'a>(&'a self, metrics: &'a ResourceMetrics) -> BoxFuture<'a, OTelSdkResult> {
+        Box::pin(self.export(metrics))
+    }
+}

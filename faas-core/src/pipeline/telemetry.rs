@@ -1,0 +1,501 @@
+//! [`Telemetry`]: the tracer and meter providers, the span queue and the bounded flush.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry::{InstrumentationScope, KeyValue, global};
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::metrics::data::ResourceMetrics;
+use opentelemetry_sdk::metrics::reader::MetricReader;
+use opentelemetry_sdk::metrics::{ManualReader, SdkMeterProvider};
+use opentelemetry_sdk::trace::{
+    Sampler, SdkTracer, SdkTracerProvider, SpanExporter,
+};
+
+use super::exporter::{
+    DynMetricExporter, DynSpanExporter, MetricExporterFactory, SpanExporterFactory,
+    otlp_metric_exporter, otlp_span_exporter,
+};
+use super::flush::{FlushReport, effective_budget};
+use super::metrics::{FaasMetrics, SharedReader};
+use super::span_buffer::{BufferingProcessor, SpanBuffer};
+use crate::cold_start::ColdStart;
+use crate::config::TelemetryConfig;
+use crate::cost::{Architecture, CostModel};
+use crate::env::Env;
+use crate::environment::{FaasEnvironment, enrich_within};
+use crate::error::Error;
+use crate::resource::build_resource;
+
+/// Name of the instrumentation scope of every span this project creates.
+pub const SCOPE_NAME: &str = "faas-otel";
+
+/// The telemetry of one function process. Cheap to clone; every clone shares the pipeline.
+///
+/// Build it once at start-up with [`Telemetry::builder`]. After each invocation call
+/// [`Telemetry::flush`]; at the end call [`Telemetry::shutdown`] (dropping the last clone
+/// drains too, blocking for at most the shutdown budget).
+#[derive(Debug, Clone)]
+pub struct Telemetry {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    config: TelemetryConfig,
+    environment: Arc<dyn FaasEnvironment>,
+    resource: Resource,
+    tracer_provider: SdkTracerProvider,
+    tracer: SdkTracer,
+    meter_provider: SdkMeterProvider,
+    metrics: FaasMetrics,
+    drain: Arc<Drain>,
+    last_metric_export: Mutex<Instant>,
+    cold_start: &'static ColdStart,
+    cost_model: Option<Arc<dyn CostModel>>,
+    shut_down: AtomicBool,
+}
+
+/// Everything a flush needs, shared with the span processor (for the SDK's own
+/// `force_flush`/`shutdown`, which are synchronous).
+#[derive(Debug)]
+struct Drain {
+    buffer: Arc<SpanBuffer>,
+    span_exporter: Option<Arc<dyn DynSpanExporter>>,
+    metric_reader: Option<SharedReader>,
+    metric_exporter: Option<Arc<dyn DynMetricExporter>>,
+    factories: Factories,
+    resource: Resource,
+}
+
+#[derive(Clone)]
+struct Factories {
+    spans: Option<SpanExporterFactory>,
+    metrics: Option<MetricExporterFactory>,
+}
+
+impl std::fmt::Debug for Factories {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Factories").finish_non_exhaustive()
+    }
+}
+
+/// Builds a [`Telemetry`]; see [`Telemetry::builder`].
+#[must_use]
+pub struct TelemetryBuilder {
+    environment: Arc<dyn FaasEnvironment>,
+    env: Env,
+    config: Option<TelemetryConfig>,
+    span_exporter: Option<(Arc<dyn DynSpanExporter>, SpanExporterFactory)>,
+    metric_exporter: Option<(Arc<dyn DynMetricExporter>, MetricExporterFactory)>,
+    cold_start: &'static ColdStart,
+    install_global: bool,
+    enriched: Vec<KeyValue>,
+}
+
+impl std::fmt::Debug for TelemetryBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TelemetryBuilder")
+            .field("environment", &self.environment)
+            .field("install_global", &self.install_global)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Telemetry {
+    /// Starts building the telemetry of a function running in `environment`.
+    ///
+    /// Marks the end of the `startup` phase of initialization (process start to here).
+    pub fn builder(environment: impl FaasEnvironment + 'static) -> TelemetryBuilder {
+        Self::builder_dyn(Arc::new(environment))
+    }
+
+    /// As [`Telemetry::builder`], for an environment found by [`crate::environment::detect`].
+    pub fn builder_dyn(environment: Arc<dyn FaasEnvironment>) -> TelemetryBuilder {
+        let cold_start = ColdStart::global();
+        cold_start.mark_phase("startup");
+        TelemetryBuilder {
+            environment,
+            env: Env::process(),
+            config: None,
+            span_exporter: None,
+            metric_exporter: None,
+            cold_start,
+            install_global: true,
+            enriched: Vec::new(),
+        }
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &TelemetryConfig {
+        &self.inner.config
+    }
+
+    /// The environment the function runs in.
+    pub fn environment(&self) -> &Arc<dyn FaasEnvironment> {
+        &self.inner.environment
+    }
+
+    /// The resource every span and metric carries.
+    pub fn resource(&self) -> &Resource {
+        &self.inner.resource
+    }
+
+    /// The tracer for this project's spans (scope [`SCOPE_NAME`]).
+    pub fn tracer(&self) -> &SdkTracer {
+        &self.inner.tracer
+    }
+
+    /// The tracer provider, for user tracers and the `tracing` bridge.
+    pub fn tracer_provider(&self) -> &SdkTracerProvider {
+        &self.inner.tracer_provider
+    }
+
+    /// The meter provider.
+    pub fn meter_provider(&self) -> &SdkMeterProvider {
+        &self.inner.meter_provider
+    }
+
+    /// The FaaS metric instruments.
+    pub fn metrics(&self) -> &FaasMetrics {
+        &self.inner.metrics
+    }
+
+    /// The process's cold-start state.
+    pub fn cold_start(&self) -> &'static ColdStart {
+        self.inner.cold_start
+    }
+
+    /// The price plan for cost attributes, if the platform has one.
+    pub fn cost_model(&self) -> Option<&Arc<dyn CostModel>> {
+        self.inner.cost_model.as_ref()
+    }
+
+    /// Configured memory in megabytes, from the environment.
+    pub fn memory_mb(&self) -> Option<u64> {
+        self.inner
+            .environment
+            .max_memory_bytes()
+            .map(|b| b / (1024 * 1024))
+    }
+
+    /// The billed architecture.
+    pub fn architecture(&self) -> Architecture {
+        self.inner.environment.architecture()
+    }
+
+    /// Number of spans waiting for the next flush.
+    pub fn queued_spans(&self) -> usize {
+        self.inner.drain.buffer.len()
+    }
+
+    /// Exports every ended span (and the metrics, when their interval has passed) within the
+    /// flush budget, capped by the invocation's `deadline` when one is given
+    /// ([`effective_budget`]). Returns within that budget whatever the collector does.
+    ///
+    /// Call it after the response was sent and before asking for the next invocation.
+    pub async fn flush(&self, deadline: Option<SystemTime>) -> FlushReport {
+        let budget = effective_budget(self.inner.config.flush_timeout, deadline, SystemTime::now());
+        self.flush_within(budget, false).await
+    }
+
+    /// Exports everything queued and all metrics within `budget`.
+    pub async fn flush_within(&self, budget: Duration, force_metrics: bool) -> FlushReport {
+        let started = Instant::now();
+        let metrics_due = force_metrics || self.metrics_due(started);
+        let mut report = self.inner.drain.export(budget, metrics_due, started).await;
+        if report.metrics_exported
+            && let Ok(mut last) = self.inner.last_metric_export.lock()
+        {
+            *last = started;
+        }
+        report.elapsed = started.elapsed();
+        report
+    }
+
+    fn metrics_due(&self, now: Instant) -> bool {
+        self.inner
+            .last_metric_export
+            .lock()
+            .map(|last| now.saturating_duration_since(*last) >= self.inner.config.metric_export_interval)
+            .unwrap_or(false)
+    }
+
+    /// Drains spans and metrics within the shutdown budget. Later flushes still work; the
+    /// final drain on drop is skipped.
+    pub async fn shutdown(&self) -> FlushReport {
+        let report = self
+            .flush_within(self.inner.config.shutdown_timeout, true)
+            .await;
+        self.inner.shut_down.store(true, Ordering::Release);
+        report
+    }
+}
+
+impl Drain {
+    async fn export(&self, budget: Duration, with_metrics: bool, started: Instant) -> FlushReport {
+        let mut report = FlushReport {
+            budget,
+            dropped_spans: self.buffer.take_dropped(),
+            ..FlushReport::default()
+        };
+        let spans = self.buffer.drain();
+        if !spans.is_empty() {
+            let count = spans.len() as u64;
+            match &self.span_exporter {
+                None => report.dropped_spans += count,
+                Some(exporter) => {
+                    match tokio::time::timeout(budget, exporter.export_boxed(spans)).await {
+                        Ok(Ok(())) => report.exported_spans = count,
+                        Ok(Err(e)) => {
+                            report.dropped_spans += count;
+                            report.error = Some(e.to_string());
+                        }
+                        Err(_) => {
+                            report.dropped_spans += count;
+                            report.timed_out = true;
+                        }
+                    }
+                }
+            }
+        }
+        if with_metrics
+            && let (Some(reader), Some(exporter)) = (&self.metric_reader, &self.metric_exporter)
+        {
+            let remaining = budget.saturating_sub(started.elapsed());
+            let mut collected = ResourceMetrics::default();
+            if !remaining.is_zero() && reader.collect(&mut collected).is_ok() {
+                match tokio::time::timeout(remaining, exporter.export_boxed(&collected)).await {
+                    Ok(Ok(())) => report.metrics_exported = true,
+                    Ok(Err(e)) => {
+                        report.error.get_or_insert_with(|| e.to_string());
+                    }
+                    Err(_) => report.timed_out = true,
+                }
+            }
+        }
+        report
+    }
+
+    /// The synchronous drain used by the SDK's `force_flush`/`shutdown` and on drop: runs on a
+    /// thread of its own with its own runtime and fresh connections (a connection made on the
+    /// caller's runtime cannot make progress while that runtime is blocked here).
+    fn blocking(&self, budget: Duration, with_metrics: bool) -> FlushReport {
+        if self.buffer.len() == 0 && !(with_metrics && self.metric_reader.is_some()) {
+            return FlushReport {
+                dropped_spans: self.buffer.take_dropped(),
+                ..FlushReport::default()
+            };
+        }
+        let fresh = Drain {
+            buffer: self.buffer.clone(),
+            span_exporter: self
+                .factories
+                .spans
+                .as_ref()
+                .and_then(|make| make(&self.resource).ok()),
+            metric_reader: self.metric_reader.clone(),
+            metric_exporter: self.factories.metrics.as_ref().and_then(|make| make().ok()),
+            factories: self.factories.clone(),
+            resource: self.resource.clone(),
+        };
+        std::thread::scope(|scope| {
+            scope
+                .spawn(|| {
+                    let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                    else {
+                        return FlushReport::default();
+                    };
+                    let started = Instant::now();
+                    let mut report =
+                        runtime.block_on(fresh.export(budget, with_metrics, started));
+                    report.elapsed = started.elapsed();
+                    report
+                })
+                .join()
+                .unwrap_or_default()
+        })
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        if !self.shut_down.load(Ordering::Acquire) {
+            let _report = self.drain.blocking(self.config.shutdown_timeout, true);
+        }
+    }
+}
+
+impl TelemetryBuilder {
+    /// Uses this configuration instead of reading the environment.
+    pub fn with_config(mut self, config: TelemetryConfig) -> Self {
+        self.config = Some(config);
+        self
+    }
+
+    /// Reads configuration from `env` instead of the process environment.
+    pub fn with_env(mut self, env: Env) -> Self {
+        self.env = env;
+        self
+    }
+
+    /// Sends spans to `exporter` instead of OTLP (tests, benchmarks, custom backends).
+    pub fn with_span_exporter<E>(mut self, exporter: E) -> Self
+    where
+        E: SpanExporter + Clone + 'static,
+    {
+        let factory_copy = exporter.clone();
+        let factory: SpanExporterFactory = Arc::new(move |resource: &Resource| {
+            let mut e = factory_copy.clone();
+            e.set_resource(resource);
+            Ok(Arc::new(e) as Arc<dyn DynSpanExporter>)
+        });
+        self.span_exporter = Some((Arc::new(exporter), factory));
+        self
+    }
+
+    /// Sends metrics to `exporter` instead of OTLP.
+    pub fn with_metric_exporter<E>(mut self, exporter: E) -> Self
+    where
+        E: opentelemetry_sdk::metrics::exporter::PushMetricExporter
+            + Clone
+            + std::fmt::Debug
+            + 'static,
+    {
+        let factory_copy = exporter.clone();
+        let factory: MetricExporterFactory =
+            Arc::new(move || Ok(Arc::new(factory_copy.clone()) as Arc<dyn DynMetricExporter>));
+        self.metric_exporter = Some((Arc::new(exporter), factory));
+        self
+    }
+
+    /// Uses this cold-start state instead of the process-wide one (tests).
+    pub fn with_cold_start(mut self, cold_start: &'static ColdStart) -> Self {
+        self.cold_start = cold_start;
+        self
+    }
+
+    /// Whether to install the providers and propagator as OpenTelemetry's globals
+    /// (default: yes).
+    pub fn install_global(mut self, install: bool) -> Self {
+        self.install_global = install;
+        self
+    }
+
+    /// Adds resource attributes found by [`FaasEnvironment::enrich`], waiting at most
+    /// `bound`. This is I/O on the start-up path: only call it when asked to.
+    pub async fn enrich_within(mut self, bound: Duration) -> Self {
+        self.enriched = enrich_within(self.environment.as_ref(), bound).await;
+        self
+    }
+
+    /// Builds the pipeline. Does no network I/O.
+    pub fn build(self) -> Result<Telemetry, Error> {
+        let config = match self.config {
+            Some(config) => config,
+            None => TelemetryConfig::from_env(&self.env)?,
+        };
+        let environment = self.environment;
+        let resource = build_resource(environment.as_ref(), &config, self.enriched);
+        self.cold_start
+            .set_initialization_type(environment.initialization_type());
+
+        let exporting = !config.sdk_disabled;
+        let (span_exporter, span_factory) = match self.span_exporter {
+            _ if !exporting || !config.traces_enabled => (None, None),
+            Some((exporter, factory)) => (Some(exporter), Some(factory)),
+            None => {
+                let exporter = otlp_span_exporter(&config, &resource)?;
+                let cfg = config.clone();
+                let factory: SpanExporterFactory =
+                    Arc::new(move |resource: &Resource| otlp_span_exporter(&cfg, resource));
+                (Some(exporter), Some(factory))
+            }
+        };
+        let (metric_exporter, metric_factory) = match self.metric_exporter {
+            _ if !exporting || !config.metrics_enabled => (None, None),
+            Some((exporter, factory)) => (Some(exporter), Some(factory)),
+            None => {
+                let exporter = otlp_metric_exporter(&config)?;
+                let cfg = config.clone();
+                let factory: MetricExporterFactory = Arc::new(move || otlp_metric_exporter(&cfg));
+                (Some(exporter), Some(factory))
+            }
+        };
+        let metric_reader = metric_exporter
+            .as_ref()
+            .map(|_| SharedReader(Arc::new(ManualReader::builder().build())));
+
+        let drain = Arc::new(Drain {
+            buffer: SpanBuffer::new(config.max_queue_size),
+            span_exporter,
+            metric_reader: metric_reader.clone(),
+            metric_exporter,
+            factories: Factories {
+                spans: span_factory,
+                metrics: metric_factory,
+            },
+            resource: resource.clone(),
+        });
+
+        let mut tracer_builder = SdkTracerProvider::builder().with_resource(resource.clone());
+        tracer_builder = if exporting {
+            tracer_builder.with_sampler(config.sampler.build())
+        } else {
+            tracer_builder.with_sampler(Sampler::AlwaysOff)
+        };
+        if drain.span_exporter.is_some() {
+            let for_sdk = drain.clone();
+            tracer_builder = tracer_builder.with_span_processor(BufferingProcessor {
+                buffer: drain.buffer.clone(),
+                on_sdk_flush: Arc::new(move |budget| {
+                    let _report = for_sdk.blocking(budget, false);
+                }),
+                shutdown_timeout: config.shutdown_timeout,
+            });
+        }
+        let tracer_provider = tracer_builder.build();
+        let scope = InstrumentationScope::builder(SCOPE_NAME)
+            .with_version(env!("CARGO_PKG_VERSION"))
+            .build();
+        let tracer = tracer_provider.tracer_with_scope(scope.clone());
+
+        let mut meter_builder = SdkMeterProvider::builder().with_resource(resource.clone());
+        if let Some(reader) = metric_reader {
+            meter_builder = meter_builder.with_reader(reader);
+        }
+        let meter_provider = meter_builder.build();
+        let metrics = FaasMetrics::new(&opentelemetry::metrics::MeterProvider::meter_with_scope(
+            &meter_provider,
+            scope,
+        ));
+
+        if self.install_global {
+            global::set_tracer_provider(tracer_provider.clone());
+            global::set_meter_provider(meter_provider.clone());
+            global::set_text_map_propagator(config.propagation.clone());
+        }
+        self.cold_start.mark_phase("telemetry");
+
+        Ok(Telemetry {
+            inner: Arc::new(Inner {
+                cost_model: environment.cost_model(),
+                config,
+                environment,
+                resource,
+                tracer_provider,
+                tracer,
+                meter_provider,
+                metrics,
+                drain,
+                last_metric_export: Mutex::new(Instant::now()),
+                cold_start: self.cold_start,
+                shut_down: AtomicBool::new(false),
+            }),
+        })
+    }
+}

@@ -1,0 +1,321 @@
+//! The invocation span with an in-memory exporter: names, kinds, attributes, parents, links,
+//! cold start, errors, cost and metrics, asserted exactly.
+#![allow(clippy::unwrap_used)]
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use faas_core::cold_start::ColdStart;
+use faas_core::cost::{Architecture, BillingInput, CostEstimate, CostModel};
+use faas_core::env::Env;
+use faas_core::environment::FaasEnvironment;
+use faas_core::invocation::{Invocation, Outcome, Trigger};
+use faas_core::pipeline::Telemetry;
+use opentelemetry::trace::{
+    Link, SpanContext, SpanId, SpanKind, Status, TraceContextExt, TraceFlags, TraceId, TraceState,
+};
+use opentelemetry::{Context, KeyValue, Value};
+use opentelemetry_sdk::metrics::InMemoryMetricExporter;
+use opentelemetry_sdk::trace::{InMemorySpanExporter, SpanData};
+
+#[derive(Debug)]
+struct FlatCost;
+impl CostModel for FlatCost {
+    fn estimate(&self, input: &BillingInput) -> CostEstimate {
+        CostEstimate {
+            total_usd: 0.5,
+            compute_usd: 0.25,
+            request_usd: 0.25,
+            billed_duration: std::time::Duration::from_secs(1),
+            billed_memory_mb: input.memory_mb,
+            architecture: input.architecture,
+        }
+    }
+}
+
+#[derive(Debug)]
+struct TestFn;
+impl FaasEnvironment for TestFn {
+    fn function_name(&self) -> &str {
+        "orders"
+    }
+    fn resource_attributes(&self) -> Vec<KeyValue> {
+        vec![KeyValue::new("cloud.provider", "test")]
+    }
+    fn max_memory_bytes(&self) -> Option<u64> {
+        Some(256 * 1024 * 1024)
+    }
+    fn architecture(&self) -> Architecture {
+        Architecture::Arm64
+    }
+    fn cost_model(&self) -> Option<Arc<dyn CostModel>> {
+        Some(Arc::new(FlatCost))
+    }
+}
+
+struct Harness {
+    telemetry: Telemetry,
+    spans: InMemorySpanExporter,
+    metrics: InMemoryMetricExporter,
+}
+
+impl Harness {
+    fn new() -> Self {
+        let spans = InMemorySpanExporter::default();
+        let metrics = InMemoryMetricExporter::default();
+        let cold = Box::leak(Box::new(ColdStart::from_process()));
+        cold.mark_phase("startup");
+        let telemetry = Telemetry::builder(TestFn)
+            .with_env(Env::from_pairs([("OTEL_SERVICE_NAME", "orders-svc")]))
+            .with_span_exporter(spans.clone())
+            .with_metric_exporter(metrics.clone())
+            .with_cold_start(cold)
+            .install_global(false)
+            .build()
+            .unwrap();
+        Self {
+            telemetry,
+            spans,
+            metrics,
+        }
+    }
+
+    async fn finished(&self) -> Vec<SpanData> {
+        let report = self.telemetry.flush(None).await;
+        assert!(report.is_complete(), "{report:?}");
+        self.spans.get_finished_spans().unwrap()
+    }
+}
+
+fn attrs(span: &SpanData) -> HashMap<String, Value> {
+    span.attributes
+        .iter()
+        .map(|kv| (kv.key.to_string(), kv.value.clone()))
+        .collect()
+}
+
+fn remote_parent() -> Context {
+    Context::new().with_remote_span_context(SpanContext::new(
+        TraceId::from_hex("5759e988bd862e3fe1be46a994272793").unwrap(),
+        SpanId::from_hex("53995c3f42cd8ad8").unwrap(),
+        TraceFlags::SAMPLED,
+        true,
+        TraceState::default(),
+    ))
+}
+
+#[tokio::test]
+async fn cold_start_is_reported_once_with_an_init_span_in_the_same_trace() {
+    let h = Harness::new();
+    for id in ["req-1", "req-2"] {
+        let span = h
+            .telemetry
+            .start_invocation(Invocation::new("orders", Trigger::Http).with_invocation_id(id));
+        span.end(Outcome::Ok);
+    }
+    let spans = h.finished().await;
+    let invocations: Vec<_> = spans.iter().filter(|s| s.name == "orders").collect();
+    assert_eq!(invocations.len(), 2);
+    let first = attrs(invocations[0]);
+    let second = attrs(invocations[1]);
+    assert_eq!(first["faas.invocation_id"], Value::from("req-1"));
+    assert_eq!(first["faas.coldstart"], Value::Bool(true));
+    assert_eq!(first["faas_otel.init.type"], Value::from("on-demand"));
+    assert_eq!(second["faas.coldstart"], Value::Bool(false));
+    assert!(!second.contains_key("faas_otel.init.type"));
+
+    let init = spans.iter().find(|s| s.name == "faas init").unwrap();
+    assert_eq!(init.span_context.trace_id(), invocations[0].span_context.trace_id());
+    assert_eq!(init.parent_span_id, invocations[0].span_context.span_id());
+    assert_eq!(init.span_kind, SpanKind::Internal);
+    assert!(init.start_time <= invocations[0].start_time);
+    let phases: Vec<_> = spans
+        .iter()
+        .filter(|s| s.parent_span_id == init.span_context.span_id())
+        .map(|s| s.name.to_string())
+        .collect();
+    assert_eq!(
+        phases,
+        ["faas init startup", "faas init telemetry", "faas init ready"]
+    );
+    assert_eq!(spans.len(), 2 + 1 + 3);
+}
+
+#[tokio::test]
+async fn server_span_has_the_conventional_attributes_and_the_remote_parent() {
+    let h = Harness::new();
+    let _ = h.telemetry.cold_start().take();
+    let span = h.telemetry.start_invocation(
+        Invocation::new("GET /orders/{id}", Trigger::Http)
+            .with_invocation_id("abc")
+            .with_parent(remote_parent())
+            .with_attribute(KeyValue::new("http.route", "/orders/{id}")),
+    );
+    span.set_attribute(KeyValue::new("http.response.status_code", 200));
+    span.end(Outcome::from_http_status(200));
+    let spans = h.finished().await;
+    assert_eq!(spans.len(), 1);
+    let s = &spans[0];
+    assert_eq!(s.span_kind, SpanKind::Server);
+    assert_eq!(s.status, Status::Unset);
+    assert_eq!(
+        s.span_context.trace_id(),
+        TraceId::from_hex("5759e988bd862e3fe1be46a994272793").unwrap()
+    );
+    assert_eq!(s.parent_span_id, SpanId::from_hex("53995c3f42cd8ad8").unwrap());
+    assert!(s.parent_span_is_remote);
+    let a = attrs(s);
+    assert_eq!(a["faas.trigger"], Value::from("http"));
+    assert_eq!(a["faas.invocation_id"], Value::from("abc"));
+    assert_eq!(a["faas.coldstart"], Value::Bool(false));
+    assert_eq!(a["http.route"], Value::from("/orders/{id}"));
+    assert_eq!(a["http.response.status_code"], Value::I64(200));
+    assert_eq!(a["faas_otel.cost.usd"], Value::F64(0.5));
+    assert_eq!(a["faas_otel.cost.billed_memory_mb"], Value::I64(256));
+    assert_eq!(a["faas_otel.cost.architecture"], Value::from("arm64"));
+    let resource = h.telemetry.resource();
+    assert_eq!(
+        resource.get(&"service.name".into()),
+        Some(Value::from("orders-svc"))
+    );
+    assert_eq!(
+        resource.get(&"faas.max_memory".into()),
+        Some(Value::I64(268_435_456))
+    );
+}
+
+#[tokio::test]
+async fn errors_set_status_error_type_and_an_exception_event() {
+    let h = Harness::new();
+    let _ = h.telemetry.cold_start().take();
+    let span = h.telemetry.start_invocation(Invocation::new("fn", Trigger::Other));
+    span.end(Outcome::Error {
+        error_type: "OrderRejected".into(),
+        message: "order 7 rejected".into(),
+    });
+    let http = h.telemetry.start_invocation(Invocation::new("GET /", Trigger::Http));
+    http.end(Outcome::from_http_status(503));
+    let spans = h.finished().await;
+    assert_eq!(spans[0].status, Status::error("order 7 rejected"));
+    assert_eq!(attrs(&spans[0])["error.type"], Value::from("OrderRejected"));
+    let event = spans[0].events.iter().next().unwrap();
+    assert_eq!(event.name, "exception");
+    assert_eq!(
+        event.attributes,
+        vec![
+            KeyValue::new("exception.type", "OrderRejected"),
+            KeyValue::new("exception.message", "order 7 rejected"),
+        ]
+    );
+    assert_eq!(attrs(&spans[1])["error.type"], Value::from("503"));
+    assert!(matches!(spans[1].status, Status::Error { .. }));
+}
+
+#[tokio::test]
+async fn pubsub_batches_are_consumer_spans_with_links() {
+    let h = Harness::new();
+    let _ = h.telemetry.cold_start().take();
+    let producer = remote_parent().span().span_context().clone();
+    let span = h.telemetry.start_invocation(
+        Invocation::new("orders process", Trigger::PubSub).with_links([
+            Link::with_context(producer.clone()),
+            Link::with_context(producer),
+        ]),
+    );
+    span.end(Outcome::Ok);
+    let spans = h.finished().await;
+    assert_eq!(spans[0].span_kind, SpanKind::Consumer);
+    assert_eq!(spans[0].links.len(), 2);
+    assert_eq!(spans[0].parent_span_id, SpanId::INVALID, "a batch is a new root");
+}
+
+#[tokio::test]
+async fn warmup_pings_are_traced_but_neither_counted_nor_cold() {
+    let h = Harness::new();
+    let ping = h
+        .telemetry
+        .start_invocation(Invocation::new("fn", Trigger::Other).warmup());
+    ping.end(Outcome::Ok);
+    let real = h.telemetry.start_invocation(Invocation::new("fn", Trigger::Other));
+    assert!(real.is_cold_start(), "the ping must not consume the cold start");
+    real.end(Outcome::Ok);
+    let spans = h.finished().await;
+    assert_eq!(attrs(&spans[0])["faas_otel.warmup"], Value::Bool(true));
+    assert_eq!(attrs(&spans[0])["faas.coldstart"], Value::Bool(false));
+}
+
+#[tokio::test]
+async fn faas_metrics_are_recorded_and_exported_on_shutdown() {
+    use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData};
+    let h = Harness::new();
+    for outcome in [
+        Outcome::Ok,
+        Outcome::Error {
+            error_type: "E".into(),
+            message: "m".into(),
+        },
+        Outcome::Timeout,
+    ] {
+        h.telemetry
+            .start_invocation(Invocation::new("fn", Trigger::Timer))
+            .end(outcome);
+    }
+    let report = h.telemetry.shutdown().await;
+    assert!(report.metrics_exported, "{report:?}");
+    let exported = h.metrics.get_finished_metrics().unwrap();
+    let mut sums: HashMap<String, u64> = HashMap::new();
+    let mut histograms: HashMap<String, u64> = HashMap::new();
+    for rm in &exported {
+        for sm in rm.scope_metrics() {
+            for metric in sm.metrics() {
+                match metric.data() {
+                    AggregatedMetrics::U64(MetricData::Sum(sum)) => {
+                        let total = sum.data_points().map(|p| p.value()).sum();
+                        sums.insert(metric.name().to_owned(), total);
+                    }
+                    AggregatedMetrics::F64(MetricData::Histogram(h)) => {
+                        let count = h.data_points().map(|p| p.count()).sum();
+                        histograms.insert(metric.name().to_owned(), count);
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    assert_eq!(sums["faas.invocations"], 3);
+    assert_eq!(sums["faas.errors"], 1);
+    assert_eq!(sums["faas.timeouts"], 1);
+    assert_eq!(sums["faas.coldstarts"], 1);
+    assert_eq!(histograms["faas.invoke_duration"], 3);
+    assert_eq!(histograms["faas.init_duration"], 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_invocations_share_one_cold_start() {
+    let h = Harness::new();
+    let tasks: Vec<_> = (0..32)
+        .map(|i| {
+            let telemetry = h.telemetry.clone();
+            tokio::spawn(async move {
+                let span = telemetry.start_invocation(
+                    Invocation::new("fn", Trigger::Other).with_invocation_id(i.to_string()),
+                );
+                tokio::task::yield_now().await;
+                let cold = span.is_cold_start();
+                span.end(Outcome::Ok);
+                cold
+            })
+        })
+        .collect();
+    let mut cold = 0;
+    for t in tasks {
+        cold += usize::from(t.await.unwrap());
+    }
+    assert_eq!(cold, 1);
+    let spans = h.finished().await;
+    let flagged = spans
+        .iter()
+        .filter(|s| attrs(s).get("faas.coldstart") == Some(&Value::Bool(true)))
+        .count();
+    assert_eq!(flagged, 1);
+}

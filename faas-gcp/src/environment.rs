@@ -1,0 +1,139 @@
+//! [`GcpEnvironment`]: Cloud Run functions, Cloud Functions (2nd gen), Cloud Run services and
+//! jobs, read from their variables.
+
+use std::sync::Arc;
+
+use faas_core::cost::CostModel;
+use faas_core::env::Env;
+use faas_core::environment::FaasEnvironment;
+use opentelemetry::KeyValue;
+use opentelemetry_semantic_conventions::attribute as attr;
+
+/// `cloud.platform` for Cloud Run services and jobs.
+pub const PLATFORM_CLOUD_RUN: &str = "gcp_cloud_run";
+/// `cloud.platform` for Cloud Run functions / Cloud Functions.
+pub const PLATFORM_CLOUD_FUNCTIONS: &str = "gcp_cloud_functions";
+
+/// This process on Google Cloud's serverless platforms.
+///
+/// Detection rules: `FUNCTION_TARGET` set (the Functions Framework contract) →
+/// `gcp_cloud_functions`; otherwise `K_SERVICE` (services) or `CLOUD_RUN_JOB` (jobs) →
+/// `gcp_cloud_run`. `faas.name` is the service or job, `faas.version` the revision or execution.
+/// Project, region and instance id come from the metadata server, later and bounded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GcpEnvironment {
+    /// `cloud.platform`.
+    pub platform: &'static str,
+    /// `faas.name`: `K_SERVICE` or `CLOUD_RUN_JOB`.
+    pub name: String,
+    /// `faas.version`: `K_REVISION` or `CLOUD_RUN_EXECUTION`.
+    pub version: Option<String>,
+    /// `FUNCTION_TARGET`.
+    pub function_target: Option<String>,
+    /// `FUNCTION_SIGNATURE_TYPE` (`http` or `cloudevent`).
+    pub signature_type: Option<String>,
+}
+
+impl GcpEnvironment {
+    /// Reads the variables; `None` when not on Cloud Run or Cloud Functions.
+    pub fn from_env(env: &Env) -> Option<Self> {
+        let function_target = env.get("FUNCTION_TARGET");
+        let (name, version) = match (env.get("K_SERVICE"), env.get("CLOUD_RUN_JOB")) {
+            (Some(service), _) => (service, env.get("K_REVISION")),
+            (None, Some(job)) => (job, env.get("CLOUD_RUN_EXECUTION")),
+            (None, None) => (function_target.clone()?, None),
+        };
+        Some(Self {
+            platform: if function_target.is_some() {
+                PLATFORM_CLOUD_FUNCTIONS
+            } else {
+                PLATFORM_CLOUD_RUN
+            },
+            name,
+            version,
+            function_target,
+            signature_type: env.get("FUNCTION_SIGNATURE_TYPE"),
+        })
+    }
+}
+
+/// Detector for [`faas_core::environment::detect`].
+pub fn detect(env: &Env) -> Option<Box<dyn FaasEnvironment>> {
+    GcpEnvironment::from_env(env).map(|e| Box::new(e) as Box<dyn FaasEnvironment>)
+}
+
+impl FaasEnvironment for GcpEnvironment {
+    fn function_name(&self) -> &str {
+        &self.name
+    }
+
+    fn resource_attributes(&self) -> Vec<KeyValue> {
+        let mut attrs = vec![
+            KeyValue::new(attr::CLOUD_PROVIDER, "gcp"),
+            KeyValue::new(attr::CLOUD_PLATFORM, self.platform),
+            KeyValue::new(attr::FAAS_NAME, self.name.clone()),
+        ];
+        if let Some(version) = &self.version {
+            attrs.push(KeyValue::new(attr::FAAS_VERSION, version.clone()));
+        }
+        attrs
+    }
+
+    fn max_memory_bytes(&self) -> Option<u64> {
+        None
+    }
+
+    fn cost_model(&self) -> Option<Arc<dyn CostModel>> {
+        let plan = crate::pricing::cloud_run_request_plan();
+        Some(Arc::new(
+            plan.clone().with_overrides(&Env::process()).unwrap_or(plan),
+        ))
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detection_rules_pick_the_platform() {
+        let function = GcpEnvironment::from_env(&Env::from_pairs([
+            ("K_SERVICE", "hello"),
+            ("K_REVISION", "hello-00002-abc"),
+            ("FUNCTION_TARGET", "hello"),
+            ("FUNCTION_SIGNATURE_TYPE", "http"),
+        ]))
+        .unwrap();
+        assert_eq!(function.platform, "gcp_cloud_functions");
+        assert_eq!(function.version.as_deref(), Some("hello-00002-abc"));
+        let service =
+            GcpEnvironment::from_env(&Env::from_pairs([("K_SERVICE", "api")])).unwrap();
+        assert_eq!(service.platform, "gcp_cloud_run");
+        let job = GcpEnvironment::from_env(&Env::from_pairs([
+            ("CLOUD_RUN_JOB", "nightly"),
+            ("CLOUD_RUN_EXECUTION", "nightly-x1"),
+        ]))
+        .unwrap();
+        assert_eq!((job.name.as_str(), job.version.as_deref()), ("nightly", Some("nightly-x1")));
+        assert!(GcpEnvironment::from_env(&Env::from_pairs([("PORT", "8080")])).is_none());
+    }
+
+    #[test]
+    fn resource_attributes_follow_the_conventions() {
+        let env = GcpEnvironment::from_env(&Env::from_pairs([
+            ("K_SERVICE", "api"),
+            ("K_REVISION", "api-1"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            env.resource_attributes(),
+            vec![
+                KeyValue::new("cloud.provider", "gcp"),
+                KeyValue::new("cloud.platform", "gcp_cloud_run"),
+                KeyValue::new("faas.name", "api"),
+                KeyValue::new("faas.version", "api-1"),
+            ]
+        );
+    }
+}
