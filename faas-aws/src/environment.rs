@@ -43,7 +43,9 @@ impl LambdaEnvironment {
             memory_mb: env
                 .get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
                 .and_then(|m| m.trim().parse().ok()),
-            region: env.get("AWS_REGION").or_else(|| env.get("AWS_DEFAULT_REGION")),
+            region: env
+                .get("AWS_REGION")
+                .or_else(|| env.get("AWS_DEFAULT_REGION")),
             log_stream: env.get("AWS_LAMBDA_LOG_STREAM_NAME"),
             log_group: env.get("AWS_LAMBDA_LOG_GROUP_NAME"),
             initialization_type: env.get("AWS_LAMBDA_INITIALIZATION_TYPE"),
@@ -80,7 +82,9 @@ impl FaasEnvironment for LambdaEnvironment {
         if let Some(group) = &self.log_group {
             attrs.push(KeyValue::new(
                 attr::AWS_LOG_GROUP_NAMES,
-                opentelemetry::Value::Array(vec![opentelemetry::StringValue::from(group.clone())].into()),
+                opentelemetry::Value::Array(
+                    vec![opentelemetry::StringValue::from(group.clone())].into(),
+                ),
             ));
         }
         attrs
@@ -138,12 +142,17 @@ mod tests {
         assert_eq!(get("cloud.region"), Some(Value::from("eu-west-1")));
         assert_eq!(get("faas.name"), Some(Value::from("orders")));
         assert_eq!(get("faas.version"), Some(Value::from("$LATEST")));
-        assert_eq!(get("faas.instance"), Some(Value::from("2026/11/26/[$LATEST]abc")));
+        assert_eq!(
+            get("faas.instance"),
+            Some(Value::from("2026/11/26/[$LATEST]abc"))
+        );
         assert_eq!(get("faas.max_memory"), Some(Value::I64(536_870_912)));
         assert_eq!(get("service.name"), Some(Value::from("orders")));
         assert_eq!(
             get("aws.log.group.names"),
-            Some(Value::Array(vec![opentelemetry::StringValue::from("/aws/lambda/orders")].into()))
+            Some(Value::Array(
+                vec![opentelemetry::StringValue::from("/aws/lambda/orders")].into()
+            ))
         );
     }
 
@@ -166,6 +175,9 @@ mod tests {
         assert!(!with("provisioned-concurrency").is_user_visible_cold_start());
         assert!(!with("snap-start").is_user_visible_cold_start());
         assert!(!with("lambda-managed-instances").is_user_visible_cold_start());
-        assert_eq!(with("lambda-managed-instances").as_str(), "lambda-managed-instances");
+        assert_eq!(
+            with("lambda-managed-instances").as_str(),
+            "lambda-managed-instances"
+        );
     }
 }

@@ -36,7 +36,12 @@ fn setup() -> (Telemetry, InMemorySpanExporter, tokio::runtime::Runtime) {
     (telemetry, exporter, rt)
 }
 
-fn drain_every(n: &mut u32, telemetry: &Telemetry, exporter: &InMemorySpanExporter, rt: &tokio::runtime::Runtime) {
+fn drain_every(
+    n: &mut u32,
+    telemetry: &Telemetry,
+    exporter: &InMemorySpanExporter,
+    rt: &tokio::runtime::Runtime,
+) {
     *n += 1;
     if (*n).is_multiple_of(1024) {
         rt.block_on(telemetry.flush(None));
@@ -52,7 +57,10 @@ fn invocation_span(c: &mut Criterion) {
         b.iter(|| {
             let mut span = telemetry.tracer().start("orders");
             span.set_attribute(KeyValue::new("faas.trigger", "http"));
-            span.set_attribute(KeyValue::new("faas.invocation_id", "8476a536-e9f4-11e8-9739-2dfe598c3fcd"));
+            span.set_attribute(KeyValue::new(
+                "faas.invocation_id",
+                "8476a536-e9f4-11e8-9739-2dfe598c3fcd",
+            ));
             span.set_attribute(KeyValue::new("faas.coldstart", false));
             span.end();
             drain_every(&mut n, &telemetry, &exporter, &rt);

@@ -142,11 +142,7 @@ impl ColdStartInfo {
             out.push((name.clone(), start, end));
             start = end;
         }
-        out.push((
-            "ready".to_owned(),
-            start,
-            self.first_invocation.max(start),
-        ));
+        out.push(("ready".to_owned(), start, self.first_invocation.max(start)));
         out
     }
 
@@ -166,8 +162,14 @@ impl ColdStartInfo {
             .with_kind(SpanKind::Internal)
             .with_start_time(self.process_start.1)
             .with_attributes([
-                KeyValue::new(attributes::INIT_TYPE, self.initialization_type.as_str().to_owned()),
-                KeyValue::new(attributes::INIT_DURATION_S, self.init_duration.as_secs_f64()),
+                KeyValue::new(
+                    attributes::INIT_TYPE,
+                    self.initialization_type.as_str().to_owned(),
+                ),
+                KeyValue::new(
+                    attributes::INIT_DURATION_S,
+                    self.init_duration.as_secs_f64(),
+                ),
                 KeyValue::new(
                     attributes::INIT_INCLUDES_RUNTIME_START,
                     self.includes_runtime_start,

@@ -16,32 +16,101 @@ use crate::sampling::SamplerConfig;
 
 /// Every environment variable faas-core reads, with a one-line description.
 pub const VARIABLES: &[(&str, &str)] = &[
-    ("OTEL_SDK_DISABLED", "`true` turns all telemetry off (no-op tracer, nothing exported)"),
-    ("OTEL_SERVICE_NAME", "`service.name`; defaults to the function name"),
-    ("OTEL_RESOURCE_ATTRIBUTES", "extra resource attributes, `k=v,k2=v2` (percent-encoded)"),
-    ("OTEL_EXPORTER_OTLP_ENDPOINT", "base OTLP endpoint; default `http://localhost:4318`"),
-    ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "full traces URL, used as is"),
-    ("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "full metrics URL, used as is"),
-    ("OTEL_EXPORTER_OTLP_PROTOCOL", "`http/protobuf` (default), `http/json`, `grpc` (feature `grpc`)"),
-    ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "protocol for traces only"),
-    ("OTEL_EXPORTER_OTLP_HEADERS", "request headers, `k=v,k2=v2` (percent-encoded)"),
-    ("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "extra headers for traces only"),
-    ("OTEL_EXPORTER_OTLP_TIMEOUT", "per-request export timeout in ms (default 10000); the flush budget caps it"),
-    ("OTEL_EXPORTER_OTLP_COMPRESSION", "`none` (default) or `gzip`"),
+    (
+        "OTEL_SDK_DISABLED",
+        "`true` turns all telemetry off (no-op tracer, nothing exported)",
+    ),
+    (
+        "OTEL_SERVICE_NAME",
+        "`service.name`; defaults to the function name",
+    ),
+    (
+        "OTEL_RESOURCE_ATTRIBUTES",
+        "extra resource attributes, `k=v,k2=v2` (percent-encoded)",
+    ),
+    (
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+        "base OTLP endpoint; default `http://localhost:4318`",
+    ),
+    (
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+        "full traces URL, used as is",
+    ),
+    (
+        "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+        "full metrics URL, used as is",
+    ),
+    (
+        "OTEL_EXPORTER_OTLP_PROTOCOL",
+        "`http/protobuf` (default), `http/json`, `grpc` (feature `grpc`)",
+    ),
+    (
+        "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
+        "protocol for traces only",
+    ),
+    (
+        "OTEL_EXPORTER_OTLP_HEADERS",
+        "request headers, `k=v,k2=v2` (percent-encoded)",
+    ),
+    (
+        "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
+        "extra headers for traces only",
+    ),
+    (
+        "OTEL_EXPORTER_OTLP_TIMEOUT",
+        "per-request export timeout in ms (default 10000); the flush budget caps it",
+    ),
+    (
+        "OTEL_EXPORTER_OTLP_COMPRESSION",
+        "`none` (default) or `gzip`",
+    ),
     ("OTEL_TRACES_EXPORTER", "`otlp` (default) or `none`"),
     ("OTEL_METRICS_EXPORTER", "`otlp` (default) or `none`"),
-    ("OTEL_METRIC_EXPORT_INTERVAL", "minimum ms between two metric exports (default 60000)"),
-    ("OTEL_BSP_MAX_QUEUE_SIZE", "spans kept between two flushes (default 2048); more are dropped and counted"),
-    ("OTEL_PROPAGATORS", "`tracecontext,baggage` (default), `xray`, `xray-lambda`, `cloudtrace`, `none`"),
-    ("OTEL_TRACES_SAMPLER", "spec sampler names, plus `faas_otel_adaptive`"),
-    ("OTEL_TRACES_SAMPLER_ARG", "ratio, or target traces per second for `faas_otel_adaptive`"),
-    ("FAAS_OTEL_FLUSH_TIMEOUT_MS", "time budget of the flush after each invocation (default 250)"),
-    ("FAAS_OTEL_SHUTDOWN_TIMEOUT_MS", "time budget of the final drain on shutdown (default 1500)"),
-    ("FAAS_OTEL_PRICE_GB_SECOND", "override: USD per GB-second (x86_64)"),
-    ("FAAS_OTEL_PRICE_GB_SECOND_ARM64", "override: USD per GB-second (arm64)"),
-    ("FAAS_OTEL_PRICE_VCPU_SECOND", "override: USD per vCPU-second"),
+    (
+        "OTEL_METRIC_EXPORT_INTERVAL",
+        "minimum ms between two metric exports (default 60000)",
+    ),
+    (
+        "OTEL_BSP_MAX_QUEUE_SIZE",
+        "spans kept between two flushes (default 2048); more are dropped and counted",
+    ),
+    (
+        "OTEL_PROPAGATORS",
+        "`tracecontext,baggage` (default), `xray`, `xray-lambda`, `cloudtrace`, `none`",
+    ),
+    (
+        "OTEL_TRACES_SAMPLER",
+        "spec sampler names, plus `faas_otel_adaptive`",
+    ),
+    (
+        "OTEL_TRACES_SAMPLER_ARG",
+        "ratio, or target traces per second for `faas_otel_adaptive`",
+    ),
+    (
+        "FAAS_OTEL_FLUSH_TIMEOUT_MS",
+        "time budget of the flush after each invocation (default 250)",
+    ),
+    (
+        "FAAS_OTEL_SHUTDOWN_TIMEOUT_MS",
+        "time budget of the final drain on shutdown (default 1500)",
+    ),
+    (
+        "FAAS_OTEL_PRICE_GB_SECOND",
+        "override: USD per GB-second (x86_64)",
+    ),
+    (
+        "FAAS_OTEL_PRICE_GB_SECOND_ARM64",
+        "override: USD per GB-second (arm64)",
+    ),
+    (
+        "FAAS_OTEL_PRICE_VCPU_SECOND",
+        "override: USD per vCPU-second",
+    ),
     ("FAAS_OTEL_PRICE_REQUEST", "override: USD per request"),
-    ("FAAS_OTEL_BILLING_GRANULARITY_MS", "override: billing granularity in ms"),
+    (
+        "FAAS_OTEL_BILLING_GRANULARITY_MS",
+        "override: billing granularity in ms",
+    ),
 ];
 
 /// Default budget of the flush after each invocation.
@@ -440,9 +509,15 @@ mod tests {
     #[test]
     fn headers_and_resource_attributes_are_percent_decoded() {
         let c = config(&[
-            ("OTEL_EXPORTER_OTLP_HEADERS", "x-api-key=abc%3D%3D, tenant=t1"),
+            (
+                "OTEL_EXPORTER_OTLP_HEADERS",
+                "x-api-key=abc%3D%3D, tenant=t1",
+            ),
             ("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "x-trace=1"),
-            ("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment=prod,team=a%2Cb"),
+            (
+                "OTEL_RESOURCE_ATTRIBUTES",
+                "deployment.environment=prod,team=a%2Cb",
+            ),
         ])
         .unwrap();
         assert_eq!(

@@ -200,7 +200,10 @@ impl Telemetry {
         let cold_start = cold.as_ref().is_some_and(|c| c.user_visible);
 
         let mut attributes = Vec::with_capacity(invocation.attributes.len() + 5);
-        attributes.push(KeyValue::new(attr::FAAS_TRIGGER, invocation.trigger.as_str()));
+        attributes.push(KeyValue::new(
+            attr::FAAS_TRIGGER,
+            invocation.trigger.as_str(),
+        ));
         attributes.push(KeyValue::new(attr::FAAS_COLDSTART, cold_start));
         if let Some(id) = invocation.invocation_id {
             attributes.push(KeyValue::new(attr::FAAS_INVOCATION_ID, id));
@@ -258,7 +261,10 @@ impl InvocationSpan {
     /// Runs `future` with the invocation's context current at every poll, so that spans
     /// created inside (with the OpenTelemetry API or, with the `tracing` feature, with
     /// `tracing`) become children of the invocation span.
-    pub fn scope<F: std::future::Future>(&self, future: F) -> opentelemetry::context::WithContext<F> {
+    pub fn scope<F: std::future::Future>(
+        &self,
+        future: F,
+    ) -> opentelemetry::context::WithContext<F> {
         opentelemetry::context::FutureExt::with_context(future, self.cx.clone())
     }
 

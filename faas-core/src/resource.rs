@@ -34,7 +34,10 @@ pub fn build_resource(
         Some(existing) => *existing = kv,
         None => attrs.push(kv),
     };
-    environment.resource_attributes().into_iter().for_each(&mut set);
+    environment
+        .resource_attributes()
+        .into_iter()
+        .for_each(&mut set);
     enriched.into_iter().for_each(&mut set);
     if let Some(bytes) = environment.max_memory_bytes() {
         set(KeyValue::new(
@@ -46,7 +49,11 @@ pub fn build_resource(
         res::SERVICE_NAME,
         environment.function_name().to_owned(),
     ));
-    config.resource_attributes.iter().cloned().for_each(&mut set);
+    config
+        .resource_attributes
+        .iter()
+        .cloned()
+        .for_each(&mut set);
     if let Some(name) = &config.service_name {
         set(KeyValue::new(res::SERVICE_NAME, name.clone()));
     }
@@ -82,8 +89,7 @@ mod tests {
     }
 
     fn resource(pairs: &[(&str, &str)], enriched: Vec<KeyValue>) -> Resource {
-        let config =
-            TelemetryConfig::from_env(&Env::from_pairs(pairs.iter().copied())).unwrap();
+        let config = TelemetryConfig::from_env(&Env::from_pairs(pairs.iter().copied())).unwrap();
         build_resource(&Fn512, &config, enriched)
     }
 
@@ -94,13 +100,19 @@ mod tests {
         assert_eq!(get(&r, "faas.max_memory"), Some(Value::I64(536_870_912)));
         assert_eq!(get(&r, "cloud.provider"), Some(Value::from("example")));
         assert_eq!(get(&r, "telemetry.sdk.language"), Some(Value::from("rust")));
-        assert_eq!(get(&r, "telemetry.distro.name"), Some(Value::from("faas-otel")));
+        assert_eq!(
+            get(&r, "telemetry.distro.name"),
+            Some(Value::from("faas-otel"))
+        );
     }
 
     #[test]
     fn otel_variables_override_in_spec_order() {
         let r = resource(
-            &[("OTEL_RESOURCE_ATTRIBUTES", "service.name=from-attrs,cloud.provider=x,team=a")],
+            &[(
+                "OTEL_RESOURCE_ATTRIBUTES",
+                "service.name=from-attrs,cloud.provider=x,team=a",
+            )],
             vec![],
         );
         assert_eq!(get(&r, "service.name"), Some(Value::from("from-attrs")));

@@ -60,7 +60,10 @@ async fn refused_collector_returns_quickly_and_counts_drops() {
     let spans = invoke(&telemetry, 4);
     let started = Instant::now();
     let report = telemetry.flush(None).await;
-    assert!(started.elapsed() < Duration::from_millis(BUDGET_MS) + SLACK, "{report:?}");
+    assert!(
+        started.elapsed() < Duration::from_millis(BUDGET_MS) + SLACK,
+        "{report:?}"
+    );
     assert_eq!(report.exported_spans, 0);
     assert_eq!(report.dropped_spans, spans as u64);
     assert!(report.error.is_some(), "{report:?}");
@@ -76,7 +79,10 @@ async fn stalled_collector_is_cut_at_the_budget() {
     let elapsed = started.elapsed();
     assert!(report.timed_out, "{report:?}");
     assert!(elapsed >= Duration::from_millis(BUDGET_MS), "{elapsed:?}");
-    assert!(elapsed < Duration::from_millis(BUDGET_MS) + SLACK, "{elapsed:?}");
+    assert!(
+        elapsed < Duration::from_millis(BUDGET_MS) + SLACK,
+        "{elapsed:?}"
+    );
     assert_eq!(report.dropped_spans, spans as u64);
     assert_eq!(report.budget, Duration::from_millis(BUDGET_MS));
     // The next invocation is not held up by the previous stalled request.
@@ -93,8 +99,15 @@ async fn failing_collector_reports_the_error() {
     let report = telemetry.flush(None).await;
     assert!(!report.timed_out);
     assert_eq!(report.dropped_spans, spans as u64);
-    assert!(report.error.as_deref().unwrap_or("").contains("500"), "{report:?}");
-    assert_eq!(collector.requests.load(std::sync::atomic::Ordering::SeqCst), 1, "no retry");
+    assert!(
+        report.error.as_deref().unwrap_or("").contains("500"),
+        "{report:?}"
+    );
+    assert_eq!(
+        collector.requests.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "no retry"
+    );
 }
 
 async fn healthy_collector_receives_every_span() {
@@ -107,7 +120,10 @@ async fn healthy_collector_receives_every_span() {
         assert!(report.is_complete(), "{report:?}");
     }
     assert_eq!(collector.span_count(), total);
-    assert_eq!(collector.paths.lock().unwrap().as_slice(), ["/v1/traces"; 5]);
+    assert_eq!(
+        collector.paths.lock().unwrap().as_slice(),
+        ["/v1/traces"; 5]
+    );
 }
 
 async fn past_deadline_still_exports() {
@@ -148,7 +164,10 @@ async fn disabled_sdk_exports_nothing() {
     span.end(Outcome::Ok);
     let report = telemetry.flush(None).await;
     assert_eq!(report.exported_spans + report.dropped_spans, 0);
-    assert_eq!(collector.requests.load(std::sync::atomic::Ordering::SeqCst), 0);
+    assert_eq!(
+        collector.requests.load(std::sync::atomic::Ordering::SeqCst),
+        0
+    );
 }
 
 macro_rules! both_flavours {

@@ -125,7 +125,10 @@ async fn cold_start_is_reported_once_with_an_init_span_in_the_same_trace() {
     assert!(!second.contains_key("faas_otel.init.type"));
 
     let init = spans.iter().find(|s| s.name == "faas init").unwrap();
-    assert_eq!(init.span_context.trace_id(), invocations[0].span_context.trace_id());
+    assert_eq!(
+        init.span_context.trace_id(),
+        invocations[0].span_context.trace_id()
+    );
     assert_eq!(init.parent_span_id, invocations[0].span_context.span_id());
     assert_eq!(init.span_kind, SpanKind::Internal);
     assert!(init.start_time <= invocations[0].start_time);
@@ -136,7 +139,11 @@ async fn cold_start_is_reported_once_with_an_init_span_in_the_same_trace() {
         .collect();
     assert_eq!(
         phases,
-        ["faas init startup", "faas init telemetry", "faas init ready"]
+        [
+            "faas init startup",
+            "faas init telemetry",
+            "faas init ready"
+        ]
     );
     assert_eq!(spans.len(), 2 + 1 + 3);
 }
@@ -162,7 +169,10 @@ async fn server_span_has_the_conventional_attributes_and_the_remote_parent() {
         s.span_context.trace_id(),
         TraceId::from_hex("5759e988bd862e3fe1be46a994272793").unwrap()
     );
-    assert_eq!(s.parent_span_id, SpanId::from_hex("53995c3f42cd8ad8").unwrap());
+    assert_eq!(
+        s.parent_span_id,
+        SpanId::from_hex("53995c3f42cd8ad8").unwrap()
+    );
     assert!(s.parent_span_is_remote);
     let a = attrs(s);
     assert_eq!(a["faas.trigger"], Value::from("http"));
@@ -188,12 +198,16 @@ async fn server_span_has_the_conventional_attributes_and_the_remote_parent() {
 async fn errors_set_status_error_type_and_an_exception_event() {
     let h = Harness::new();
     let _ = h.telemetry.cold_start().take();
-    let span = h.telemetry.start_invocation(Invocation::new("fn", Trigger::Other));
+    let span = h
+        .telemetry
+        .start_invocation(Invocation::new("fn", Trigger::Other));
     span.end(Outcome::Error {
         error_type: "OrderRejected".into(),
         message: "order 7 rejected".into(),
     });
-    let http = h.telemetry.start_invocation(Invocation::new("GET /", Trigger::Http));
+    let http = h
+        .telemetry
+        .start_invocation(Invocation::new("GET /", Trigger::Http));
     http.end(Outcome::from_http_status(503));
     let spans = h.finished().await;
     assert_eq!(spans[0].status, Status::error("order 7 rejected"));
@@ -226,7 +240,11 @@ async fn pubsub_batches_are_consumer_spans_with_links() {
     let spans = h.finished().await;
     assert_eq!(spans[0].span_kind, SpanKind::Consumer);
     assert_eq!(spans[0].links.len(), 2);
-    assert_eq!(spans[0].parent_span_id, SpanId::INVALID, "a batch is a new root");
+    assert_eq!(
+        spans[0].parent_span_id,
+        SpanId::INVALID,
+        "a batch is a new root"
+    );
 }
 
 #[tokio::test]
@@ -236,8 +254,13 @@ async fn warmup_pings_are_traced_but_neither_counted_nor_cold() {
         .telemetry
         .start_invocation(Invocation::new("fn", Trigger::Other).warmup());
     ping.end(Outcome::Ok);
-    let real = h.telemetry.start_invocation(Invocation::new("fn", Trigger::Other));
-    assert!(real.is_cold_start(), "the ping must not consume the cold start");
+    let real = h
+        .telemetry
+        .start_invocation(Invocation::new("fn", Trigger::Other));
+    assert!(
+        real.is_cold_start(),
+        "the ping must not consume the cold start"
+    );
     real.end(Outcome::Ok);
     let spans = h.finished().await;
     assert_eq!(attrs(&spans[0])["faas_otel.warmup"], Value::Bool(true));

@@ -23,7 +23,8 @@ async fn tracing_spans_become_children_of_the_invocation() {
         .build()
         .unwrap();
     let _ = telemetry.cold_start().take();
-    let subscriber = tracing_subscriber::registry().with(faas_core::tracing_bridge::layer(&telemetry));
+    let subscriber =
+        tracing_subscriber::registry().with(faas_core::tracing_bridge::layer(&telemetry));
     let _default = tracing::subscriber::set_default(subscriber);
 
     let span = telemetry.start_invocation(Invocation::new("fn", Trigger::Other));

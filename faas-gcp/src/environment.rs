@@ -107,15 +107,17 @@ mod tests {
         .unwrap();
         assert_eq!(function.platform, "gcp_cloud_functions");
         assert_eq!(function.version.as_deref(), Some("hello-00002-abc"));
-        let service =
-            GcpEnvironment::from_env(&Env::from_pairs([("K_SERVICE", "api")])).unwrap();
+        let service = GcpEnvironment::from_env(&Env::from_pairs([("K_SERVICE", "api")])).unwrap();
         assert_eq!(service.platform, "gcp_cloud_run");
         let job = GcpEnvironment::from_env(&Env::from_pairs([
             ("CLOUD_RUN_JOB", "nightly"),
             ("CLOUD_RUN_EXECUTION", "nightly-x1"),
         ]))
         .unwrap();
-        assert_eq!((job.name.as_str(), job.version.as_deref()), ("nightly", Some("nightly-x1")));
+        assert_eq!(
+            (job.name.as_str(), job.version.as_deref()),
+            ("nightly", Some("nightly-x1"))
+        );
         assert!(GcpEnvironment::from_env(&Env::from_pairs([("PORT", "8080")])).is_none());
     }
 

@@ -1,1 +1,178 @@
-fn main() {}
+//! `cargo xtask`: the project's automation, in Rust so that it needs nothing but the toolchain.
+//!
+//! Run `cargo xtask help` for the list of commands. Each command lives in its own module;
+//! this file only dispatches and prints the usage.
+
+// A command-line tool talks to its user on stdout: the usage text goes there on purpose.
+// Progress lines and warnings go to stderr (as cargo's own do), so stdout stays the test output.
+#![allow(clippy::print_stdout)]
+
+mod demo;
+mod servers;
+mod test;
+mod venv;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+
+/// Exit status for "this command does not exist" and "this command is not implemented yet".
+const EXIT_UNAVAILABLE: u8 = 2;
+
+/// One `cargo xtask` command: its name and its one-line summary.
+struct Command {
+    name: &'static str,
+    summary: &'static str,
+}
+
+/// Every command, in the order the usage lists them.
+const COMMANDS: &[Command] = &[
+    Command {
+        name: "test",
+        summary: "every test: Python tools into ./.venv, moto on 127.0.0.1, `cargo test --workspace [ARGS]`, servers stopped",
+    },
+    Command {
+        name: "demo",
+        summary: "the offline end-to-end trace demo (not implemented yet)",
+    },
+    Command {
+        name: "build",
+        summary: "build the example functions for Lambda (not implemented yet)",
+    },
+    Command {
+        name: "package",
+        summary: "package the functions and the extension as deployable zips (not implemented yet)",
+    },
+    Command {
+        name: "deploy-aws",
+        summary: "deploy the examples to AWS with Terraform (not implemented yet)",
+    },
+    Command {
+        name: "bench",
+        summary: "run the overhead benchmarks (not implemented yet)",
+    },
+    Command {
+        name: "help",
+        summary: "print this list",
+    },
+];
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match run(&args) {
+        Ok(code) => ExitCode::from(code),
+        Err(err) => {
+            eprintln!("xtask: error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Dispatches `args` (without the program name) and returns the process exit status.
+///
+/// Everything a command started is stopped before this returns: guards are dropped here,
+/// not skipped by `std::process::exit`.
+fn run(args: &[String]) -> Result<u8> {
+    let Some((command, rest)) = args.split_first() else {
+        print_usage();
+        return Ok(0);
+    };
+    match command.as_str() {
+        "test" => test::run(&workspace_root()?, rest),
+        "demo" => Ok(demo::run()),
+        "build" | "package" | "deploy-aws" | "bench" => Ok(not_implemented(command)),
+        "help" | "-h" | "--help" => {
+            print_usage();
+            Ok(0)
+        }
+        other => {
+            eprintln!("xtask: unknown command `{other}`\n");
+            eprint!("{}", usage());
+            Ok(EXIT_UNAVAILABLE)
+        }
+    }
+}
+
+/// The usage text: one line per command.
+fn usage() -> String {
+    let width = COMMANDS.iter().map(|c| c.name.len()).max().unwrap_or(0);
+    let mut text = String::from("Usage: cargo xtask <COMMAND> [ARGS]\n\nCommands:\n");
+    for command in COMMANDS {
+        text.push_str(&format!("  {:width$}  {}\n", command.name, command.summary));
+    }
+    text.push_str("\nExample: cargo xtask test -- -p faas-core flush   (extra arguments go to `cargo test`)\n");
+    text
+}
+
+fn print_usage() {
+    print!("{}", usage());
+}
+
+/// Says that `command` lands with a later issue and returns the "unavailable" exit status.
+fn not_implemented(command: &str) -> u8 {
+    eprintln!(
+        "xtask: `cargo xtask {command}` is not implemented yet: it lands with a later issue. Nothing was done."
+    );
+    EXIT_UNAVAILABLE
+}
+
+/// The workspace root: the parent of this crate's directory.
+///
+/// `cargo run` sets `CARGO_MANIFEST_DIR` for the program it runs; the compile-time value is the
+/// fallback when the binary is started directly.
+fn workspace_root() -> Result<PathBuf> {
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    let root = manifest_dir
+        .parent()
+        .with_context(|| format!("{} has no parent directory", manifest_dir.display()))?
+        .to_path_buf();
+    if !root.join("Cargo.toml").is_file() {
+        bail!(
+            "{} does not look like the workspace root (no Cargo.toml)",
+            root.display()
+        );
+    }
+    Ok(root)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn usage_lists_every_command_once() {
+        let text = usage();
+        for command in COMMANDS {
+            let lines = text
+                .lines()
+                .filter(|line| line.split_whitespace().next() == Some(command.name))
+                .count();
+            assert_eq!(lines, 1, "{}", command.name);
+        }
+    }
+
+    #[test]
+    fn unknown_and_unfinished_commands_exit_2() -> Result<()> {
+        assert_eq!(run(&args(&["no-such-command"]))?, 2);
+        for command in ["demo", "build", "package", "deploy-aws", "bench"] {
+            assert_eq!(run(&args(&[command]))?, 2, "{command}");
+        }
+        assert_eq!(run(&args(&["help"]))?, 0);
+        assert_eq!(run(&[])?, 0);
+        Ok(())
+    }
+
+    #[test]
+    fn workspace_root_has_the_workspace_manifest() -> Result<()> {
+        let root = workspace_root()?;
+        assert!(root.join("xtask").join("Cargo.toml").is_file());
+        Ok(())
+    }
+}

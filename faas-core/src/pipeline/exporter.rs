@@ -78,7 +78,13 @@ pub(crate) fn otlp_span_exporter(
         .with_endpoint(config.traces_endpoint.clone())
         .with_protocol(otlp_protocol(config.traces_protocol))
         .with_timeout(config.export_timeout)
-        .with_headers(config.traces_headers.iter().cloned().collect::<HashMap<_, _>>())
+        .with_headers(
+            config
+                .traces_headers
+                .iter()
+                .cloned()
+                .collect::<HashMap<_, _>>(),
+        )
         .with_retry_policy(RetryPolicy::disabled())
         .with_http_client(client(config)?);
     if let Some(c) = compression(config) {
@@ -103,7 +109,13 @@ pub(crate) fn otlp_metric_exporter(
             other => other,
         }))
         .with_timeout(config.export_timeout)
-        .with_headers(config.metrics_headers.iter().cloned().collect::<HashMap<_, _>>())
+        .with_headers(
+            config
+                .metrics_headers
+                .iter()
+                .cloned()
+                .collect::<HashMap<_, _>>(),
+        )
         .with_retry_policy(RetryPolicy::disabled())
         .with_http_client(client(config)?);
     if let Some(c) = compression(config) {

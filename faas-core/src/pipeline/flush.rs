@@ -17,7 +17,11 @@ pub const MAX_PLAUSIBLE_REMAINING: Duration = Duration::from_secs(24 * 3600);
 /// invocation's `deadline` (less [`DEADLINE_MARGIN`]), never below [`MIN_FLUSH_BUDGET`] (or
 /// `budget` itself when smaller). A deadline that is already past or implausibly far is
 /// ignored: it must not turn into "skip the export".
-pub fn effective_budget(budget: Duration, deadline: Option<SystemTime>, now: SystemTime) -> Duration {
+pub fn effective_budget(
+    budget: Duration,
+    deadline: Option<SystemTime>,
+    now: SystemTime,
+) -> Duration {
     let Some(deadline) = deadline else {
         return budget;
     };
@@ -69,10 +73,26 @@ mod tests {
             ("no deadline", None, b),
             ("far deadline", Some(now + Duration::from_secs(60)), b),
             ("close deadline caps", Some(now + ms(110)), ms(100)),
-            ("very close keeps the minimum", Some(now + ms(12)), MIN_FLUSH_BUDGET),
-            ("deadline now keeps the minimum", Some(now), MIN_FLUSH_BUDGET),
-            ("past deadline (1970) is ignored", Some(SystemTime::UNIX_EPOCH + ms(600_000)), b),
-            ("absurd future is ignored", Some(now + Duration::from_secs(400 * 24 * 3600)), b),
+            (
+                "very close keeps the minimum",
+                Some(now + ms(12)),
+                MIN_FLUSH_BUDGET,
+            ),
+            (
+                "deadline now keeps the minimum",
+                Some(now),
+                MIN_FLUSH_BUDGET,
+            ),
+            (
+                "past deadline (1970) is ignored",
+                Some(SystemTime::UNIX_EPOCH + ms(600_000)),
+                b,
+            ),
+            (
+                "absurd future is ignored",
+                Some(now + Duration::from_secs(400 * 24 * 3600)),
+                b,
+            ),
         ];
         for (name, deadline, expected) in cases {
             assert_eq!(effective_budget(b, *deadline, now), *expected, "{name}");

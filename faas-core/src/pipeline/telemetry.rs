@@ -10,9 +10,7 @@ use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::metrics::data::ResourceMetrics;
 use opentelemetry_sdk::metrics::reader::MetricReader;
 use opentelemetry_sdk::metrics::{ManualReader, SdkMeterProvider};
-use opentelemetry_sdk::trace::{
-    Sampler, SdkTracer, SdkTracerProvider, SpanExporter,
-};
+use opentelemetry_sdk::trace::{Sampler, SdkTracer, SdkTracerProvider, SpanExporter};
 
 use super::exporter::{
     DynMetricExporter, DynSpanExporter, MetricExporterFactory, SpanExporterFactory,
@@ -219,7 +217,9 @@ impl Telemetry {
         self.inner
             .last_metric_export
             .lock()
-            .map(|last| now.saturating_duration_since(*last) >= self.inner.config.metric_export_interval)
+            .map(|last| {
+                now.saturating_duration_since(*last) >= self.inner.config.metric_export_interval
+            })
             .unwrap_or(false)
     }
 
@@ -311,8 +311,7 @@ impl Drain {
                         return FlushReport::default();
                     };
                     let started = Instant::now();
-                    let mut report =
-                        runtime.block_on(fresh.export(budget, with_metrics, started));
+                    let mut report = runtime.block_on(fresh.export(budget, with_metrics, started));
                     report.elapsed = started.elapsed();
                     report
                 })
