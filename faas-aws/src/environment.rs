@@ -1,8 +1,6 @@
 //! [`LambdaEnvironment`]: the AWS Lambda execution environment, read from its variables.
 
-use std::sync::Arc;
-
-use faas_core::cost::{Architecture, CostModel};
+use faas_core::cost::{Architecture, PricePlan};
 use faas_core::env::Env;
 use faas_core::environment::{FaasEnvironment, InitializationType};
 use opentelemetry::KeyValue;
@@ -106,11 +104,8 @@ impl FaasEnvironment for LambdaEnvironment {
         Architecture::current()
     }
 
-    fn cost_model(&self) -> Option<Arc<dyn CostModel>> {
-        let plan = crate::pricing::lambda_plan();
-        Some(Arc::new(
-            plan.clone().with_overrides(&Env::process()).unwrap_or(plan),
-        ))
+    fn price_plan(&self) -> Option<PricePlan> {
+        Some(crate::pricing::lambda_plan())
     }
 }
 

@@ -1,8 +1,6 @@
 //! [`AzureFunctionsEnvironment`]: an Azure Functions app running a custom handler.
 
-use std::sync::Arc;
-
-use faas_core::cost::CostModel;
+use faas_core::cost::PricePlan;
 use faas_core::env::Env;
 use faas_core::environment::FaasEnvironment;
 use opentelemetry::KeyValue;
@@ -113,15 +111,12 @@ impl FaasEnvironment for AzureFunctionsEnvironment {
         self.memory_mb.map(|mb| mb.saturating_mul(1024 * 1024))
     }
 
-    fn cost_model(&self) -> Option<Arc<dyn CostModel>> {
-        let plan = if self.is_flex_consumption() {
+    fn price_plan(&self) -> Option<PricePlan> {
+        Some(if self.is_flex_consumption() {
             crate::pricing::flex_consumption_plan()
         } else {
             crate::pricing::consumption_plan()
-        };
-        Some(Arc::new(
-            plan.clone().with_overrides(&Env::process()).unwrap_or(plan),
-        ))
+        })
     }
 }
 

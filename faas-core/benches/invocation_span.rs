@@ -6,11 +6,13 @@
 #![allow(missing_docs, clippy::unwrap_used)]
 
 use std::hint::black_box;
+use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use faas_core::cold_start::ColdStart;
+use faas_core::cost::{MemoryUnit, PricePlan};
 use faas_core::env::Env;
-use faas_core::environment::LocalEnvironment;
+use faas_core::environment::FaasEnvironment;
 use faas_core::invocation::{Invocation, Outcome, Trigger};
 use faas_core::pipeline::Telemetry;
 use faas_core::propagation::{HeaderExtractor, Propagation};
@@ -18,11 +20,40 @@ use opentelemetry::KeyValue;
 use opentelemetry::trace::{Span, Tracer};
 use opentelemetry_sdk::trace::InMemorySpanExporter;
 
+/// A 128 MB function with a Lambda-like price plan, so the cost estimate is part of the cost.
+#[derive(Debug)]
+struct BenchFn;
+impl FaasEnvironment for BenchFn {
+    fn function_name(&self) -> &str {
+        "orders"
+    }
+    fn resource_attributes(&self) -> Vec<KeyValue> {
+        Vec::new()
+    }
+    fn max_memory_bytes(&self) -> Option<u64> {
+        Some(128 * 1024 * 1024)
+    }
+    fn price_plan(&self) -> Option<PricePlan> {
+        Some(PricePlan {
+            name: "bench".into(),
+            gb_second_usd: 0.0000166667,
+            gb_second_usd_arm64: Some(0.0000133334),
+            vcpu_second_usd: None,
+            memory_unit: MemoryUnit::BinaryGb,
+            request_usd: 0.0000002,
+            duration_granularity: Duration::from_millis(1),
+            minimum_duration: Duration::ZERO,
+            memory_step_mb: 1,
+            default_vcpus: None,
+        })
+    }
+}
+
 fn setup() -> (Telemetry, InMemorySpanExporter, tokio::runtime::Runtime) {
     let exporter = InMemorySpanExporter::default();
     let cold = Box::leak(Box::new(ColdStart::from_process()));
     let _ = cold.take();
-    let telemetry = Telemetry::builder(LocalEnvironment::named("bench"))
+    let telemetry = Telemetry::builder(BenchFn)
         .with_env(Env::from_pairs([("OTEL_METRICS_EXPORTER", "none")]))
         .with_span_exporter(exporter.clone())
         .with_cold_start(cold)

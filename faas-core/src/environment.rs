@@ -4,12 +4,11 @@
 use std::fmt::Debug;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::time::Duration;
 
 use opentelemetry::KeyValue;
 
-use crate::cost::{Architecture, CostModel};
+use crate::cost::{Architecture, PricePlan};
 use crate::env::Env;
 
 /// A boxed future, as returned by [`FaasEnvironment::enrich`].
@@ -71,8 +70,9 @@ pub trait FaasEnvironment: Send + Sync + Debug {
         Architecture::current()
     }
 
-    /// The price plan for per-invocation cost attributes, when the platform has one.
-    fn cost_model(&self) -> Option<Arc<dyn CostModel>> {
+    /// The platform's list prices for per-invocation cost attributes, when it has them.
+    /// faas-core applies the `FAAS_OTEL_PRICE_*` overrides (a bad value is a start-up error).
+    fn price_plan(&self) -> Option<PricePlan> {
         None
     }
 

@@ -48,9 +48,6 @@ impl FaasEnvironment for TestFn {
     fn architecture(&self) -> Architecture {
         Architecture::Arm64
     }
-    fn cost_model(&self) -> Option<Arc<dyn CostModel>> {
-        Some(Arc::new(FlatCost))
-    }
 }
 
 struct Harness {
@@ -69,6 +66,7 @@ impl Harness {
             .with_env(Env::from_pairs([("OTEL_SERVICE_NAME", "orders-svc")]))
             .with_span_exporter(spans.clone())
             .with_metric_exporter(metrics.clone())
+            .with_cost_model(Arc::new(FlatCost))
             .with_cold_start(cold)
             .install_global(false)
             .build()
@@ -341,4 +339,68 @@ async fn concurrent_invocations_share_one_cold_start() {
         .filter(|s| attrs(s).get("faas.coldstart") == Some(&Value::Bool(true)))
         .count();
     assert_eq!(flagged, 1);
+}
+
+#[derive(Debug)]
+struct PricedFn;
+impl FaasEnvironment for PricedFn {
+    fn function_name(&self) -> &str {
+        "priced"
+    }
+    fn resource_attributes(&self) -> Vec<KeyValue> {
+        Vec::new()
+    }
+    fn max_memory_bytes(&self) -> Option<u64> {
+        Some(1024 * 1024 * 1024)
+    }
+    fn architecture(&self) -> Architecture {
+        Architecture::X86_64
+    }
+    fn price_plan(&self) -> Option<faas_core::cost::PricePlan> {
+        Some(faas_core::cost::PricePlan {
+            name: "test".into(),
+            gb_second_usd: 1.0,
+            gb_second_usd_arm64: None,
+            vcpu_second_usd: None,
+            memory_unit: faas_core::cost::MemoryUnit::BinaryGb,
+            request_usd: 0.0,
+            duration_granularity: std::time::Duration::from_secs(1),
+            minimum_duration: std::time::Duration::ZERO,
+            memory_step_mb: 1,
+            default_vcpus: None,
+        })
+    }
+}
+
+#[tokio::test]
+async fn the_environment_price_plan_is_used_and_overrides_are_validated() {
+    let spans = InMemorySpanExporter::default();
+    let build = |pairs: Vec<(&str, &str)>| {
+        Telemetry::builder(PricedFn)
+            .with_env(Env::from_pairs(pairs))
+            .with_span_exporter(spans.clone())
+            .with_cold_start(Box::leak(Box::new(ColdStart::from_process())))
+            .install_global(false)
+            .build()
+    };
+    let err = build(vec![("FAAS_OTEL_PRICE_GB_SECOND", "cheap")]).unwrap_err();
+    assert!(
+        err.to_string().contains("FAAS_OTEL_PRICE_GB_SECOND"),
+        "{err}"
+    );
+
+    let telemetry = build(vec![
+        ("OTEL_METRICS_EXPORTER", "none"),
+        ("FAAS_OTEL_PRICE_GB_SECOND", "2.0"),
+    ])
+    .unwrap();
+    telemetry
+        .start_invocation(Invocation::new("priced", Trigger::Other))
+        .end(Outcome::Ok);
+    telemetry.flush(None).await;
+    let finished = spans.get_finished_spans().unwrap();
+    let a = attrs(finished.iter().find(|s| s.name == "priced").unwrap());
+    // Billed up to 1 s, 1 GiB, at the overridden $2 per GB-second.
+    assert_eq!(a["faas_otel.cost.billed_duration_ms"], Value::I64(1000));
+    assert_eq!(a["faas_otel.cost.usd"], Value::F64(2.0));
 }

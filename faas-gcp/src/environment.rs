@@ -1,9 +1,7 @@
 //! [`GcpEnvironment`]: Cloud Run functions, Cloud Functions (2nd gen), Cloud Run services and
 //! jobs, read from their variables.
 
-use std::sync::Arc;
-
-use faas_core::cost::CostModel;
+use faas_core::cost::PricePlan;
 use faas_core::env::Env;
 use faas_core::environment::FaasEnvironment;
 use opentelemetry::KeyValue;
@@ -83,11 +81,8 @@ impl FaasEnvironment for GcpEnvironment {
         None
     }
 
-    fn cost_model(&self) -> Option<Arc<dyn CostModel>> {
-        let plan = crate::pricing::cloud_run_request_plan();
-        Some(Arc::new(
-            plan.clone().with_overrides(&Env::process()).unwrap_or(plan),
-        ))
+    fn price_plan(&self) -> Option<PricePlan> {
+        Some(crate::pricing::cloud_run_request_plan())
     }
 }
 

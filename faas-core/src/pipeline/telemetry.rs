@@ -91,6 +91,7 @@ pub struct TelemetryBuilder {
     cold_start: &'static ColdStart,
     install_global: bool,
     enriched: Vec<KeyValue>,
+    cost_model: Option<Arc<dyn CostModel>>,
 }
 
 impl std::fmt::Debug for TelemetryBuilder {
@@ -123,6 +124,7 @@ impl Telemetry {
             cold_start,
             install_global: true,
             enriched: Vec::new(),
+            cost_model: None,
         }
     }
 
@@ -372,6 +374,12 @@ impl TelemetryBuilder {
         self
     }
 
+    /// Prices invocations with `model` instead of the environment's price plan.
+    pub fn with_cost_model(mut self, model: Arc<dyn CostModel>) -> Self {
+        self.cost_model = Some(model);
+        self
+    }
+
     /// Uses this cold-start state instead of the process-wide one (tests).
     pub fn with_cold_start(mut self, cold_start: &'static ColdStart) -> Self {
         self.cold_start = cold_start;
@@ -399,6 +407,13 @@ impl TelemetryBuilder {
             None => TelemetryConfig::from_env(&self.env)?,
         };
         let environment = self.environment;
+        let cost_model = match self.cost_model {
+            Some(model) => Some(model),
+            None => match environment.price_plan() {
+                Some(plan) => Some(Arc::new(plan.with_overrides(&self.env)?) as Arc<dyn CostModel>),
+                None => None,
+            },
+        };
         let resource = build_resource(environment.as_ref(), &config, self.enriched);
         self.cold_start
             .set_initialization_type(environment.initialization_type());
@@ -482,7 +497,7 @@ impl TelemetryBuilder {
 
         Ok(Telemetry {
             inner: Arc::new(Inner {
-                cost_model: environment.cost_model(),
+                cost_model,
                 config,
                 environment,
                 resource,
