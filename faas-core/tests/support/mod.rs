@@ -97,6 +97,34 @@ impl Collector {
     }
 }
 
+/// Reads one HTTP/1.1 request (method, path, body); `None` when the peer closed or sent
+/// garbage. Shared with the other protocol fakes of the tests.
+pub async fn read_request(stream: &mut TcpStream) -> Option<(String, String, Vec<u8>)> {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        match stream.read(&mut byte).await {
+            Ok(1) => head.push(byte[0]),
+            _ => return None,
+        }
+    }
+    let head = String::from_utf8_lossy(&head).to_string();
+    let mut first = head.lines().next()?.split_whitespace();
+    let method = first.next()?.to_owned();
+    let path = first.next()?.to_owned();
+    let length: usize = head
+        .lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case("content-length")
+                .then(|| v.trim().parse().ok())?
+        })
+        .unwrap_or(0);
+    let mut body = vec![0u8; length];
+    stream.read_exact(&mut body).await.ok()?;
+    Some((method, path, body))
+}
+
 async fn serve(
     mut stream: TcpStream,
     behaviour: Behaviour,
@@ -104,34 +132,7 @@ async fn serve(
     requests: Arc<AtomicUsize>,
     paths: Arc<Mutex<Vec<String>>>,
 ) {
-    loop {
-        let mut head = Vec::new();
-        let mut byte = [0u8; 1];
-        while !head.ends_with(b"\r\n\r\n") {
-            match stream.read(&mut byte).await {
-                Ok(1) => head.push(byte[0]),
-                _ => return,
-            }
-        }
-        let head = String::from_utf8_lossy(&head).to_string();
-        let path = head
-            .lines()
-            .next()
-            .and_then(|l| l.split_whitespace().nth(1))
-            .unwrap_or("")
-            .to_owned();
-        let length: usize = head
-            .lines()
-            .find_map(|l| {
-                let (k, v) = l.split_once(':')?;
-                k.eq_ignore_ascii_case("content-length")
-                    .then(|| v.trim().parse().ok())?
-            })
-            .unwrap_or(0);
-        let mut body = vec![0u8; length];
-        if stream.read_exact(&mut body).await.is_err() {
-            return;
-        }
+    while let Some((_method, path, body)) = read_request(&mut stream).await {
         requests.fetch_add(1, Ordering::SeqCst);
         paths.lock().unwrap().push(path.clone());
         let status = match behaviour {
