@@ -72,8 +72,10 @@ pub struct Invocation {
     pub links: Vec<Link>,
     /// Further attributes known when the invocation starts (visible to the sampler).
     pub attributes: Vec<KeyValue>,
-    /// A warm-up ping, not user traffic: traced, but not counted in the FaaS metrics and never
-    /// given the cold start.
+    /// A warm-up ping, not user traffic: traced (with `faas_otel.warmup=true`) and not counted in
+    /// the FaaS invocation metrics. A ping that reaches a new process absorbs its cold start,
+    /// as warmers are meant to: the initialization span joins the ping's trace, and the user
+    /// traffic after it is warm.
     pub warmup: bool,
 }
 
@@ -189,14 +191,10 @@ pub struct InvocationSpan {
 
 impl Telemetry {
     /// Starts the span of one invocation, taking the process's cold start if it is still
-    /// there (not for warm-up pings), and records the initialization span under it.
+    /// there, and records the initialization span under it.
     pub fn start_invocation(&self, invocation: Invocation) -> InvocationSpan {
         let started = Instant::now();
-        let cold = if invocation.warmup {
-            None
-        } else {
-            self.cold_start().take()
-        };
+        let cold = self.cold_start().take();
         let cold_start = cold.as_ref().is_some_and(|c| c.user_visible);
 
         let mut attributes = Vec::with_capacity(invocation.attributes.len() + 5);
@@ -233,11 +231,9 @@ impl Telemetry {
             if cx.span().span_context().is_sampled() {
                 info.record_span(tracer, &cx);
             }
-            if !invocation.warmup {
-                self.metrics()
-                    .init_duration
-                    .record(info.init_duration.as_secs_f64(), &[]);
-            }
+            self.metrics()
+                .init_duration
+                .record(info.init_duration.as_secs_f64(), &[]);
         }
 
         InvocationSpan {

@@ -246,23 +246,49 @@ async fn pubsub_batches_are_consumer_spans_with_links() {
 }
 
 #[tokio::test]
-async fn warmup_pings_are_traced_but_neither_counted_nor_cold() {
+async fn warmup_pings_absorb_the_cold_start_and_are_not_counted() {
+    use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData};
     let h = Harness::new();
     let ping = h
         .telemetry
         .start_invocation(Invocation::new("fn", Trigger::Other).warmup());
+    assert!(ping.is_cold_start(), "the warmer takes the cold start");
     ping.end(Outcome::Ok);
     let real = h
         .telemetry
         .start_invocation(Invocation::new("fn", Trigger::Other));
-    assert!(
-        real.is_cold_start(),
-        "the ping must not consume the cold start"
-    );
+    assert!(!real.is_cold_start(), "user traffic after a warmer is warm");
     real.end(Outcome::Ok);
     let spans = h.finished().await;
-    assert_eq!(attrs(&spans[0])["faas_otel.warmup"], Value::Bool(true));
-    assert_eq!(attrs(&spans[0])["faas.coldstart"], Value::Bool(false));
+    let ping = spans
+        .iter()
+        .find(|s| attrs(s).contains_key("faas_otel.warmup"))
+        .unwrap();
+    assert_eq!(attrs(ping)["faas.coldstart"], Value::Bool(true));
+    let init = spans.iter().find(|s| s.name == "faas init").unwrap();
+    assert_eq!(init.parent_span_id, ping.span_context.span_id());
+    h.telemetry.shutdown().await;
+    let mut invocations = 0;
+    let mut coldstarts = 0;
+    for rm in h.metrics.get_finished_metrics().unwrap() {
+        for sm in rm.scope_metrics() {
+            for m in sm.metrics() {
+                if let AggregatedMetrics::U64(MetricData::Sum(sum)) = m.data() {
+                    let total: u64 = sum.data_points().map(|p| p.value()).sum();
+                    match m.name() {
+                        "faas.invocations" => invocations += total,
+                        "faas.coldstarts" => coldstarts += total,
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
+    assert_eq!(
+        (invocations, coldstarts),
+        (1, 0),
+        "only the user invocation counts"
+    );
 }
 
 #[tokio::test]

@@ -21,6 +21,8 @@ pub enum Behaviour {
     Stall,
     /// Answers 500.
     Fail,
+    /// Answers 500 to the first request, then behaves like `Accept`.
+    FailOnce,
 }
 
 /// A collector on 127.0.0.1, served from its own thread and runtime so that it is independent
@@ -133,10 +135,11 @@ async fn serve(
     paths: Arc<Mutex<Vec<String>>>,
 ) {
     while let Some((_method, path, body)) = read_request(&mut stream).await {
-        requests.fetch_add(1, Ordering::SeqCst);
+        let previous = requests.fetch_add(1, Ordering::SeqCst);
         paths.lock().unwrap().push(path.clone());
         let status = match behaviour {
             Behaviour::Fail => "500 Internal Server Error",
+            Behaviour::FailOnce if previous == 0 => "500 Internal Server Error",
             _ => {
                 if path == "/v1/traces"
                     && let Ok(req) = ExportTraceServiceRequest::decode(body.as_slice())

@@ -1,0 +1,444 @@
+//! HTTP triggers: API Gateway REST (v1) and HTTP API (v2), function URLs, Application Load
+//! Balancer.
+
+use std::collections::HashMap;
+
+use faas_core::invocation::Trigger;
+use faas_core::propagation::{MapExtractor, has_remote_parent};
+use opentelemetry::KeyValue;
+use opentelemetry::trace::SpanKind;
+use opentelemetry_semantic_conventions::attribute as attr;
+use serde_json::Value;
+
+use super::{DescribeOptions, TriggerDescription, str_at};
+
+/// Request headers never read into an attribute, whatever the configuration says.
+pub const DENIED_HEADERS: &[&str] = &[
+    "authorization",
+    "cookie",
+    "set-cookie",
+    "x-api-key",
+    "proxy-authorization",
+];
+
+/// The value that replaces a redacted query parameter's value in `url.query`.
+pub const REDACTED: &str = "REDACTED";
+
+/// Query parameters whose values are always redacted in `url.query`: common credentials, and
+/// the signed-URL parameters the URL conventions list (`X-Amz-*`, `sig`, `X-Goog-Signature`).
+///
+/// Matching is ASCII case-insensitive (the conventions say case-sensitive; redacting more is
+/// the safe side), and a percent-encoded name is decoded before it is compared.
+pub const REDACTED_QUERY_PARAMS: &[&str] = &[
+    "token",
+    "access_token",
+    "api_key",
+    "apikey",
+    "password",
+    "secret",
+    "signature",
+    "X-Amz-Signature",
+    "X-Amz-Credential",
+    "X-Amz-Security-Token",
+    "sig",
+    "X-Goog-Signature",
+];
+
+/// The methods the HTTP conventions call "known"; any other becomes `_OTHER`.
+const KNOWN_METHODS: &[&str] = &[
+    "CONNECT", "DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT", "TRACE", "QUERY",
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    RestV1,
+    HttpV2,
+    FunctionUrl,
+    Alb,
+}
+
+fn shape(event: &Value) -> Option<Shape> {
+    let context = event.get("requestContext").filter(|c| c.is_object())?;
+    let method = event.get("httpMethod").is_some_and(Value::is_string);
+    if method && context.get("elb").is_some_and(Value::is_object) {
+        return Some(Shape::Alb);
+    }
+    if method && event.get("resource").is_some_and(Value::is_string) {
+        return Some(Shape::RestV1);
+    }
+    if str_at(event, &["version"]) == Some("2.0") && str_at(context, &["http", "method"]).is_some()
+    {
+        let function_url = str_at(context, &["domainName"])
+            .is_some_and(|d| d.contains(".lambda-url.") && d.ends_with(".on.aws"));
+        return Some(if function_url {
+            Shape::FunctionUrl
+        } else {
+            Shape::HttpV2
+        });
+    }
+    None
+}
+
+/// The request headers, lowercase names: `headers` first, then `multiValueHeaders` (values
+/// joined with `,`) for names `headers` does not have.
+fn headers(event: &Value) -> HashMap<String, String> {
+    let mut map = HashMap::new();
+    if let Some(headers) = event.get("headers").and_then(Value::as_object) {
+        for (name, value) in headers {
+            if let Some(value) = value.as_str() {
+                map.insert(name.to_ascii_lowercase(), value.to_owned());
+            }
+        }
+    }
+    if let Some(headers) = event.get("multiValueHeaders").and_then(Value::as_object) {
+        for (name, values) in headers {
+            let name = name.to_ascii_lowercase();
+            if map.contains_key(&name) {
+                continue;
+            }
+            let values: Vec<&str> = values
+                .as_array()
+                .map(|values| values.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            if !values.is_empty() {
+                map.insert(name, values.join(","));
+            }
+        }
+    }
+    map
+}
+
+pub(super) fn describe(event: &Value, options: &DescribeOptions) -> Option<TriggerDescription> {
+    let shape = shape(event)?;
+    let context = event.get("requestContext")?;
+    let headers = headers(event);
+    let header = |name: &str| {
+        header_allowed(name, options)
+            .then(|| headers.get(name).map(String::as_str))
+            .flatten()
+    };
+
+    let mut description = TriggerDescription::new(Trigger::Http, Some(SpanKind::Server));
+    let attributes = &mut description.attributes;
+
+    let raw_method = match shape {
+        Shape::RestV1 | Shape::Alb => str_at(event, &["httpMethod"]),
+        Shape::HttpV2 | Shape::FunctionUrl => str_at(context, &["http", "method"]),
+    }
+    .unwrap_or_default();
+    let method = normalize_method(raw_method);
+    attributes.push(KeyValue::new(attr::HTTP_REQUEST_METHOD, method.clone()));
+    if method != raw_method {
+        attributes.push(KeyValue::new(
+            attr::HTTP_REQUEST_METHOD_ORIGINAL,
+            raw_method.to_owned(),
+        ));
+    }
+
+    let route = match shape {
+        // HTTP APIs sending the 1.0 payload format may say `$default`: not a route.
+        Shape::RestV1 => str_at(event, &["resource"]).filter(|r| r.starts_with('/')),
+        Shape::HttpV2 => str_at(event, &["routeKey"]).and_then(route_of_route_key),
+        Shape::FunctionUrl | Shape::Alb => None,
+    };
+    if let Some(route) = route {
+        attributes.push(KeyValue::new(attr::HTTP_ROUTE, route.to_owned()));
+    }
+
+    let path = match shape {
+        Shape::RestV1 | Shape::Alb => str_at(event, &["path"]),
+        Shape::HttpV2 | Shape::FunctionUrl => str_at(event, &["rawPath"]),
+    };
+    if let Some(path) = path {
+        attributes.push(KeyValue::new(attr::URL_PATH, path.to_owned()));
+    }
+
+    let scheme = header("x-forwarded-proto")
+        .and_then(|p| p.split(',').next())
+        .map(|p| p.trim().to_ascii_lowercase())
+        .filter(|p| p == "http" || p == "https")
+        .unwrap_or_else(|| "https".to_owned());
+    attributes.push(KeyValue::new(attr::URL_SCHEME, scheme));
+
+    let denied_param = |name: &str| {
+        REDACTED_QUERY_PARAMS
+            .iter()
+            .any(|p| p.eq_ignore_ascii_case(name))
+            || options
+                .denied_query_params
+                .iter()
+                .any(|p| p.eq_ignore_ascii_case(name))
+    };
+    let query = match shape {
+        Shape::HttpV2 | Shape::FunctionUrl => {
+            str_at(event, &["rawQueryString"]).map(|q| redact_raw_query(q, &denied_param))
+        }
+        // REST: the parameters arrive decoded, so they are encoded again.
+        Shape::RestV1 => build_query(event, true, &denied_param),
+        // ALB: the parameters arrive as the client sent them (still encoded).
+        Shape::Alb => build_query(event, false, &denied_param),
+    };
+    if let Some(query) = query.filter(|q| !q.is_empty()) {
+        attributes.push(KeyValue::new(attr::URL_QUERY, query));
+    }
+
+    let context_user_agent = match shape {
+        Shape::RestV1 => str_at(context, &["identity", "userAgent"]),
+        Shape::HttpV2 | Shape::FunctionUrl => str_at(context, &["http", "userAgent"]),
+        Shape::Alb => None,
+    };
+    // Denying `user-agent` also drops the copy API Gateway keeps in the request context.
+    let user_agent = if header_allowed("user-agent", options) {
+        context_user_agent.or_else(|| header("user-agent"))
+    } else {
+        None
+    };
+    if let Some(user_agent) = user_agent.filter(|ua| !ua.is_empty()) {
+        attributes.push(KeyValue::new(
+            attr::USER_AGENT_ORIGINAL,
+            user_agent.to_owned(),
+        ));
+    }
+
+    let client = match shape {
+        Shape::RestV1 => str_at(context, &["identity", "sourceIp"]),
+        Shape::HttpV2 | Shape::FunctionUrl => str_at(context, &["http", "sourceIp"]),
+        Shape::Alb => header("x-forwarded-for")
+            .and_then(|f| f.split(',').next())
+            .map(str::trim),
+    };
+    if let Some(client) = client.filter(|c| !c.is_empty()) {
+        attributes.push(KeyValue::new(attr::CLIENT_ADDRESS, client.to_owned()));
+    }
+
+    let server = header("host")
+        .or_else(|| str_at(context, &["domainName"]))
+        .and_then(split_host);
+    if let Some((host, port)) = server {
+        attributes.push(KeyValue::new(attr::SERVER_ADDRESS, host.to_owned()));
+        if let Some(port) = port {
+            attributes.push(KeyValue::new(attr::SERVER_PORT, i64::from(port)));
+        }
+    }
+
+    description.span_name = Some(match route {
+        _ if method == "_OTHER" => match route {
+            Some(route) => format!("HTTP {route}"),
+            None => "HTTP".to_owned(),
+        },
+        Some(route) => format!("{method} {route}"),
+        None => method,
+    });
+
+    let cx = options.propagation.extract(&MapExtractor(&headers));
+    if has_remote_parent(&cx) {
+        description.parent = Some(cx);
+    }
+    Some(description)
+}
+
+fn header_allowed(name: &str, options: &DescribeOptions) -> bool {
+    !DENIED_HEADERS.contains(&name)
+        && !options
+            .denied_headers
+            .iter()
+            .any(|d| d.eq_ignore_ascii_case(name))
+}
+
+/// `GET`, … as is; a known method in another case in canonical upper case; anything else
+/// `_OTHER` (the caller then records the original).
+fn normalize_method(method: &str) -> String {
+    if KNOWN_METHODS.contains(&method) {
+        return method.to_owned();
+    }
+    KNOWN_METHODS
+        .iter()
+        .find(|known| known.eq_ignore_ascii_case(method))
+        .map_or_else(|| "_OTHER".to_owned(), |known| (*known).to_owned())
+}
+
+/// The route of an HTTP API route key: `GET /items/{id}` → `/items/{id}`, `ANY /{proxy+}` →
+/// `/{proxy+}`; `$default` (and anything without a path) has none.
+fn route_of_route_key(route_key: &str) -> Option<&str> {
+    let path = match route_key.split_once(' ') {
+        Some((_, path)) => path.trim(),
+        None => route_key.trim(),
+    };
+    path.starts_with('/').then_some(path)
+}
+
+/// `host[:port]` → host and port; `None` for an empty host.
+fn split_host(value: &str) -> Option<(&str, Option<u16>)> {
+    let value = value.trim();
+    let (host, port) = if let Some(rest) = value.strip_prefix('[') {
+        // [IPv6]:port
+        let (host, rest) = rest.split_once(']')?;
+        (host, rest.strip_prefix(':'))
+    } else {
+        match value.rsplit_once(':') {
+            Some((host, port)) if !host.contains(':') => (host, Some(port)),
+            _ => (value, None),
+        }
+    };
+    if host.is_empty() {
+        return None;
+    }
+    Some((host, port.and_then(|p| p.parse().ok())))
+}
+
+/// Replaces the values of denied parameters in a raw query string, keeping everything else as
+/// it came.
+fn redact_raw_query(query: &str, denied: &dyn Fn(&str) -> bool) -> String {
+    query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((name, _)) if denied(&percent_decode(name)) => format!("{name}={REDACTED}"),
+            _ => pair.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// Rebuilds a query string from `multiValueQueryStringParameters` (or else
+/// `queryStringParameters`), in parameter name order, redacting denied values; `encode`
+/// percent-encodes names and values.
+fn build_query(event: &Value, encode: bool, denied: &dyn Fn(&str) -> bool) -> Option<String> {
+    let mut pairs: Vec<(&str, &str)> = if let Some(multi) = event
+        .get("multiValueQueryStringParameters")
+        .and_then(Value::as_object)
+    {
+        multi
+            .iter()
+            .flat_map(|(name, values)| {
+                values
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                    .map(move |value| (name.as_str(), value))
+            })
+            .collect()
+    } else {
+        event
+            .get("queryStringParameters")
+            .and_then(Value::as_object)?
+            .iter()
+            .filter_map(|(name, value)| Some((name.as_str(), value.as_str()?)))
+            .collect()
+    };
+    // The event does not keep the parameters' order: name order makes the value stable.
+    pairs.sort_by(|a, b| a.0.cmp(b.0));
+    let query = pairs
+        .into_iter()
+        .map(|(name, value)| {
+            let decoded_name = if encode {
+                name.to_owned()
+            } else {
+                percent_decode(name)
+            };
+            let value = if denied(&decoded_name) {
+                REDACTED.to_owned()
+            } else if encode {
+                percent_encode(value)
+            } else {
+                value.to_owned()
+            };
+            let name = if encode {
+                percent_encode(name)
+            } else {
+                name.to_owned()
+            };
+            format!("{name}={value}")
+        })
+        .collect::<Vec<_>>()
+        .join("&");
+    Some(query)
+}
+
+/// Decodes `%XX` and `+`; malformed escapes are kept as they are.
+pub(super) fn percent_decode(input: &str) -> String {
+    let bytes = input.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hex = bytes.get(i + 1..i + 3).and_then(|h| {
+                    std::str::from_utf8(h)
+                        .ok()
+                        .and_then(|h| u8::from_str_radix(h, 16).ok())
+                });
+                if let Some(byte) = hex {
+                    out.push(byte);
+                    i += 3;
+                    continue;
+                }
+                out.push(b'%');
+            }
+            byte => out.push(byte),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Percent-encodes everything but the unreserved characters.
+fn percent_encode(input: &str) -> String {
+    let mut out = String::with_capacity(input.len());
+    for byte in input.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn route_keys() {
+        assert_eq!(route_of_route_key("GET /a/{id}"), Some("/a/{id}"));
+        assert_eq!(route_of_route_key("$default"), None);
+        assert_eq!(route_of_route_key("/x"), Some("/x"));
+        assert_eq!(route_of_route_key("GET"), None);
+    }
+
+    #[test]
+    fn hosts() {
+        assert_eq!(split_host("a.com"), Some(("a.com", None)));
+        assert_eq!(split_host("a.com:8443"), Some(("a.com", Some(8443))));
+        assert_eq!(split_host("[::1]:80"), Some(("::1", Some(80))));
+        assert_eq!(split_host("::1"), Some(("::1", None)));
+        assert_eq!(split_host("a.com:x"), Some(("a.com", None)));
+        assert_eq!(split_host(""), None);
+        assert_eq!(split_host("[::1"), None);
+    }
+
+    #[test]
+    fn methods() {
+        assert_eq!(normalize_method("GET"), "GET");
+        assert_eq!(normalize_method("get"), "GET");
+        assert_eq!(normalize_method("PROPFIND"), "_OTHER");
+        assert_eq!(normalize_method(""), "_OTHER");
+    }
+
+    #[test]
+    fn percent_coding() {
+        assert_eq!(percent_decode("a%5Fb+c%zz%"), "a_b c%zz%");
+        assert_eq!(percent_encode("a b&c=é"), "a%20b%26c%3D%C3%A9");
+    }
+
+    #[test]
+    fn raw_query_redaction() {
+        let denied = |n: &str| n.eq_ignore_ascii_case("token");
+        assert_eq!(
+            redact_raw_query("a=1&TOKEN=x&tok%65n=y&token&b=", &denied),
+            "a=1&TOKEN=REDACTED&tok%65n=REDACTED&token&b="
+        );
+    }
+}
