@@ -50,6 +50,26 @@ fn start(binary: &str, api: &RuntimeApi, endpoint: &str, extra: &[(&str, &str)])
     Function(command.spawn().unwrap())
 }
 
+/// A collector, a Runtime API emulator and the function `binary` running against them.
+fn launch(
+    binary: &str,
+    behaviour: Behaviour,
+    extra: &[(&str, &str)],
+) -> (Collector, RuntimeApi, Function) {
+    let collector = Collector::start(behaviour);
+    let api = RuntimeApi::start();
+    let function = start(binary, &api, &collector.url(), extra);
+    (collector, api, function)
+}
+
+/// Invokes the HTTP function with `GET path` and no extra header.
+fn get(api: &RuntimeApi, path: &str) -> support::runtime_api::Answer {
+    api.invoke(Invoke {
+        body: http_event("GET", path, &[]),
+        ..Invoke::default()
+    })
+}
+
 fn http_event(method: &str, path: &str, headers: &[(&str, &str)]) -> String {
     let mut all: HashMap<&str, &str> = HashMap::from([
         ("host", "abc123.execute-api.eu-west-1.amazonaws.com"),
@@ -114,14 +134,8 @@ fn spans_named(collector: &Collector, name: &str) -> Vec<Span> {
 
 #[test]
 fn http_invocations_cold_then_warm_with_w3c_and_xray_parents() {
-    let collector = Collector::start(Behaviour::Accept);
-    let api = RuntimeApi::start();
-    let _function = start(
-        env!("CARGO_BIN_EXE_aws-http-api"),
-        &api,
-        &collector.url(),
-        &[],
-    );
+    let (collector, api, _function) =
+        launch(env!("CARGO_BIN_EXE_aws-http-api"), Behaviour::Accept, &[]);
 
     let first = api.invoke(Invoke {
         body: http_event("GET", "/hello", &[("traceparent", TRACEPARENT)]),
@@ -179,14 +193,8 @@ fn http_invocations_cold_then_warm_with_w3c_and_xray_parents() {
 
 #[test]
 fn malformed_headers_give_a_fresh_root_and_errors_are_recorded() {
-    let collector = Collector::start(Behaviour::Accept);
-    let api = RuntimeApi::start();
-    let _function = start(
-        env!("CARGO_BIN_EXE_aws-http-api"),
-        &api,
-        &collector.url(),
-        &[],
-    );
+    let (collector, api, _function) =
+        launch(env!("CARGO_BIN_EXE_aws-http-api"), Behaviour::Accept, &[]);
 
     let ok = api.invoke(Invoke {
         body: http_event(
@@ -198,10 +206,7 @@ fn malformed_headers_give_a_fresh_root_and_errors_are_recorded() {
         ..Invoke::default()
     });
     assert_eq!(ok.kind, "response");
-    let failed = api.invoke(Invoke {
-        body: http_event("GET", "/fail", &[]),
-        ..Invoke::default()
-    });
+    let failed = get(&api, "/fail");
     assert_eq!(failed.kind, "error");
     api.wait_next_calls(3);
 
@@ -224,10 +229,7 @@ fn time_back_at_next(behaviour: Option<Behaviour>, extra: &[(&str, &str)]) -> Du
         .unwrap_or_else(Collector::refusing_url);
     let api = RuntimeApi::start();
     let _function = start(env!("CARGO_BIN_EXE_aws-http-api"), &api, &endpoint, extra);
-    let answer = api.invoke(Invoke {
-        body: http_event("GET", "/hello", &[]),
-        ..Invoke::default()
-    });
+    let answer = get(&api, "/hello");
     assert_eq!(answer.kind, "response");
     let next = api.wait_next_calls(2)[1];
     next.saturating_duration_since(answer.at)
@@ -275,12 +277,9 @@ fn sqs_record(
 
 #[test]
 fn sqs_batch_links_every_producer_and_marks_failed_messages() {
-    let collector = Collector::start(Behaviour::Accept);
-    let api = RuntimeApi::start();
-    let _function = start(
+    let (collector, api, _function) = launch(
         env!("CARGO_BIN_EXE_aws-sqs-consumer"),
-        &api,
-        &collector.url(),
+        Behaviour::Accept,
         &[],
     );
     let event = serde_json::json!({ "Records": [
@@ -345,12 +344,9 @@ fn sqs_batch_links_every_producer_and_marks_failed_messages() {
 
 #[test]
 fn concurrent_invocations_each_take_their_own_parent_and_one_cold_start() {
-    let collector = Collector::start(Behaviour::Accept);
-    let api = RuntimeApi::start();
-    let _function = start(
+    let (collector, api, _function) = launch(
         env!("CARGO_BIN_EXE_aws-http-api"),
-        &api,
-        &collector.url(),
+        Behaviour::Accept,
         &[("AWS_LAMBDA_MAX_CONCURRENCY", "4")],
     );
     let mut expected = HashMap::new();
@@ -395,12 +391,9 @@ fn concurrent_invocations_each_take_their_own_parent_and_one_cold_start() {
 
 #[test]
 fn warmup_pings_skip_the_handler_and_absorb_the_cold_start() {
-    let collector = Collector::start(Behaviour::Accept);
-    let api = RuntimeApi::start();
-    let _function = start(
+    let (collector, api, _function) = launch(
         env!("CARGO_BIN_EXE_aws-http-api"),
-        &api,
-        &collector.url(),
+        Behaviour::Accept,
         &[("FAAS_OTEL_WARMUP", "source=serverless-plugin-warmup")],
     );
     // Not an HTTP event: had the handler run, lambda_http would have failed to parse it.
@@ -412,10 +405,7 @@ fn warmup_pings_skip_the_handler_and_absorb_the_cold_start() {
         (ping.kind, ping.body.as_str()),
         ("response", r#"{"warmup":true}"#)
     );
-    let real = api.invoke(Invoke {
-        body: http_event("GET", "/hello", &[]),
-        ..Invoke::default()
-    });
+    let real = get(&api, "/hello");
     assert_eq!(real.kind, "response");
     api.wait_next_calls(3);
 
@@ -431,23 +421,11 @@ fn warmup_pings_skip_the_handler_and_absorb_the_cold_start() {
 
 #[test]
 fn a_panic_is_recorded_and_the_runtime_keeps_serving() {
-    let collector = Collector::start(Behaviour::Accept);
-    let api = RuntimeApi::start();
-    let _function = start(
-        env!("CARGO_BIN_EXE_aws-http-api"),
-        &api,
-        &collector.url(),
-        &[],
-    );
-    let panicked = api.invoke(Invoke {
-        body: http_event("GET", "/panic", &[]),
-        ..Invoke::default()
-    });
+    let (collector, api, _function) =
+        launch(env!("CARGO_BIN_EXE_aws-http-api"), Behaviour::Accept, &[]);
+    let panicked = get(&api, "/panic");
     assert_eq!(panicked.kind, "error");
-    let after = api.invoke(Invoke {
-        body: http_event("GET", "/hello", &[]),
-        ..Invoke::default()
-    });
+    let after = get(&api, "/hello");
     assert_eq!(after.kind, "response");
     api.wait_next_calls(3);
     let span = &spans_named(&collector, "GET /panic")[0];
@@ -458,12 +436,9 @@ fn a_panic_is_recorded_and_the_runtime_keeps_serving() {
 
 #[test]
 fn a_direct_invoke_takes_its_parent_from_the_client_context() {
-    let collector = Collector::start(Behaviour::Accept);
-    let api = RuntimeApi::start();
-    let _function = start(
+    let (collector, api, _function) = launch(
         env!("CARGO_BIN_EXE_aws-sqs-consumer"),
-        &api,
-        &collector.url(),
+        Behaviour::Accept,
         &[],
     );
     // As the SDK's Invoke sends it (base64 on the wire to Lambda, JSON on the Runtime API).
@@ -485,19 +460,10 @@ fn a_direct_invoke_takes_its_parent_from_the_client_context() {
 
 #[test]
 fn spans_a_flush_dropped_are_counted_on_the_next_invocation() {
-    let collector = Collector::start(Behaviour::FailOnce);
-    let api = RuntimeApi::start();
-    let _function = start(
-        env!("CARGO_BIN_EXE_aws-http-api"),
-        &api,
-        &collector.url(),
-        &[],
-    );
+    let (collector, api, _function) =
+        launch(env!("CARGO_BIN_EXE_aws-http-api"), Behaviour::FailOnce, &[]);
     for _ in 0..2 {
-        let answer = api.invoke(Invoke {
-            body: http_event("GET", "/hello", &[]),
-            ..Invoke::default()
-        });
+        let answer = get(&api, "/hello");
         assert_eq!(answer.kind, "response");
     }
     api.wait_next_calls(3);
