@@ -1,0 +1,60 @@
+//! Producer to consumer: the received SQS message, as Lambda would deliver it, makes
+//! `faas_aws::triggers::describe` link to the PRODUCER span.
+
+use opentelemetry::context::FutureExt as _;
+use serde_json::json;
+
+use crate::common::*;
+
+#[tokio::test]
+async fn consumer_links_to_the_producer_span() {
+    let Some(endpoint) = moto_endpoint("consumer_links_to_the_producer_span") else {
+        return;
+    };
+    let telemetry = Telemetry::new();
+    let plain = plain_sqs(&endpoint).await;
+    let sqs = traced_sqs(&endpoint, &telemetry).await;
+    let name = unique("consumer");
+    let (url, arn) = create_queue(&plain, &name).await;
+    sqs.send_message()
+        .queue_url(&url)
+        .message_body("work")
+        .send()
+        .with_context(telemetry.parent())
+        .await
+        .unwrap();
+    let producer = telemetry.span(&format!("send {name}"));
+
+    let messages = receive_all(&plain, &url).await;
+    let message = &messages[0];
+    let attributes: serde_json::Map<String, serde_json::Value> = message
+        .message_attributes
+        .clone()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(k, v)| {
+            (
+                k,
+                json!({"stringValue": v.string_value, "dataType": v.data_type}),
+            )
+        })
+        .collect();
+    let event = json!({"Records": [{
+        "messageId": message.message_id,
+        "receiptHandle": message.receipt_handle,
+        "body": message.body,
+        "attributes": {},
+        "messageAttributes": attributes,
+        "md5OfBody": message.md5_of_body,
+        "eventSource": "aws:sqs",
+        "eventSourceARN": arn,
+        "awsRegion": "us-east-1"
+    }]});
+    let description =
+        faas_aws::triggers::describe(&event, &faas_aws::triggers::DescribeOptions::default());
+    assert_eq!(description.links.len(), 1, "{description:?}");
+    let link = &description.links[0].span_context;
+    assert_eq!(link.trace_id(), producer.span_context.trace_id());
+    assert_eq!(link.span_id(), producer.span_context.span_id());
+    assert!(link.is_remote());
+}
