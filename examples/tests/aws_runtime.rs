@@ -71,6 +71,15 @@ fn get(api: &RuntimeApi, path: &str) -> support::runtime_api::Answer {
 }
 
 fn http_event(method: &str, path: &str, headers: &[(&str, &str)]) -> String {
+    http_event_with_body(method, path, headers, None)
+}
+
+fn http_event_with_body(
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+) -> String {
     let mut all: HashMap<&str, &str> = HashMap::from([
         ("host", "abc123.execute-api.eu-west-1.amazonaws.com"),
         ("user-agent", "curl/8.5.0"),
@@ -101,6 +110,7 @@ fn http_event(method: &str, path: &str, headers: &[(&str, &str)]) -> String {
             "time": "26/Nov/2026:18:00:00 +0000",
             "timeEpoch": 1795716000000u64
         },
+        "body": body,
         "isBase64Encoded": false
     })
     .to_string()
@@ -473,5 +483,131 @@ fn spans_a_flush_dropped_are_counted_on_the_next_invocation() {
     assert_eq!(
         attrs(&spans[0])["faas_otel.flush.dropped_spans"],
         Any::IntValue(5)
+    );
+}
+
+/// Moto's endpoint from `cargo xtask test`; `None` (with a visible line) under a plain
+/// `cargo test`, a failure under `CI=true` so CI never passes without it.
+fn moto_endpoint(test: &str) -> Option<String> {
+    match std::env::var("FAAS_OTEL_TEST_MOTO_ENDPOINT") {
+        Ok(endpoint) if !endpoint.trim().is_empty() => Some(endpoint.trim().to_owned()),
+        _ => {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "{test}: FAAS_OTEL_TEST_MOTO_ENDPOINT unset under CI: run `cargo xtask test`"
+            );
+            use std::io::Write as _;
+            let _ = writeln!(
+                std::io::stderr(),
+                "SKIPPED {test}: run `cargo xtask test` (moto)"
+            );
+            None
+        }
+    }
+}
+
+#[test]
+fn one_trace_from_the_http_call_through_sqs_to_the_consumer() {
+    let Some(moto) = moto_endpoint("one_trace_from_the_http_call_through_sqs_to_the_consumer")
+    else {
+        return;
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let sqs = rt.block_on(async {
+        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .endpoint_url(&moto)
+            .region(aws_config::Region::new("eu-west-1"))
+            .credentials_provider(aws_sdk_sqs::config::Credentials::for_tests())
+            .load()
+            .await;
+        aws_sdk_sqs::Client::new(&config)
+    });
+    let queue_name = format!("orders-{}", std::process::id());
+    let queue_url = rt
+        .block_on(sqs.create_queue().queue_name(&queue_name).send())
+        .unwrap()
+        .queue_url()
+        .unwrap()
+        .to_owned();
+    let aws = [
+        ("ORDERS_QUEUE_URL", queue_url.as_str()),
+        ("AWS_ENDPOINT_URL", moto.as_str()),
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+    ];
+
+    // 1. The HTTP function sends the order.
+    let (collector, api, _function) =
+        launch(env!("CARGO_BIN_EXE_aws-http-api"), Behaviour::Accept, &aws);
+    let answer = api.invoke(Invoke {
+        body: http_event_with_body(
+            "POST",
+            "/orders",
+            &[("traceparent", TRACEPARENT)],
+            Some(r#"{"order":42}"#),
+        ),
+        ..Invoke::default()
+    });
+    assert_eq!(answer.kind, "response", "{}", answer.body);
+    api.wait_next_calls(2);
+    let http = &spans_named(&collector, "POST /orders")[0];
+    let send = &spans_named(&collector, &format!("send {queue_name}"))[0];
+    assert_eq!(hex(&http.trace_id), "0af7651916cd43dd8448eb211c80319c");
+    assert_eq!(send.trace_id, http.trace_id);
+    assert_eq!(send.parent_span_id, http.span_id);
+    assert_eq!(send.kind, SpanKind::Producer as i32);
+    assert_eq!(attrs(send)["messaging.system"], s("aws_sqs"));
+
+    // 2. The message in the queue, as Lambda's event source mapping would deliver it.
+    let received = rt
+        .block_on(
+            sqs.receive_message()
+                .queue_url(&queue_url)
+                .message_attribute_names("All")
+                .wait_time_seconds(1)
+                .send(),
+        )
+        .unwrap();
+    let message = &received.messages()[0];
+    let traceparent = message.message_attributes().unwrap()["traceparent"]
+        .string_value()
+        .unwrap();
+    let record = sqs_record(
+        message.message_id().unwrap(),
+        message.body().unwrap(),
+        serde_json::json!({"traceparent": {"stringValue": traceparent, "dataType": "String"}}),
+        serde_json::json!({}),
+    );
+    let mut record = record;
+    record["eventSourceARN"] =
+        serde_json::json!(format!("arn:aws:sqs:eu-west-1:123456789012:{queue_name}"));
+
+    // 3. The consumer links its processing to the send.
+    let (consumer_collector, consumer_api, _consumer) = launch(
+        env!("CARGO_BIN_EXE_aws-sqs-consumer"),
+        Behaviour::Accept,
+        &[],
+    );
+    let answer = consumer_api.invoke(Invoke {
+        body: serde_json::json!({ "Records": [record] }).to_string(),
+        ..Invoke::default()
+    });
+    assert_eq!(answer.kind, "response");
+    consumer_api.wait_next_calls(2);
+    let batch = spans_named(&consumer_collector, &format!("{queue_name} process"))
+        .into_iter()
+        .find(|s| s.parent_span_id.is_empty())
+        .unwrap();
+    assert_eq!(batch.links.len(), 1);
+    assert_eq!(
+        batch.links[0].trace_id, http.trace_id,
+        "same trace end to end"
+    );
+    assert_eq!(
+        batch.links[0].span_id, send.span_id,
+        "linked to the producer span"
     );
 }
