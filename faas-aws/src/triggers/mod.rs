@@ -36,7 +36,8 @@
 //! with the configured [`Propagation`] ([`DescribeOptions::propagation`]). Message triggers
 //! never take a parent: a batch span *links* to each message's creation context, read with
 //! fixed propagators because the format is chosen by the producer, not by this function's
-//! configuration (W3C `traceparent`/`tracestate` first, AWS X-Ray as the fallback). Only
+//! configuration (W3C `traceparent`/`tracestate` first, AWS X-Ray as the fallback; for SNS
+//! delivered to SQS without raw delivery, the SNS envelope in the message body). Only
 //! `OTEL_PROPAGATORS=none` ([`Propagation::is_disabled`]) turns the links off as well.
 //!
 //! # Privacy

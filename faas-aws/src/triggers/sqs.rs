@@ -38,10 +38,34 @@ pub(super) fn describe(records: &[Value], options: &DescribeOptions) -> TriggerD
                 str_at(record, &["messageAttributes", "traceparent", "stringValue"]),
                 str_at(record, &["messageAttributes", "tracestate", "stringValue"]),
                 str_at(record, &["attributes", "AWSTraceHeader"]),
-            );
+            )
+            .or_else(|| sns_envelope_link(record, options));
             message(str_at(record, &["messageId"]), link)
         })
         .collect();
     description.links = links_of(&description.messages);
     description
+}
+
+/// SNS delivered to SQS without raw message delivery: the SQS body is the SNS envelope
+/// (`"Type": "Notification"`), whose `MessageAttributes` carry the publisher's context. (With
+/// raw delivery the SNS attributes become SQS message attributes, read above.)
+fn sns_envelope_link(
+    record: &Value,
+    options: &DescribeOptions,
+) -> Option<opentelemetry::trace::Link> {
+    let body = str_at(record, &["body"])?;
+    if !body.trim_start().starts_with('{') {
+        return None;
+    }
+    let envelope: Value = serde_json::from_str(body).ok()?;
+    if str_at(&envelope, &["Type"]) != Some("Notification") {
+        return None;
+    }
+    message_link(
+        options,
+        str_at(&envelope, &["MessageAttributes", "traceparent", "Value"]),
+        str_at(&envelope, &["MessageAttributes", "tracestate", "Value"]),
+        None,
+    )
 }

@@ -93,4 +93,28 @@ async fn topic_to_queues_carries_the_context() {
         envelope["MessageAttributes"]["traceparent"]["Type"],
         "String"
     );
+
+    // The consumer of the enveloped queue (no SQS message attributes) links to the publisher
+    // through the SNS envelope in the body.
+    let event = serde_json::json!({ "Records": [{
+        "messageId": enveloped[0].message_id.as_deref().unwrap(),
+        "receiptHandle": "AQEB",
+        "body": enveloped[0].body.as_deref().unwrap(),
+        "attributes": {},
+        "messageAttributes": {},
+        "eventSource": "aws:sqs",
+        "eventSourceARN": env_arn,
+        "awsRegion": "us-east-1"
+    }]});
+    let description =
+        faas_aws::triggers::describe(&event, &faas_aws::triggers::DescribeOptions::default());
+    assert_eq!(description.links.len(), 1, "{description:?}");
+    assert_eq!(
+        description.links[0].span_context.span_id(),
+        producer.span_context.span_id()
+    );
+    assert_eq!(
+        description.links[0].span_context.trace_id(),
+        producer.span_context.trace_id()
+    );
 }
