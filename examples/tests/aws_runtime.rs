@@ -611,3 +611,122 @@ fn one_trace_from_the_http_call_through_sqs_to_the_consumer() {
         "linked to the producer span"
     );
 }
+
+/// A stand-in for the Lambda Invoke API (`POST /2015-03-31/functions/{name}/invocations`) that
+/// records the request heads and answers `{"ok":true}`.
+fn fake_lambda_invoke_api() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let heads = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let recorded = heads.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut data = Vec::new();
+            let mut buf = [0u8; 4096];
+            // Read the head and the (small) body.
+            while let Ok(n) = stream.read(&mut buf) {
+                data.extend_from_slice(&buf[..n]);
+                let text = String::from_utf8_lossy(&data).to_string();
+                if let Some(end) = text.find("\r\n\r\n") {
+                    let length: usize = text[..end]
+                        .lines()
+                        .find_map(|l| {
+                            let (k, v) = l.split_once(':')?;
+                            k.eq_ignore_ascii_case("content-length")
+                                .then(|| v.trim().parse().ok())?
+                        })
+                        .unwrap_or(0);
+                    if data.len() >= end + 4 + length {
+                        recorded.lock().unwrap().push(text[..end].to_owned());
+                        break;
+                    }
+                }
+                if n == 0 {
+                    break;
+                }
+            }
+            let body = r#"{"ok":true}"#;
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nx-amz-executed-version: $LATEST\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    (url, heads)
+}
+
+#[test]
+fn a_chained_invoke_carries_the_invoke_span_in_the_client_context() {
+    let (endpoint, heads) = fake_lambda_invoke_api();
+    let (collector, api, _function) = launch(
+        env!("CARGO_BIN_EXE_aws-chain"),
+        Behaviour::Accept,
+        &[
+            ("TARGET_FUNCTION", "billing"),
+            ("AWS_ENDPOINT_URL", endpoint.as_str()),
+            ("AWS_ACCESS_KEY_ID", "testing"),
+            ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ],
+    );
+    let answer = api.invoke(Invoke {
+        body: r#"{"order":42}"#.to_owned(),
+        trace_id: Some(XRAY.to_owned()),
+        ..Invoke::default()
+    });
+    assert_eq!(
+        (answer.kind, answer.body.as_str()),
+        ("response", r#"{"ok":true}"#)
+    );
+    api.wait_next_calls(2);
+
+    let invocation = &spans_named(&collector, "orders")[0];
+    let invoke = &spans_named(&collector, "billing invoke")[0];
+    assert_eq!(invoke.kind, SpanKind::Client as i32);
+    assert_eq!(invoke.parent_span_id, invocation.span_id);
+    let a = attrs(invoke);
+    assert_eq!(a["faas.invoked_name"], s("billing"));
+    assert_eq!(a["faas.invoked_provider"], s("aws"));
+    assert_eq!(a["faas.invoked_region"], s("eu-west-1"));
+
+    let heads = heads.lock().unwrap().clone();
+    assert_eq!(heads.len(), 1, "{heads:?}");
+    let encoded = heads[0]
+        .lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case("x-amz-client-context")
+                .then(|| v.trim().to_owned())
+        })
+        .expect("client context header");
+    let decoded = base64_decode(&encoded);
+    let context: serde_json::Value = serde_json::from_slice(&decoded).unwrap();
+    let traceparent = context["custom"]["traceparent"].as_str().unwrap();
+    assert_eq!(
+        traceparent,
+        format!("00-{}-{}-01", hex(&invoke.trace_id), hex(&invoke.span_id))
+    );
+}
+
+/// Standard base64 (the client context's encoding), decoded without another dependency.
+fn base64_decode(text: &str) -> Vec<u8> {
+    let value = |c: u8| match c {
+        b'A'..=b'Z' => c - b'A',
+        b'a'..=b'z' => c - b'a' + 26,
+        b'0'..=b'9' => c - b'0' + 52,
+        b'+' => 62,
+        _ => 63,
+    };
+    let bytes: Vec<u8> = text.bytes().filter(|&c| c != b'=').map(value).collect();
+    bytes
+        .chunks(4)
+        .flat_map(|chunk| {
+            let n = chunk.iter().fold(0u32, |acc, &v| (acc << 6) | u32::from(v))
+                << (6 * (4 - chunk.len()));
+            let out = [(n >> 16) as u8, (n >> 8) as u8, n as u8];
+            out.into_iter().take(chunk.len().saturating_sub(1))
+        })
+        .collect()
+}
