@@ -15,7 +15,7 @@ use faas_core::env::Env;
 use faas_core::environment::FaasEnvironment;
 use faas_core::invocation::{Invocation, Outcome, Trigger};
 use faas_core::pipeline::Telemetry;
-use faas_core::propagation::{HeaderExtractor, Propagation};
+use faas_core::propagation::{HeaderExtractor, HeaderInjector, Propagation};
 use opentelemetry::KeyValue;
 use opentelemetry::trace::{Span, Tracer};
 use opentelemetry_sdk::trace::InMemorySpanExporter;
@@ -120,6 +120,14 @@ fn propagation(c: &mut Criterion) {
     );
     c.bench_function("propagation: extract traceparent from a HeaderMap", |b| {
         b.iter(|| black_box(propagation.extract(&HeaderExtractor(black_box(&headers)))))
+    });
+    let cx = propagation.extract(&HeaderExtractor(&headers));
+    c.bench_function("propagation: inject traceparent into a HeaderMap", |b| {
+        b.iter(|| {
+            let mut out = http::HeaderMap::new();
+            propagation.inject(black_box(&cx), &mut HeaderInjector(&mut out));
+            black_box(out)
+        })
     });
 }
 
