@@ -60,6 +60,22 @@ pub(crate) fn w3c_fields(cx: &Context) -> Result<W3cFields, SkipReason> {
     })
 }
 
+/// Runs `inject` on an SDK input's optional attribute map, leaving `None` as is when nothing
+/// was written.
+#[cfg_attr(not(any(feature = "sqs", feature = "sns")), allow(dead_code))]
+pub(crate) fn inject_optional<V>(
+    cx: &Context,
+    attributes: &mut Option<HashMap<String, V>>,
+    inject: impl FnOnce(&Context, &mut HashMap<String, V>) -> Result<(), SkipReason>,
+) -> Result<(), SkipReason> {
+    let map = attributes.get_or_insert_with(HashMap::new);
+    let result = inject(cx, map);
+    if map.is_empty() {
+        *attributes = None;
+    }
+    result
+}
+
 /// Adds the W3C fields of `cx` to a message attribute map holding at most `limit` attributes,
 /// never overwriting an attribute of the user; all or nothing.
 #[cfg_attr(not(any(feature = "sqs", feature = "sns")), allow(dead_code))]

@@ -11,7 +11,7 @@ use opentelemetry::{Context, KeyValue};
 use opentelemetry_semantic_conventions::attribute as semconv;
 
 use crate::SkipReason;
-use crate::carrier::inject_into_map;
+use crate::carrier::{inject_into_map, inject_optional};
 use crate::plan::Plan;
 
 /// The most message attributes an SNS message may carry to be delivered to SQS subscribers
@@ -36,18 +36,6 @@ pub fn inject_sns_attributes(
             .build()
             .ok()
     })
-}
-
-fn inject_optional(
-    cx: &Context,
-    attributes: &mut Option<HashMap<String, MessageAttributeValue>>,
-) -> Result<(), SkipReason> {
-    let map = attributes.get_or_insert_with(HashMap::new);
-    let result = inject_sns_attributes(cx, map);
-    if map.is_empty() {
-        *attributes = None;
-    }
-    result
 }
 
 /// The topic name: the last `:` field of the topic ARN.
@@ -94,13 +82,15 @@ pub(crate) fn inject(operation: &str, input: &mut Input, cx: &Context) -> Option
     match operation {
         "Publish" => {
             let input = input.downcast_mut::<PublishInput>()?;
-            inject_optional(cx, &mut input.message_attributes).err()
+            inject_optional(cx, &mut input.message_attributes, inject_sns_attributes).err()
         }
         "PublishBatch" => {
             let input = input.downcast_mut::<PublishBatchInput>()?;
             let mut skipped = None;
             for entry in input.publish_batch_request_entries.iter_mut().flatten() {
-                if let Err(reason) = inject_optional(cx, &mut entry.message_attributes) {
+                if let Err(reason) =
+                    inject_optional(cx, &mut entry.message_attributes, inject_sns_attributes)
+                {
                     skipped.get_or_insert(reason);
                 }
             }

@@ -11,7 +11,7 @@ use opentelemetry::{Context, KeyValue};
 use opentelemetry_semantic_conventions::attribute as semconv;
 
 use crate::SkipReason;
-use crate::carrier::inject_into_map;
+use crate::carrier::{inject_into_map, inject_optional};
 use crate::plan::Plan;
 
 /// The most message attributes SQS accepts on one message.
@@ -37,19 +37,6 @@ pub fn inject_sqs_attributes(
             .build()
             .ok()
     })
-}
-
-/// [`inject_sqs_attributes`] on an optional map, leaving `None` as is when nothing is written.
-fn inject_optional(
-    cx: &Context,
-    attributes: &mut Option<HashMap<String, MessageAttributeValue>>,
-) -> Result<(), SkipReason> {
-    let map = attributes.get_or_insert_with(HashMap::new);
-    let result = inject_sqs_attributes(cx, map);
-    if map.is_empty() {
-        *attributes = None;
-    }
-    result
 }
 
 /// The queue name: the last path segment of the queue URL.
@@ -91,13 +78,15 @@ pub(crate) fn inject(operation: &str, input: &mut Input, cx: &Context) -> Option
     match operation {
         "SendMessage" => {
             let input = input.downcast_mut::<SendMessageInput>()?;
-            inject_optional(cx, &mut input.message_attributes).err()
+            inject_optional(cx, &mut input.message_attributes, inject_sqs_attributes).err()
         }
         "SendMessageBatch" => {
             let input = input.downcast_mut::<SendMessageBatchInput>()?;
             let mut skipped = None;
             for entry in input.entries.iter_mut().flatten() {
-                if let Err(reason) = inject_optional(cx, &mut entry.message_attributes) {
+                if let Err(reason) =
+                    inject_optional(cx, &mut entry.message_attributes, inject_sqs_attributes)
+                {
                     skipped.get_or_insert(reason);
                 }
             }
