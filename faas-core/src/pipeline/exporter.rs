@@ -73,26 +73,15 @@ pub(crate) fn otlp_span_exporter(
         exporter.set_resource(resource);
         return Ok(Arc::new(exporter));
     }
-    let mut builder = opentelemetry_otlp::SpanExporter::builder()
-        .with_http()
-        .with_endpoint(config.traces_endpoint.clone())
-        .with_protocol(otlp_protocol(config.traces_protocol))
-        .with_timeout(config.export_timeout)
-        .with_headers(
-            config
-                .traces_headers
-                .iter()
-                .cloned()
-                .collect::<HashMap<_, _>>(),
-        )
-        .with_retry_policy(RetryPolicy::disabled())
-        .with_http_client(client(config)?);
-    if let Some(c) = compression(config) {
-        builder = builder.with_compression(c);
-    }
-    let mut exporter = builder
-        .build()
-        .map_err(|e| Error::Exporter(e.to_string()))?;
+    let mut exporter = http_settings(
+        opentelemetry_otlp::SpanExporter::builder().with_http(),
+        config,
+        &config.traces_endpoint,
+        config.traces_protocol,
+        &config.traces_headers,
+    )?
+    .build()
+    .map_err(|e| Error::Exporter(e.to_string()))?;
     exporter.set_resource(resource);
     Ok(Arc::new(exporter))
 }
@@ -101,30 +90,50 @@ pub(crate) fn otlp_span_exporter(
 pub(crate) fn otlp_metric_exporter(
     config: &TelemetryConfig,
 ) -> Result<Arc<dyn DynMetricExporter>, Error> {
-    let mut builder = opentelemetry_otlp::MetricExporter::builder()
-        .with_http()
-        .with_endpoint(config.metrics_endpoint.clone())
-        .with_protocol(otlp_protocol(match config.metrics_protocol {
-            Protocol::Grpc => Protocol::HttpProtobuf,
-            other => other,
-        }))
+    #[cfg(feature = "grpc")]
+    if config.metrics_protocol == Protocol::Grpc {
+        use opentelemetry_otlp::WithTonicConfig;
+        let exporter = opentelemetry_otlp::MetricExporter::builder()
+            .with_tonic()
+            .with_endpoint(config.metrics_endpoint.clone())
+            .with_timeout(config.export_timeout)
+            .with_retry_policy(RetryPolicy::disabled())
+            .build()
+            .map_err(|e| Error::Exporter(e.to_string()))?;
+        return Ok(Arc::new(exporter));
+    }
+    let exporter = http_settings(
+        opentelemetry_otlp::MetricExporter::builder().with_http(),
+        config,
+        &config.metrics_endpoint,
+        config.metrics_protocol,
+        &config.metrics_headers,
+    )?
+    .build()
+    .map_err(|e| Error::Exporter(e.to_string()))?;
+    Ok(Arc::new(exporter))
+}
+
+/// The settings every OTLP/HTTP exporter of this crate shares: endpoint, protocol, timeout,
+/// headers, no retries, our HTTP client, compression.
+fn http_settings<B: WithExportConfig + WithHttpConfig>(
+    builder: B,
+    config: &TelemetryConfig,
+    endpoint: &str,
+    protocol: Protocol,
+    headers: &[(String, String)],
+) -> Result<B, Error> {
+    let builder = builder
+        .with_endpoint(endpoint.to_owned())
+        .with_protocol(otlp_protocol(protocol))
         .with_timeout(config.export_timeout)
-        .with_headers(
-            config
-                .metrics_headers
-                .iter()
-                .cloned()
-                .collect::<HashMap<_, _>>(),
-        )
+        .with_headers(headers.iter().cloned().collect::<HashMap<_, _>>())
         .with_retry_policy(RetryPolicy::disabled())
         .with_http_client(client(config)?);
-    if let Some(c) = compression(config) {
-        builder = builder.with_compression(c);
-    }
-    let exporter = builder
-        .build()
-        .map_err(|e| Error::Exporter(e.to_string()))?;
-    Ok(Arc::new(exporter))
+    Ok(match compression(config) {
+        Some(c) => builder.with_compression(c),
+        None => builder,
+    })
 }
 
 /// Makes a fresh metric exporter for the blocking paths.
