@@ -8,6 +8,7 @@ pub mod cost;
 pub mod env;
 pub mod environment;
 pub mod error;
+pub mod http_server;
 pub mod invocation;
 pub mod pipeline;
 pub mod propagation;

@@ -1,9 +1,10 @@
 //! [`GcpEnvironment`]: Cloud Run functions, Cloud Functions (2nd gen), Cloud Run services and
 //! jobs, read from their variables.
 
+use faas_core::ConfigError;
 use faas_core::cost::PricePlan;
 use faas_core::env::Env;
-use faas_core::environment::FaasEnvironment;
+use faas_core::environment::{BoxFuture, FaasEnvironment};
 use opentelemetry::KeyValue;
 use opentelemetry_semantic_conventions::attribute as attr;
 
@@ -17,7 +18,11 @@ pub const PLATFORM_CLOUD_FUNCTIONS: &str = "gcp_cloud_functions";
 /// Detection rules: `FUNCTION_TARGET` set (the Functions Framework contract) →
 /// `gcp_cloud_functions`; otherwise `K_SERVICE` (services) or `CLOUD_RUN_JOB` (jobs) →
 /// `gcp_cloud_run`. `faas.name` is the service or job, `faas.version` the revision or execution.
-/// Project, region and instance id come from the metadata server, later and bounded.
+/// Project, region and instance id come from the metadata server ([`FaasEnvironment::enrich`],
+/// see [`crate::metadata`]), bounded, and only when one of these variables is set.
+///
+/// Cloud Run does not tell the process its memory limit, so `faas.max_memory` and the cost
+/// attributes need `FAAS_OTEL_MEMORY_MB` (the service's `--memory` in MiB).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GcpEnvironment {
     /// `cloud.platform`.
@@ -30,6 +35,30 @@ pub struct GcpEnvironment {
     pub function_target: Option<String>,
     /// `FUNCTION_SIGNATURE_TYPE` (`http` or `cloudevent`).
     pub signature_type: Option<String>,
+    /// `FAAS_OTEL_MEMORY_MB`: the memory limit in MiB, for `faas.max_memory` and the cost.
+    pub memory_mb: Option<u64>,
+    /// The metadata server's `host[:port]`: `GCE_METADATA_HOST`, else
+    /// [`crate::metadata::DEFAULT_METADATA_HOST`].
+    pub metadata_host: String,
+}
+
+/// The variable giving the memory limit in MiB (Cloud Run does not expose it).
+pub const MEMORY_MB_VAR: &str = "FAAS_OTEL_MEMORY_MB";
+
+/// Reads `FAAS_OTEL_MEMORY_MB`: unset or blank is `None`, a positive integer is the limit in
+/// MiB, anything else is an error naming the variable.
+pub fn memory_mb_from_env(env: &Env) -> Result<Option<u64>, ConfigError> {
+    let Some(value) = env.get(MEMORY_MB_VAR).filter(|v| !v.trim().is_empty()) else {
+        return Ok(None);
+    };
+    match value.trim().parse::<u64>() {
+        Ok(mb) if mb > 0 => Ok(Some(mb)),
+        _ => Err(ConfigError::new(
+            MEMORY_MB_VAR,
+            value,
+            "expected the memory limit in MiB, a positive integer (e.g. 512)",
+        )),
+    }
 }
 
 impl GcpEnvironment {
@@ -51,6 +80,8 @@ impl GcpEnvironment {
             version,
             function_target,
             signature_type: env.get("FUNCTION_SIGNATURE_TYPE"),
+            memory_mb: memory_mb_from_env(env).ok().flatten(),
+            metadata_host: crate::metadata::metadata_host(env),
         })
     }
 }
@@ -78,11 +109,22 @@ impl FaasEnvironment for GcpEnvironment {
     }
 
     fn max_memory_bytes(&self) -> Option<u64> {
-        None
+        self.memory_mb.map(|mb| mb * 1024 * 1024)
     }
 
     fn price_plan(&self) -> Option<PricePlan> {
         Some(crate::pricing::cloud_run_request_plan())
+    }
+
+    /// `cloud.account.id`, `cloud.region` and `faas.instance` from the metadata server (see
+    /// [`crate::metadata::MetadataClient::resource_attributes`]).
+    fn enrich(&self) -> BoxFuture<'_, Vec<KeyValue>> {
+        Box::pin(async move {
+            match crate::metadata::MetadataClient::new(&self.metadata_host) {
+                Some(client) => client.resource_attributes().await,
+                None => Vec::new(),
+            }
+        })
     }
 }
 
@@ -114,6 +156,28 @@ mod tests {
             ("nightly", Some("nightly-x1"))
         );
         assert!(GcpEnvironment::from_env(&Env::from_pairs([("PORT", "8080")])).is_none());
+    }
+
+    #[test]
+    fn memory_comes_from_faas_otel_memory_mb() {
+        let env = Env::from_pairs([("K_SERVICE", "api"), ("FAAS_OTEL_MEMORY_MB", "512")]);
+        let gcp = GcpEnvironment::from_env(&env).unwrap();
+        assert_eq!(gcp.max_memory_bytes(), Some(512 * 1024 * 1024));
+        assert_eq!(gcp.metadata_host, "metadata.google.internal");
+        let none = GcpEnvironment::from_env(&Env::from_pairs([("K_SERVICE", "api")])).unwrap();
+        assert_eq!(none.max_memory_bytes(), None);
+        for bad in ["0", "512Mi", "-1", "lots"] {
+            let err =
+                memory_mb_from_env(&Env::from_pairs([("FAAS_OTEL_MEMORY_MB", bad)])).unwrap_err();
+            assert_eq!(
+                (err.variable.as_str(), err.value.as_str()),
+                ("FAAS_OTEL_MEMORY_MB", bad)
+            );
+        }
+        assert_eq!(
+            memory_mb_from_env(&Env::from_pairs([("FAAS_OTEL_MEMORY_MB", " ")])).unwrap(),
+            None
+        );
     }
 
     #[test]

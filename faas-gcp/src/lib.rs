@@ -1,6 +1,13 @@
-//! Google Cloud Run functions and Cloud Run support for faas-otel.
+#![doc = include_str!("../README.md")]
 
+pub mod cloudevent;
+pub mod describe;
 pub mod environment;
+pub mod metadata;
 pub mod pricing;
+pub mod serve;
 
-pub use environment::detect;
+pub use cloudevent::{CloudEvent, PubSubMessage};
+pub use environment::{GcpEnvironment, detect};
+pub use faas_core::http_server::FlushPolicy;
+pub use serve::{Error, Server, build_telemetry, serve, serve_on};
