@@ -12,37 +12,8 @@ use serde_json::Value;
 
 use super::{DescribeOptions, TriggerDescription, str_at};
 
-/// Request headers never read into an attribute, whatever the configuration says.
-pub const DENIED_HEADERS: &[&str] = &[
-    "authorization",
-    "cookie",
-    "set-cookie",
-    "x-api-key",
-    "proxy-authorization",
-];
-
-/// The value that replaces a redacted query parameter's value in `url.query`.
-pub const REDACTED: &str = "REDACTED";
-
-/// Query parameters whose values are always redacted in `url.query`: common credentials, and
-/// the signed-URL parameters the URL conventions list (`X-Amz-*`, `sig`, `X-Goog-Signature`).
-///
-/// Matching is ASCII case-insensitive (the conventions say case-sensitive; redacting more is
-/// the safe side), and a percent-encoded name is decoded before it is compared.
-pub const REDACTED_QUERY_PARAMS: &[&str] = &[
-    "token",
-    "access_token",
-    "api_key",
-    "apikey",
-    "password",
-    "secret",
-    "signature",
-    "X-Amz-Signature",
-    "X-Amz-Credential",
-    "X-Amz-Security-Token",
-    "sig",
-    "X-Goog-Signature",
-];
+// The privacy lists are shared with every provider's HTTP instrumentation.
+pub use faas_core::http_server::{DENIED_HEADERS, REDACTED, REDACTED_QUERY_PARAMS};
 
 /// The methods the HTTP conventions call "known"; any other becomes `_OTHER`.
 const KNOWN_METHODS: &[&str] = &[
