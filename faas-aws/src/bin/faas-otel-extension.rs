@@ -1,0 +1,2 @@
+//! `faas-otel-extension`: placeholder until the extension lands.
+fn main() {}
