@@ -39,4 +39,4 @@ pub use flush::{
 };
 pub use metrics::FaasMetrics;
 pub use shutdown::terminated;
-pub use telemetry::{Telemetry, TelemetryBuilder};
+pub use telemetry::{SCOPE_NAME, Telemetry, TelemetryBuilder};
