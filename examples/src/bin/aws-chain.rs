@@ -1,9 +1,12 @@
-//! A function that invokes another function by name (`TARGET_FUNCTION`) with the Lambda SDK,
-//! traced by faas-aws: the call is a CLIENT span `<target> invoke` under this invocation, and
-//! the trace context travels in the client context's `custom` map, where faas-aws in the
-//! target function picks it up as the parent.
+//! A link in a chain of functions, traced by faas-aws.
 //!
-//! Answers with the target's response payload.
+//! With `TARGET_FUNCTION` set, it invokes that function by name with the Lambda SDK: the call
+//! is a CLIENT span `<target> invoke` under this invocation, and the trace context travels in
+//! the client context's `custom` map, where faas-aws in the target function picks it up as the
+//! parent; it answers with the target's response payload.
+//!
+//! Without `TARGET_FUNCTION` it is the last link: it answers `{"ok":true}` itself (the demo
+//! uses it as the billing function that `aws-http-api` invokes).
 
 use aws_sdk_lambda::primitives::Blob;
 use faas_messaging::TracingInterceptor;
@@ -12,9 +15,12 @@ use serde_json::Value;
 
 async fn handle(
     lambda: aws_sdk_lambda::Client,
-    target: String,
+    target: Option<String>,
     event: LambdaEvent<Value>,
 ) -> Result<Value, Error> {
+    let Some(target) = target else {
+        return Ok(serde_json::json!({ "ok": true }));
+    };
     let output = lambda
         .invoke()
         .function_name(target)
@@ -31,7 +37,8 @@ async fn handle(
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     let target = std::env::var("TARGET_FUNCTION")
-        .map_err(|_| "TARGET_FUNCTION is not set: name the function to invoke")?;
+        .ok()
+        .filter(|name| !name.trim().is_empty());
     let shared = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let lambda = aws_sdk_lambda::Client::from_conf(
         aws_sdk_lambda::config::Builder::from(&shared)
