@@ -2,6 +2,8 @@
 
 pub mod arn;
 pub mod environment;
+#[cfg(feature = "extension")]
+pub mod extension;
 pub mod invocation_state;
 pub mod layer;
 pub mod outcome;

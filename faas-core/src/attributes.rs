@@ -44,3 +44,7 @@ pub const WARMUP: &str = "faas_otel.warmup";
 pub const FLUSH_DROPPED_SPANS: &str = "faas_otel.flush.dropped_spans";
 /// Why trace context could not be injected into an outgoing message or request.
 pub const PROPAGATION_SKIPPED: &str = "faas_otel.propagation.skipped";
+
+/// Most memory the execution environment used during the invocation, in bytes (Lambda's
+/// `maxMemoryUsedMB` × 1,048,576), on the `platform invoke` span of the Lambda extension.
+pub const MEMORY_MAX_USED_BYTES: &str = "faas_otel.memory.max_used_bytes";
