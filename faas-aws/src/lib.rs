@@ -9,6 +9,8 @@ pub mod layer;
 pub mod outcome;
 pub mod pricing;
 pub mod run;
+#[cfg(feature = "http")]
+pub mod serve;
 pub mod triggers;
 
 #[cfg(feature = "http")]
@@ -22,3 +24,5 @@ pub use outcome::OutcomeLayer;
 #[cfg(feature = "http")]
 pub use run::run_http;
 pub use run::{Error, run, telemetry_from_env};
+#[cfg(feature = "http")]
+pub use serve::serve;

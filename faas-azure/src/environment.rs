@@ -14,9 +14,10 @@ pub const CLOUD_PLATFORM: &str = "azure.functions";
 /// `REGION_NAME`, `WEBSITE_INSTANCE_ID`, `WEBSITE_MEMORY_LIMIT_MB`, `WEBSITE_SKU`,
 /// `WEBSITE_OWNER_NAME` and `WEBSITE_RESOURCE_GROUP`.
 ///
-/// `faas.name` (`<app>/<function>`) and `cloud.resource_id` name one function, so they go on
-/// each invocation span ([`AzureFunctionsEnvironment::faas_name`],
-/// [`AzureFunctionsEnvironment::resource_id`]), not on the resource.
+/// `faas.name` (`<app>/<function>`) and the function's `cloud.resource_id` name one function,
+/// so they go on each invocation span ([`AzureFunctionsEnvironment::faas_name`],
+/// [`AzureFunctionsEnvironment::resource_id`]); the resource carries the app's resource id
+/// ([`AzureFunctionsEnvironment::site_resource_id`]) and `cloud.account.id` (the subscription).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AzureFunctionsEnvironment {
     /// The function app (`WEBSITE_SITE_NAME`).
@@ -66,8 +67,16 @@ impl AzureFunctionsEnvironment {
 
     /// `cloud.resource_id` of one function, when subscription and resource group are known.
     pub fn resource_id(&self, function: &str) -> Option<String> {
+        Some(format!("{}/functions/{function}", self.site_resource_id()?))
+    }
+
+    /// The function app's Azure resource id
+    /// (`/subscriptions/<sub>/resourceGroups/<rg>/providers/Microsoft.Web/sites/<app>`), when
+    /// subscription and resource group are known: `cloud.resource_id` on the resource; each
+    /// invocation span names its function with [`AzureFunctionsEnvironment::resource_id`].
+    pub fn site_resource_id(&self) -> Option<String> {
         Some(format!(
-            "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.Web/sites/{}/functions/{function}",
+            "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.Web/sites/{}",
             self.subscription_id.as_ref()?,
             self.resource_group.as_ref()?,
             self.app_name
@@ -103,6 +112,9 @@ impl FaasEnvironment for AzureFunctionsEnvironment {
         }
         if let Some(subscription) = &self.subscription_id {
             attrs.push(KeyValue::new(attr::CLOUD_ACCOUNT_ID, subscription.clone()));
+        }
+        if let Some(site) = self.site_resource_id() {
+            attrs.push(KeyValue::new(attr::CLOUD_RESOURCE_ID, site));
         }
         attrs
     }
@@ -150,6 +162,11 @@ mod tests {
         assert!(attrs.contains(&KeyValue::new("cloud.platform", "azure.functions")));
         assert!(attrs.contains(&KeyValue::new("cloud.region", "West Europe")));
         assert!(attrs.contains(&KeyValue::new("faas.instance", "inst-1")));
+        assert!(attrs.contains(&KeyValue::new(
+            "cloud.resource_id",
+            "/subscriptions/0000-sub/resourceGroups/shop-rg/providers/Microsoft.Web/sites/shop"
+        )));
+        assert!(attrs.contains(&KeyValue::new("cloud.account.id", "0000-sub")));
     }
 
     #[test]

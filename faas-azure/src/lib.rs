@@ -1,6 +1,16 @@
-//! Azure Functions support for faas-otel.
+#![doc = include_str!("../README.md")]
 
+pub mod describe;
 pub mod environment;
+pub mod functions;
 pub mod pricing;
+pub mod protocol;
+pub mod serve;
 
-pub use environment::detect;
+pub use environment::{AzureFunctionsEnvironment, detect};
+pub use faas_core::http_server::FlushPolicy;
+pub use functions::{Binding, Function, Functions};
+pub use protocol::{
+    HttpBindingResponse, HttpTriggerRequest, InvokeRequest, InvokeResponse, SysMetadata,
+};
+pub use serve::{Error, Server, build_telemetry, serve, serve_on};

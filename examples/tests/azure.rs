@@ -1,0 +1,330 @@
+//! The `azure-http` example binary over real HTTP, driven by a protocol-level fake of the
+//! Azure Functions host (faas-azure/tests/support/host.rs, written from the documented
+//! custom-handler protocol: readiness pings, forwarded HTTP with
+//! `X-Azure-Functions-InvocationId` and `traceparent`, invoke-protocol POSTs for the queue
+//! trigger) with the app root `examples/azure` (host.json and function.json files), and a local
+//! OTLP/HTTP collector whose requests are decoded with `opentelemetry-proto`.
+//!
+//! The last test builds the `hello` binary with `--features azure` (a nested `cargo build` of
+//! that one binary; its dependencies are already built) and serves it under the fake host.
+#![allow(clippy::unwrap_used)]
+
+#[path = "../../faas-core/tests/support/mod.rs"]
+mod collector;
+#[path = "../../faas-azure/tests/support/mod.rs"]
+mod host_support;
+#[path = "../../faas-gcp/tests/support/otlp.rs"]
+mod otlp;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use host_support::host::{FakeHost, HOST_VERSION};
+use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
+use otlp::{ResourceCollector, attr, hex};
+
+const TRACEPARENT: &str = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+const HOST_TRACEPARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+const FUNCTION_ID_PREFIX: &str = "/subscriptions/6f1a2b3c-0000-4d5e-8f90-123456789abc/resourceGroups/shop-rg/providers/Microsoft.Web/sites/shop";
+
+struct Function(Child);
+
+impl Drop for Function {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn app_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("azure")
+}
+
+/// Starts `binary` as the host would: in the app root, with the host's and the app's variables.
+fn start(binary: &Path, collector: &ResourceCollector, port: u16) -> Function {
+    let child = Command::new(binary)
+        .current_dir(app_root())
+        .env_clear()
+        .env("FUNCTIONS_CUSTOMHANDLER_PORT", port.to_string())
+        .env("FUNCTIONS_WORKER_RUNTIME", "Custom")
+        .env("FUNCTIONS_EXTENSION_VERSION", "~4")
+        .env("AzureWebJobsScriptRoot", app_root())
+        .env("WEBSITE_SITE_NAME", "shop")
+        .env("REGION_NAME", "West Europe")
+        .env("WEBSITE_INSTANCE_ID", "a1b2c3d4e5f60718293a4b5c6d7e8f90")
+        .env("WEBSITE_MEMORY_LIMIT_MB", "1536")
+        .env("WEBSITE_SKU", "Dynamic")
+        .env(
+            "WEBSITE_OWNER_NAME",
+            "6f1a2b3c-0000-4d5e-8f90-123456789abc+shop-rg-WestEuropewebspace-Linux",
+        )
+        .env("WEBSITE_RESOURCE_GROUP", "shop-rg")
+        .env("OTEL_EXPORTER_OTLP_ENDPOINT", collector.url())
+        .env("OTEL_METRICS_EXPORTER", "none")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    Function(child)
+}
+
+fn assert_attrs(
+    attributes: &[opentelemetry_proto::tonic::common::v1::KeyValue],
+    expected: &[(&str, &str)],
+) {
+    for (key, value) in expected {
+        assert_eq!(attr(attributes, key).as_deref(), Some(*value), "{key}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forwarded_http_and_invoke_protocol_under_a_fake_host() {
+    let collector = ResourceCollector::start();
+    let port = free_port();
+    let mut function = start(
+        Path::new(env!("CARGO_BIN_EXE_azure-http")),
+        &collector,
+        port,
+    );
+    let host = FakeHost::new(port);
+    // The host's readiness pings carry no invocation id: answered, never traced.
+    host.wait_ready().await;
+
+    // 1. Forwarded HTTP, cold, the caller's traceparent.
+    let answer = host
+        .forward(reqwest::Method::GET, "/api/hello", Some(TRACEPARENT))
+        .await;
+    assert_eq!((answer.status, answer.body.as_str()), (200, "hello"));
+    let (resource, span) = collector.wait_for("GET /api/hello", |_| true);
+    assert_attrs(
+        &resource,
+        &[
+            ("cloud.provider", "azure"),
+            ("cloud.platform", "azure.functions"),
+            ("cloud.region", "West Europe"),
+            ("faas.instance", "a1b2c3d4e5f60718293a4b5c6d7e8f90"),
+            ("faas.max_memory", "1610612736"),
+            ("cloud.account.id", "6f1a2b3c-0000-4d5e-8f90-123456789abc"),
+            ("cloud.resource_id", FUNCTION_ID_PREFIX),
+            ("service.name", "shop"),
+        ],
+    );
+    assert_eq!(attr(&resource, "faas.name"), None);
+    assert_eq!(span.kind, SpanKind::Server as i32);
+    assert_eq!(hex(&span.trace_id), "0af7651916cd43dd8448eb211c80319c");
+    assert_eq!(hex(&span.parent_span_id), "b7ad6b7169203331");
+    let hello_id = format!("{FUNCTION_ID_PREFIX}/functions/hello");
+    assert_attrs(
+        &span.attributes,
+        &[
+            ("faas.trigger", "http"),
+            ("faas.invocation_id", answer.invocation_id.as_str()),
+            ("faas.name", "shop/hello"),
+            ("cloud.resource_id", hello_id.as_str()),
+            ("faas.coldstart", "true"),
+            ("http.request.method", "GET"),
+            ("http.route", "/api/hello"),
+            ("url.path", "/api/hello"),
+            ("http.response.status_code", "200"),
+            (
+                "user_agent.original",
+                &format!("Azure-Functions-Host/{HOST_VERSION}"),
+            ),
+            ("faas_otel.cost.billed_memory_mb", "1536"),
+        ],
+    );
+    assert!(attr(&span.attributes, "faas_otel.cost.usd").is_some());
+
+    // 2. Invoke protocol, queue trigger: warm, parent from the host's traceparent.
+    let answer = host
+        .invoke_queue(
+            "orders",
+            "order",
+            r#"{"id": 42}"#,
+            "9f0e8d7c-msg-1",
+            Some(HOST_TRACEPARENT),
+        )
+        .await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert_eq!(
+        answer.json(),
+        serde_json::json!({
+            "Outputs": {},
+            "Logs": ["order 42 accepted"],
+            "ReturnValue": {"accepted": 42}
+        })
+    );
+    let (_, span) = collector.wait_for("process orders", |_| true);
+    assert_eq!(span.kind, SpanKind::Consumer as i32);
+    assert_eq!(hex(&span.trace_id), "4bf92f3577b34da6a3ce929d0e0e4736");
+    assert_eq!(hex(&span.parent_span_id), "00f067aa0ba902b7");
+    let orders_id = format!("{FUNCTION_ID_PREFIX}/functions/orders");
+    assert_attrs(
+        &span.attributes,
+        &[
+            ("faas.trigger", "pubsub"),
+            ("faas.invocation_id", answer.invocation_id.as_str()),
+            ("faas.name", "shop/orders"),
+            ("cloud.resource_id", orders_id.as_str()),
+            ("faas.coldstart", "false"),
+            ("messaging.system", "azure.queue_storage"),
+            ("messaging.operation.name", "process"),
+            ("messaging.operation.type", "process"),
+            ("messaging.destination.name", "orders"),
+            ("messaging.message.id", "9f0e8d7c-msg-1"),
+            ("http.response.status_code", "200"),
+        ],
+    );
+    assert_eq!(attr(&span.attributes, "url.path"), None);
+
+    // 3. A message that is not an order: 500 fails the invocation (the host retries it).
+    let answer = host
+        .invoke_queue("orders", "order", "not json", "msg-2", None)
+        .await;
+    assert_eq!(answer.status, 500);
+    assert_eq!(answer.json()["Logs"], serde_json::json!(["not an order"]));
+    let (_, span) = collector.wait_for("process orders", |s| {
+        attr(&s.attributes, "messaging.message.id").as_deref() == Some("msg-2")
+    });
+    assert_eq!(span.status.as_ref().unwrap().code, 2);
+    assert_eq!(attr(&span.attributes, "error.type").as_deref(), Some("500"));
+    assert!(span.parent_span_id.is_empty());
+
+    // 4. Warm HTTP without a parent: a fresh root, not cold.
+    let answer = host.forward(reqwest::Method::GET, "/api/hello", None).await;
+    assert_eq!(answer.status, 200);
+    let id = answer.invocation_id.clone();
+    let (_, span) = collector.wait_for("GET /api/hello", |s| {
+        attr(&s.attributes, "faas.invocation_id").as_deref() == Some(id.as_str())
+    });
+    assert!(span.parent_span_id.is_empty());
+    assert_eq!(
+        attr(&span.attributes, "faas.coldstart").as_deref(),
+        Some("false")
+    );
+
+    // Exactly one cold start; the pings left no span.
+    let spans = collector.spans();
+    let invocations: Vec<_> = spans
+        .iter()
+        .filter(|(_, s)| attr(&s.attributes, "faas.trigger").is_some())
+        .collect();
+    assert_eq!(
+        invocations.len(),
+        4,
+        "{:?}",
+        spans.iter().map(|(_, s)| &s.name).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        invocations
+            .iter()
+            .filter(|(_, s)| attr(&s.attributes, "faas.coldstart").as_deref() == Some("true"))
+            .count(),
+        1
+    );
+    assert!(
+        spans
+            .iter()
+            .all(|(_, s)| attr(&s.attributes, "url.path").as_deref() != Some("/"))
+    );
+
+    // 5. SIGTERM: drains and exits 0.
+    let pid = function.0.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = function.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "no exit after SIGTERM"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(status.success(), "{status:?}");
+}
+
+#[test]
+fn a_bad_port_stops_start_up_naming_the_variable() {
+    let output = Command::new(env!("CARGO_BIN_EXE_azure-http"))
+        .current_dir(app_root())
+        .env_clear()
+        .env("FUNCTIONS_CUSTOMHANDLER_PORT", "http")
+        .env("OTEL_TRACES_EXPORTER", "none")
+        .env("OTEL_METRICS_EXPORTER", "none")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("FUNCTIONS_CUSTOMHANDLER_PORT"), "{stderr}");
+    assert!(stderr.contains("\"http\""), "{stderr}");
+}
+
+/// `hello` with `--features azure`: the same Router, served by faas_azure::serve.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hello_builds_and_serves_with_the_azure_feature() {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let output = Command::new(cargo)
+        .args([
+            "build",
+            "-p",
+            "examples",
+            "--bin",
+            "hello",
+            "--features",
+            "azure",
+            "--message-format=json",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stderr(Stdio::inherit())
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "cargo build --features azure failed"
+    );
+    let executable = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "hello")
+        .find_map(|m| m["executable"].as_str().map(PathBuf::from))
+        .unwrap();
+    // Run a private copy: another build of the workspace may replace target/debug/hello.
+    let copy = std::env::temp_dir().join(format!("faas-otel-hello-azure-{}", std::process::id()));
+    std::fs::copy(&executable, &copy).unwrap();
+
+    let collector = ResourceCollector::start();
+    let port = free_port();
+    let _function = start(&copy, &collector, port);
+    let host = FakeHost::new(port);
+    host.wait_ready().await;
+    let answer = host.forward(reqwest::Method::GET, "/api/hello", None).await;
+    assert_eq!((answer.status, answer.body.as_str()), (200, "hello"));
+    let (resource, span) = collector.wait_for("GET /api/hello", |_| true);
+    assert_eq!(attr(&resource, "cloud.provider").as_deref(), Some("azure"));
+    assert_eq!(
+        attr(&span.attributes, "faas.invocation_id").as_deref(),
+        Some(answer.invocation_id.as_str())
+    );
+    assert_eq!(
+        attr(&span.attributes, "faas.name").as_deref(),
+        Some("shop/hello")
+    );
+    let _ = std::fs::remove_file(&copy);
+}
