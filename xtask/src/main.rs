@@ -7,7 +7,9 @@
 // Progress lines and warnings go to stderr (as cargo's own do), so stdout stays the test output.
 #![allow(clippy::print_stdout)]
 
+mod bench;
 mod demo;
+mod emulator;
 mod servers;
 mod test;
 mod venv;
@@ -34,7 +36,7 @@ const COMMANDS: &[Command] = &[
     },
     Command {
         name: "demo",
-        summary: "the offline end-to-end trace demo (not implemented yet)",
+        summary: "the offline end-to-end demo: examples + extension under a local Lambda emulator, SQS on moto, traces as a waterfall [--release]",
     },
     Command {
         name: "build",
@@ -50,7 +52,7 @@ const COMMANDS: &[Command] = &[
     },
     Command {
         name: "bench",
-        summary: "run the overhead benchmarks (not implemented yet)",
+        summary: "measure the tracing overhead (emulated Lambda, release builds) and write BENCHMARKS.md [--quick]",
     },
     Command {
         name: "help",
@@ -80,8 +82,9 @@ fn run(args: &[String]) -> Result<u8> {
     };
     match command.as_str() {
         "test" => test::run(&workspace_root()?, rest),
-        "demo" => Ok(demo::run()),
-        "build" | "package" | "deploy-aws" | "bench" => Ok(not_implemented(command)),
+        "demo" => demo::run(&workspace_root()?, rest),
+        "bench" => bench::run(&workspace_root()?, rest),
+        "build" | "package" | "deploy-aws" => Ok(not_implemented(command)),
         "help" | "-h" | "--help" => {
             print_usage();
             Ok(0)
@@ -161,7 +164,7 @@ mod tests {
     #[test]
     fn unknown_and_unfinished_commands_exit_2() -> Result<()> {
         assert_eq!(run(&args(&["no-such-command"]))?, 2);
-        for command in ["demo", "build", "package", "deploy-aws", "bench"] {
+        for command in ["build", "package", "deploy-aws"] {
             assert_eq!(run(&args(&[command]))?, 2, "{command}");
         }
         assert_eq!(run(&args(&["help"]))?, 0);

@@ -33,6 +33,11 @@ impl Venv {
         self.dir.join("bin").join(name)
     }
 
+    /// The venv's directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     /// The venv's Python interpreter.
     pub fn python(&self) -> PathBuf {
         self.bin("python")
@@ -43,11 +48,19 @@ impl Venv {
 ///
 /// Prints a progress line for each thing it does or skips.
 pub fn ensure(root: &Path) -> Result<Venv> {
+    ensure_at(root, VENV_DIR, REQUIREMENTS)
+}
+
+/// As [`ensure`], for another venv: `venv_dir` (relative to `root`, gitignored) with the
+/// requirements file `requirements` (relative to `root`). Tools that pin conflicting
+/// dependencies (checkov's boto3) or are only needed by one command (rotel for the
+/// benchmarks) get their own.
+pub fn ensure_at(root: &Path, venv_dir: &str, requirements: &str) -> Result<Venv> {
     let venv = Venv {
-        dir: root.join(VENV_DIR),
+        dir: root.join(venv_dir),
     };
-    let requirements_path = root.join(REQUIREMENTS);
-    let requirements = fs::read(&requirements_path)
+    let requirements_path = root.join(requirements);
+    let wanted_bytes = fs::read(&requirements_path)
         .with_context(|| format!("reading {}", requirements_path.display()))?;
 
     if python_works(&venv.python()) {
@@ -57,14 +70,14 @@ pub fn ensure(root: &Path) -> Result<Venv> {
     }
 
     let stamp_path = venv.dir.join(STAMP_FILE);
-    let wanted = stamp_for(&requirements);
+    let wanted = stamp_for(&wanted_bytes);
     let current = fs::read_to_string(&stamp_path).ok();
     if !needs_install(current.as_deref(), &wanted) {
-        eprintln!("xtask:   {REQUIREMENTS} unchanged since the last install: pip skipped");
+        eprintln!("xtask:   {requirements} unchanged since the last install: pip skipped");
         return Ok(venv);
     }
 
-    eprintln!("xtask:   installing {REQUIREMENTS} into {VENV_DIR} (pip) ...");
+    eprintln!("xtask:   installing {requirements} into {venv_dir} (pip) ...");
     let started = Instant::now();
     let status = Command::new(venv.python())
         .args([
@@ -82,7 +95,7 @@ pub fn ensure(root: &Path) -> Result<Venv> {
         .context("running pip install")?;
     if !status.success() {
         bail!(
-            "`pip install -r {REQUIREMENTS}` failed ({status}); PyPI must be reachable. \
+            "`pip install -r {requirements}` failed ({status}); PyPI must be reachable. \
              The venv is left as it is; the next run retries the install."
         );
     }

@@ -1,0 +1,363 @@
+//! `cargo xtask bench [--quick]`: measures what the tracing costs and writes BENCHMARKS.md.
+//!
+//! 1. per-invocation overhead of `bench-faas` and `bench-upstream` against `bench-bare`, end to
+//!    end through the emulator ([`crate::emulator`]), spans going to a local receiver;
+//! 2. cold start (exec to first `next`) of each;
+//! 3. the flush with a collector that refuses, stalls or answers 500, against a healthy one;
+//! 4. the extension footprint (when a real extension is built) and 5. the zip sizes;
+//! 6. the criterion micro-benchmarks with their baselines.
+//!
+//! `--quick` runs few iterations: a smoke run of the whole pipeline.
+
+mod collector;
+mod criterion;
+mod footprint;
+mod machine;
+mod otlp_load;
+mod report;
+mod runner;
+mod stats;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Instant, SystemTime};
+
+use anyhow::{Context, Result, bail};
+
+use collector::{Behaviour, Collector};
+use report::{ColdRow, FaultRow, OverheadRow, Results};
+use runner::{BARE, FAAS, UPSTREAM, Variant};
+
+/// Iteration counts of one run.
+#[derive(Debug, Clone, Copy)]
+struct Plan {
+    warmup: usize,
+    invocations: usize,
+    cold_runs: usize,
+    fault_warmup: usize,
+    fault_invocations: usize,
+    upstream_fault_invocations: usize,
+}
+
+const FULL: Plan = Plan {
+    warmup: 100,
+    invocations: 2000,
+    cold_runs: 30,
+    fault_warmup: 5,
+    fault_invocations: 100,
+    upstream_fault_invocations: 5,
+};
+
+const QUICK: Plan = Plan {
+    warmup: 5,
+    invocations: 50,
+    cold_runs: 3,
+    fault_warmup: 1,
+    fault_invocations: 5,
+    upstream_fault_invocations: 1,
+};
+
+/// Runs the command from the workspace `root` with `args` (after `bench`).
+pub fn run(root: &Path, args: &[String]) -> Result<u8> {
+    let mut quick = false;
+    for arg in args {
+        match arg.as_str() {
+            "--quick" => quick = true,
+            other => bail!("unknown argument {other:?}: `cargo xtask bench [--quick]`"),
+        }
+    }
+    let plan = if quick { QUICK } else { FULL };
+    let started = Instant::now();
+    let since = SystemTime::now();
+    let mut results = Results {
+        machine: machine::Machine::detect(),
+        quick,
+        iterations: (plan.warmup, plan.invocations),
+        ..Results::default()
+    };
+    let target = root.join("target");
+    let bin_dir = target.join("release");
+    let log = target.join("xtask-logs").join("bench-functions.log");
+    let _ = std::fs::remove_file(&log);
+
+    eprintln!("xtask: [1/6] release build of bench-bare, bench-faas, bench-upstream");
+    cargo(
+        root,
+        &[
+            "build",
+            "--release",
+            "-p",
+            "examples",
+            "--bin",
+            "bench-bare",
+            "--bin",
+            "bench-faas",
+            "--bin",
+            "bench-upstream",
+        ],
+    )?;
+
+    eprintln!(
+        "xtask: [2/6] per-invocation overhead ({} + {} invocations each)",
+        plan.warmup, plan.invocations
+    );
+    for variant in [BARE, FAAS, UPSTREAM] {
+        let collector = Collector::start(Behaviour::Healthy)?;
+        match runner::invocations(
+            &bin_dir,
+            &log,
+            variant,
+            &collector.endpoint(),
+            plan.warmup,
+            plan.invocations,
+        ) {
+            Ok(run) => {
+                eprintln!(
+                    "xtask:   {}: {:.0} invocations/s",
+                    variant.binary,
+                    run.per_second()
+                );
+                results.overhead.push(OverheadRow {
+                    label: variant.label.into(),
+                    run,
+                    exported: (collector.requests(), collector.bytes()),
+                });
+            }
+            Err(err) => results
+                .failures
+                .push(format!("overhead of {}: {err:#}", variant.binary)),
+        }
+    }
+
+    eprintln!("xtask: [3/6] cold starts ({} runs each)", plan.cold_runs);
+    let collector = Collector::start(Behaviour::Healthy)?;
+    for variant in [BARE, FAAS, UPSTREAM] {
+        match runner::cold_starts(
+            &bin_dir,
+            &log,
+            variant,
+            &collector.endpoint(),
+            plan.cold_runs,
+        ) {
+            Ok(sample) => results.cold.push(ColdRow {
+                label: variant.label.into(),
+                sample,
+            }),
+            Err(err) => results
+                .failures
+                .push(format!("cold start of {}: {err:#}", variant.binary)),
+        }
+    }
+    drop(collector);
+
+    eprintln!("xtask: [4/6] flush under collector faults");
+    faults(
+        &mut results,
+        &bin_dir,
+        &log,
+        FAAS,
+        plan.fault_warmup,
+        plan.fault_invocations,
+    );
+    faults(
+        &mut results,
+        &bin_dir,
+        &log,
+        UPSTREAM,
+        1,
+        plan.upstream_fault_invocations,
+    );
+
+    eprintln!("xtask: [5/6] extension and sizes");
+    (results.extension, results.footprint) =
+        extension_section(root, if quick { 3 } else { footprint::READY_RUNS });
+    let (sizes, largest) = sizes_section(&target.join("lambda"));
+    results.sizes = sizes;
+    results.largest_zip = largest;
+
+    eprintln!("xtask: [6/6] criterion micro-benchmarks");
+    match criterion::run(root, quick) {
+        Ok(()) => results.criterion = criterion::collect(&target.join("criterion"), since),
+        Err(err) => results.failures.push(format!("criterion: {err:#}")),
+    }
+
+    results.load_at_end = machine::load();
+    results.elapsed = started.elapsed();
+    let markdown = report::render(&results);
+    let path = root.join("BENCHMARKS.md");
+    std::fs::write(&path, &markdown).with_context(|| format!("writing {}", path.display()))?;
+    eprintln!(
+        "xtask: wrote {} in {:.0} s (function output: {})",
+        path.display(),
+        results.elapsed.as_secs_f64(),
+        log.display()
+    );
+    Ok(if results.failures.is_empty() { 0 } else { 1 })
+}
+
+/// One variant against every collector behaviour, healthy first.
+fn faults(
+    results: &mut Results,
+    bin_dir: &Path,
+    log: &Path,
+    variant: Variant,
+    warmup: usize,
+    n: usize,
+) {
+    for behaviour in [
+        Behaviour::Healthy,
+        Behaviour::Refusing,
+        Behaviour::Stalling,
+        Behaviour::Failing,
+    ] {
+        let collector = match Collector::start(behaviour) {
+            Ok(c) => c,
+            Err(err) => {
+                results
+                    .failures
+                    .push(format!("collector {}: {err:#}", behaviour.label()));
+                continue;
+            }
+        };
+        eprintln!(
+            "xtask:   {} with a collector that {}",
+            variant.binary,
+            behaviour.label()
+        );
+        match runner::invocations(bin_dir, log, variant, &collector.endpoint(), warmup, n) {
+            Ok(run) => results.faults.push(FaultRow {
+                variant: short_label(variant).into(),
+                collector: behaviour.label().into(),
+                run,
+            }),
+            Err(err) => results.failures.push(format!(
+                "{} with a collector that {}: {err:#}",
+                variant.binary,
+                behaviour.label()
+            )),
+        }
+    }
+}
+
+fn short_label(variant: Variant) -> &'static str {
+    if variant == FAAS {
+        "faas-aws"
+    } else if variant == UPSTREAM {
+        "upstream recipe"
+    } else {
+        "bare"
+    }
+}
+
+/// Runs cargo with `args` in `root`.
+fn cargo(root: &Path, args: &[&str]) -> Result<()> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let status = Command::new(cargo)
+        .args(args)
+        .current_dir(root)
+        .status()
+        .context("running cargo")?;
+    if !status.success() {
+        bail!("cargo {} failed ({status})", args.join(" "));
+    }
+    Ok(())
+}
+
+/// Section 4: the release extension beside `bench-bare` against `rotel-agent` from
+/// `./.venv-bench` (PyPI `rotel`), both measured by [`footprint::measure`] in this run.
+fn extension_section(
+    root: &Path,
+    runs: usize,
+) -> (String, Option<(footprint::Footprint, footprint::Footprint)>) {
+    match measure_extension(root, runs) {
+        Ok((ours, rotel)) => (footprint::render(&ours, &rotel), Some((ours, rotel))),
+        Err(err) => (format!("Not measured in this run: {err:#}"), None),
+    }
+}
+
+fn measure_extension(
+    root: &Path,
+    runs: usize,
+) -> Result<(footprint::Footprint, footprint::Footprint)> {
+    cargo(
+        root,
+        &[
+            "build",
+            "--release",
+            "-p",
+            "faas-aws",
+            "--features",
+            "extension",
+            "--bin",
+            "faas-otel-extension",
+        ],
+    )?;
+    let venv = crate::venv::ensure_at(root, ".venv-bench", "xtask/requirements-bench.txt")
+        .context("installing rotel (PyPI) into ./.venv-bench")?;
+    let agent = std::fs::read_dir(venv.dir().join("lib"))
+        .context("reading the bench venv")?
+        .flatten()
+        .map(|python| python.path().join("site-packages/rotel/rotel-agent"))
+        .find(|p| p.is_file())
+        .context("rotel-agent is not in ./.venv-bench (pip install rotel)")?;
+    let release = root.join("target/release");
+    let log = root.join("target/xtask-logs/bench-footprint.log");
+    let ours = footprint::Ours {
+        extension: release.join("faas-otel-extension"),
+        runtime: release.join("bench-bare"),
+    };
+    let ours = footprint::measure(&ours, &log, runs)?;
+    let rotel = footprint::measure(&footprint::Rotel { agent }, &log, runs)?;
+    for measured in [&ours, &rotel] {
+        eprintln!(
+            "xtask:   {}: {:.0} spans/s forwarded at most",
+            measured.name, measured.max_spans_per_second
+        );
+    }
+    Ok((ours, rotel))
+}
+
+/// Section 5: the zips under `target/lambda`, and the largest function zip.
+fn sizes_section(dir: &Path) -> (String, Option<(String, u64)>) {
+    let mut zips: Vec<(PathBuf, u64)> = Vec::new();
+    collect_zips(dir, &mut zips);
+    if zips.is_empty() {
+        return (
+            format!(
+                "Not measured in this run: no zip under `{}`; run `cargo xtask package` first.",
+                "target/lambda"
+            ),
+            None,
+        );
+    }
+    zips.sort();
+    let mut text = String::from("| zip | bytes | MB |\n|---|---|---|\n");
+    for (path, bytes) in &zips {
+        let name = path.strip_prefix(dir).unwrap_or(path).display();
+        text.push_str(&format!(
+            "| target/lambda/{name} | {bytes} | {:.2} |\n",
+            *bytes as f64 / 1048576.0
+        ));
+    }
+    let largest = zips
+        .iter()
+        .filter(|(p, _)| !p.to_string_lossy().contains("extension"))
+        .max_by_key(|(_, b)| *b)
+        .map(|(p, b)| (p.strip_prefix(dir).unwrap_or(p).display().to_string(), *b));
+    (text, largest)
+}
+
+fn collect_zips(dir: &Path, out: &mut Vec<(PathBuf, u64)>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            collect_zips(&path, out);
+        } else if path.extension().is_some_and(|e| e == "zip") {
+            let bytes = entry.metadata().map(|m| m.len()).unwrap_or(0);
+            out.push((path, bytes));
+        }
+    }
+}

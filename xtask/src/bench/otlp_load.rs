@@ -1,0 +1,336 @@
+//! OTLP load for the collector footprint benchmark, std only: protobuf
+//! `ExportTraceServiceRequest`s written by hand, a span counter that walks the protobuf
+//! without decoding it, and an upstream receiver that counts the spans it is sent.
+//!
+//! Field numbers are those of `opentelemetry/proto/collector/trace/v1` and `trace/v1`:
+//! request.resource_spans = 1; ResourceSpans.resource = 1, .scope_spans = 2; ScopeSpans.scope
+//! = 1, .spans = 2; Span.trace_id = 1, .span_id = 2, .name = 5, .kind = 6,
+//! .start_time_unix_nano = 7 (fixed64), .end_time_unix_nano = 8 (fixed64), .attributes = 9;
+//! KeyValue.key = 1, .value = 2; AnyValue.string_value = 1; Resource.attributes = 1.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::thread;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, Result};
+
+fn varint(out: &mut Vec<u8>, mut value: u64) {
+    while value >= 0x80 {
+        out.push((value as u8) | 0x80);
+        value >>= 7;
+    }
+    out.push(value as u8);
+}
+
+fn tag(out: &mut Vec<u8>, field: u32, wire: u8) {
+    varint(out, (u64::from(field) << 3) | u64::from(wire));
+}
+
+fn bytes_field(out: &mut Vec<u8>, field: u32, bytes: &[u8]) {
+    tag(out, field, 2);
+    varint(out, bytes.len() as u64);
+    out.extend_from_slice(bytes);
+}
+
+fn key_value(key: &str, value: &str) -> Vec<u8> {
+    let mut any = Vec::new();
+    bytes_field(&mut any, 1, value.as_bytes());
+    let mut kv = Vec::new();
+    bytes_field(&mut kv, 1, key.as_bytes());
+    bytes_field(&mut kv, 2, &any);
+    kv
+}
+
+/// One request of `spans` spans (one trace per request, distinct span ids from `seed`), as a
+/// small function would send them: a resource with `service.name`, one scope, spans with two
+/// attributes. About 100 bytes per span.
+pub fn encode_request(spans: usize, seed: u64) -> Vec<u8> {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
+    let mut trace_id = [0u8; 16];
+    trace_id[..8].copy_from_slice(&seed.wrapping_mul(0x9E37_79B9_7F4A_7C15).to_be_bytes());
+    trace_id[8..].copy_from_slice(&seed.to_be_bytes());
+    let mut scope_spans = Vec::new();
+    let mut scope = Vec::new();
+    bytes_field(&mut scope, 1, b"bench");
+    bytes_field(&mut scope_spans, 1, &scope);
+    for i in 0..spans as u64 {
+        let mut span = Vec::new();
+        bytes_field(&mut span, 1, &trace_id);
+        bytes_field(
+            &mut span,
+            2,
+            &(seed.wrapping_mul(1 << 20) + i + 1).to_be_bytes(),
+        );
+        bytes_field(&mut span, 5, b"bench operation");
+        tag(&mut span, 6, 0);
+        varint(&mut span, 1);
+        tag(&mut span, 7, 1);
+        span.extend_from_slice(&now.to_le_bytes());
+        tag(&mut span, 8, 1);
+        span.extend_from_slice(&(now + 1_000_000).to_le_bytes());
+        bytes_field(&mut span, 9, &key_value("faas.trigger", "http"));
+        bytes_field(&mut span, 9, &key_value("http.route", "/orders/{id}"));
+        bytes_field(&mut scope_spans, 2, &span);
+    }
+    let mut resource = Vec::new();
+    bytes_field(&mut resource, 1, &key_value("service.name", "bench"));
+    let mut resource_spans = Vec::new();
+    bytes_field(&mut resource_spans, 1, &resource);
+    bytes_field(&mut resource_spans, 2, &scope_spans);
+    let mut request = Vec::new();
+    bytes_field(&mut request, 1, &resource_spans);
+    request
+}
+
+/// The length-delimited fields numbered `field` of the message `bytes` (others skipped).
+fn submessages(bytes: &[u8], field: u64) -> Option<Vec<&[u8]>> {
+    let mut found = Vec::new();
+    let mut at = 0usize;
+    let read_varint = |at: &mut usize| -> Option<u64> {
+        let mut value = 0u64;
+        for shift in (0..64).step_by(7) {
+            let byte = *bytes.get(*at)?;
+            *at += 1;
+            value |= u64::from(byte & 0x7f) << shift;
+            if byte < 0x80 {
+                return Some(value);
+            }
+        }
+        None
+    };
+    while at < bytes.len() {
+        let key = read_varint(&mut at)?;
+        match key & 7 {
+            0 => {
+                read_varint(&mut at)?;
+            }
+            1 => at += 8,
+            5 => at += 4,
+            2 => {
+                let len = read_varint(&mut at)? as usize;
+                let end = at.checked_add(len)?;
+                let body = bytes.get(at..end)?;
+                if key >> 3 == field {
+                    found.push(body);
+                }
+                at = end;
+            }
+            _ => return None,
+        }
+    }
+    (at == bytes.len()).then_some(found)
+}
+
+/// The number of spans in a protobuf `ExportTraceServiceRequest`, `None` if it is malformed.
+pub fn count_spans(request: &[u8]) -> Option<u64> {
+    let mut total = 0u64;
+    for resource_spans in submessages(request, 1)? {
+        for scope_spans in submessages(resource_spans, 2)? {
+            total += submessages(scope_spans, 2)?.len() as u64;
+        }
+    }
+    Some(total)
+}
+
+/// An upstream OTLP/HTTP receiver on `127.0.0.1:0` that answers `200` and counts the spans of
+/// every protobuf `/v1/traces` request (plain or gzip) (other paths: answered, not counted).
+#[derive(Debug, Clone)]
+pub struct CountingUpstream {
+    addr: SocketAddr,
+    spans: Arc<AtomicU64>,
+    malformed: Arc<AtomicU64>,
+}
+
+impl CountingUpstream {
+    /// Starts it; it runs until the process ends.
+    pub fn start() -> Result<Self> {
+        let listener =
+            TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).context("binding 127.0.0.1:0")?;
+        let addr = listener.local_addr()?;
+        let spans = Arc::new(AtomicU64::new(0));
+        let malformed = Arc::new(AtomicU64::new(0));
+        let (count, bad) = (spans.clone(), malformed.clone());
+        thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let (count, bad) = (count.clone(), bad.clone());
+                thread::spawn(move || {
+                    let _ = serve(stream, &count, &bad);
+                });
+            }
+        });
+        Ok(Self {
+            addr,
+            spans,
+            malformed,
+        })
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Spans received so far.
+    pub fn spans(&self) -> u64 {
+        self.spans.load(Ordering::SeqCst)
+    }
+
+    /// Trace requests that were not protobuf (or not valid gzip).
+    pub fn malformed(&self) -> u64 {
+        self.malformed.load(Ordering::SeqCst)
+    }
+}
+
+fn serve(stream: TcpStream, spans: &AtomicU64, malformed: &AtomicU64) -> std::io::Result<()> {
+    let mut writer = stream.try_clone()?;
+    let mut reader = BufReader::new(stream);
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line)? == 0 {
+            return Ok(());
+        }
+        let traces = line.contains("/v1/traces");
+        let (mut length, mut chunked, mut gzip) = (0usize, false, false);
+        loop {
+            let mut header = String::new();
+            if reader.read_line(&mut header)? == 0 {
+                return Ok(());
+            }
+            let header = header.trim_end();
+            if header.is_empty() {
+                break;
+            }
+            if let Some((name, value)) = header.split_once(':') {
+                if name.eq_ignore_ascii_case("content-length") {
+                    length = value.trim().parse().unwrap_or(0);
+                } else if name.eq_ignore_ascii_case("transfer-encoding") {
+                    chunked = value.to_ascii_lowercase().contains("chunked");
+                } else if name.eq_ignore_ascii_case("content-encoding") {
+                    gzip = value.trim().eq_ignore_ascii_case("gzip");
+                }
+            }
+        }
+        let body = if chunked {
+            read_chunked(&mut reader)?
+        } else {
+            let mut body = vec![0; length];
+            reader.read_exact(&mut body)?;
+            body
+        };
+        let body = if gzip {
+            let mut plain = Vec::new();
+            match flate2::read::GzDecoder::new(&body[..]).read_to_end(&mut plain) {
+                Ok(_) => plain,
+                Err(_) => Vec::from([0xffu8]),
+            }
+        } else {
+            body
+        };
+        if traces {
+            match count_spans(&body) {
+                Some(n) => spans.fetch_add(n, Ordering::SeqCst),
+                None => malformed.fetch_add(1, Ordering::SeqCst),
+            };
+        }
+        writer.write_all(
+            b"HTTP/1.1 200 OK\r\ncontent-type: application/x-protobuf\r\ncontent-length: 0\r\n\r\n",
+        )?;
+    }
+}
+
+fn read_chunked(reader: &mut impl BufRead) -> std::io::Result<Vec<u8>> {
+    let mut body = Vec::new();
+    loop {
+        let mut size = String::new();
+        reader.read_line(&mut size)?;
+        let size = usize::from_str_radix(size.trim().split(';').next().unwrap_or("0"), 16)
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
+        let mut chunk = vec![0; size + 2];
+        reader.read_exact(&mut chunk)?;
+        if size == 0 {
+            return Ok(body);
+        }
+        body.extend_from_slice(&chunk[..size]);
+    }
+}
+
+/// Posts `body` as protobuf to `http://127.0.0.1:port/v1/traces` on `stream` (keep-alive) and
+/// returns the status code.
+pub fn post_traces(stream: &mut BufReader<TcpStream>, port: u16, body: &[u8]) -> Result<u16> {
+    let head = format!(
+        "POST /v1/traces HTTP/1.1\r\nhost: 127.0.0.1:{port}\r\ncontent-type: application/x-protobuf\r\ncontent-length: {}\r\n\r\n",
+        body.len()
+    );
+    // One write: head and body in two would meet Nagle's algorithm and delayed ACKs (40 ms).
+    let mut request = head.into_bytes();
+    request.extend_from_slice(body);
+    stream.get_mut().write_all(&request)?;
+    let mut status = String::new();
+    stream.read_line(&mut status)?;
+    let code: u16 = status
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .with_context(|| format!("not an HTTP status line: {status:?}"))?;
+    let (mut length, mut chunked) = (0usize, false);
+    loop {
+        let mut header = String::new();
+        if stream.read_line(&mut header)? == 0 {
+            break;
+        }
+        let header = header.trim_end();
+        if header.is_empty() {
+            break;
+        }
+        if let Some((name, value)) = header.split_once(':') {
+            if name.eq_ignore_ascii_case("content-length") {
+                length = value.trim().parse().unwrap_or(0);
+            } else if name.eq_ignore_ascii_case("transfer-encoding") {
+                chunked = value.to_ascii_lowercase().contains("chunked");
+            }
+        }
+    }
+    if chunked {
+        read_chunked(stream)?;
+    } else {
+        let mut body = vec![0; length];
+        stream.read_exact(&mut body)?;
+    }
+    Ok(code)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encoded_requests_count_back_and_garbage_is_rejected() {
+        for spans in [0, 1, 100] {
+            let request = encode_request(spans, 7);
+            assert_eq!(count_spans(&request), Some(spans as u64));
+        }
+        let request = encode_request(100, 7);
+        assert_eq!(count_spans(&request[..request.len() - 3]), None);
+        assert_eq!(count_spans(&[0xff, 0xff]), None);
+    }
+
+    #[test]
+    fn the_upstream_counts_what_is_posted() {
+        let upstream = CountingUpstream::start().unwrap();
+        let port = upstream.addr.port();
+        let mut stream = BufReader::new(TcpStream::connect(upstream.addr).unwrap());
+        for seed in 0..3 {
+            let status = post_traces(&mut stream, port, &encode_request(10, seed)).unwrap();
+            assert_eq!(status, 200);
+        }
+        assert_eq!(upstream.spans(), 30);
+        assert_eq!(upstream.malformed(), 0);
+    }
+}
