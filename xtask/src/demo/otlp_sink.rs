@@ -1,0 +1,150 @@
+//! The demo's OTLP/HTTP receiver: the upstream the extension forwards to.
+//!
+//! A small HTTP/1.1 server on `127.0.0.1:0` (std only) that answers `200 {}` to every
+//! `POST /v1/traces`, `/v1/metrics` and `/v1/logs` and keeps the bodies. The demo asks the
+//! extension for OTLP/JSON without compression, so the bodies are the documents the waterfall
+//! reads and the file the demo writes. Keep-alive connections are served until the peer
+//! closes them.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
+use std::thread;
+
+use anyhow::{Context, Result};
+
+/// Largest body accepted (the extension batches; this is far above its batch size).
+const MAX_BODY: usize = 64 * 1024 * 1024;
+
+/// One received export request.
+#[derive(Debug, Clone)]
+pub struct Received {
+    /// The request path (`/v1/traces`, …).
+    pub path: String,
+    /// The `Content-Type` header.
+    pub content_type: String,
+    /// The body as sent.
+    pub body: Vec<u8>,
+}
+
+/// A running receiver; it stops with the process (the demo is short-lived).
+#[derive(Debug, Clone)]
+pub struct OtlpSink {
+    addr: SocketAddr,
+    received: Arc<Mutex<Vec<Received>>>,
+}
+
+impl OtlpSink {
+    /// Binds `127.0.0.1:0` and serves in background threads.
+    pub fn start() -> Result<Self> {
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+            .context("binding the demo's OTLP receiver on 127.0.0.1")?;
+        let addr = listener.local_addr()?;
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let store = received.clone();
+        thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let store = store.clone();
+                thread::spawn(move || {
+                    let _ = serve(stream, &store);
+                });
+            }
+        });
+        Ok(Self { addr, received })
+    }
+
+    /// The base URL (`http://127.0.0.1:PORT`) for `*_ENDPOINT` variables.
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Everything received so far.
+    pub fn received(&self) -> Vec<Received> {
+        self.received.lock().map(|r| r.clone()).unwrap_or_default()
+    }
+}
+
+fn serve(stream: TcpStream, store: &Mutex<Vec<Received>>) -> std::io::Result<()> {
+    let mut writer = stream.try_clone()?;
+    let mut reader = BufReader::new(stream);
+    loop {
+        let mut request_line = String::new();
+        if reader.read_line(&mut request_line)? == 0 {
+            return Ok(());
+        }
+        let path = request_line
+            .split_whitespace()
+            .nth(1)
+            .unwrap_or_default()
+            .to_owned();
+        let mut length = 0usize;
+        let mut content_type = String::new();
+        loop {
+            let mut line = String::new();
+            if reader.read_line(&mut line)? == 0 {
+                return Ok(());
+            }
+            let line = line.trim_end();
+            if line.is_empty() {
+                break;
+            }
+            if let Some((name, value)) = line.split_once(':') {
+                if name.eq_ignore_ascii_case("content-length") {
+                    length = value.trim().parse().unwrap_or(0);
+                } else if name.eq_ignore_ascii_case("content-type") {
+                    content_type = value.trim().to_owned();
+                }
+            }
+        }
+        if length > MAX_BODY {
+            writer.write_all(
+                b"HTTP/1.1 413 Payload Too Large\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+            )?;
+            return Ok(());
+        }
+        let mut body = vec![0; length];
+        reader.read_exact(&mut body)?;
+        if let Ok(mut all) = store.lock() {
+            all.push(Received {
+                path,
+                content_type,
+                body,
+            });
+        }
+        writer.write_all(
+            b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}",
+        )?;
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_every_body_of_a_keep_alive_connection() {
+        let sink = OtlpSink::start().unwrap();
+        let mut stream = TcpStream::connect(sink.addr).unwrap();
+        for body in ["{\"a\":1}", "{\"b\":2}"] {
+            write!(
+                stream,
+                "POST /v1/traces HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+                body.len()
+            )
+            .unwrap();
+            let mut answer = Vec::new();
+            let mut byte = [0u8; 1];
+            while !answer.ends_with(b"\r\n\r\n{}") {
+                assert_eq!(stream.read(&mut byte).unwrap(), 1);
+                answer.push(byte[0]);
+            }
+            assert!(answer.starts_with(b"HTTP/1.1 200 OK\r\n"));
+        }
+        let received = sink.received();
+        assert_eq!(received.len(), 2);
+        assert_eq!(received[1].body, b"{\"b\":2}");
+        assert_eq!(received[0].path, "/v1/traces");
+        assert_eq!(received[0].content_type, "application/json");
+    }
+}
