@@ -6,7 +6,8 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     // One thread: the extension's work is I/O between invocations; a single-threaded runtime
     // starts faster and keeps the resident memory small.
-    let runtime = match tokio::runtime::Builder::new_current_thread()
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
         .enable_all()
         .build()
     {

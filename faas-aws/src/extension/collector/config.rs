@@ -193,7 +193,11 @@ pub fn parse_headers(name: &str, value: &str) -> Result<Vec<(String, String)>, C
 }
 
 fn address(env: &Env, name: &str, default: &str) -> Result<(SocketAddr, String), ConfigError> {
-    let value = env.get(name).unwrap_or_else(|| default.to_owned()).trim().to_owned();
+    let value = env
+        .get(name)
+        .unwrap_or_else(|| default.to_owned())
+        .trim()
+        .to_owned();
     let host = value
         .rsplit_once(':')
         .map(|(h, _)| h.trim_matches(['[', ']']).to_owned())
@@ -236,7 +240,11 @@ impl ExtensionConfig {
                 "expected an http:// or https:// URL",
             ));
         }
-        let protocol = match env.get("FAAS_OTEL_EXTENSION_PROTOCOL").as_deref().map(str::trim) {
+        let protocol = match env
+            .get("FAAS_OTEL_EXTENSION_PROTOCOL")
+            .as_deref()
+            .map(str::trim)
+        {
             None | Some("http/protobuf") => Protocol::Protobuf,
             Some("http/json") => Protocol::Json,
             Some(other) => {
@@ -247,7 +255,11 @@ impl ExtensionConfig {
                 ));
             }
         };
-        let gzip = match env.get("FAAS_OTEL_EXTENSION_COMPRESSION").as_deref().map(str::trim) {
+        let gzip = match env
+            .get("FAAS_OTEL_EXTENSION_COMPRESSION")
+            .as_deref()
+            .map(str::trim)
+        {
             None | Some("gzip") => true,
             Some("none") => false,
             Some(other) => {

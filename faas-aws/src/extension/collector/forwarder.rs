@@ -51,6 +51,8 @@ pub struct ExportReport {
 #[derive(Debug)]
 pub struct Forwarder {
     client: OnceLock<Result<reqwest::Client, String>>,
+    /// One export at a time (the lifecycle and the periodic exporter share the forwarder).
+    exporting: tokio::sync::Mutex<()>,
 }
 
 impl Default for Forwarder {
@@ -64,6 +66,7 @@ impl Forwarder {
     pub fn new() -> Self {
         Self {
             client: OnceLock::new(),
+            exporting: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -85,6 +88,7 @@ impl Forwarder {
 
     /// Exports everything the buffer holds, within `deadline`.
     pub async fn export(&self, shared: &Shared, deadline: Instant) -> ExportReport {
+        let _one_at_a_time = self.exporting.lock().await;
         let config = &shared.config;
         let mut taken = lock(&shared.buffer).take();
         let unreported = std::mem::take(&mut lock(&shared.buffer).unreported);

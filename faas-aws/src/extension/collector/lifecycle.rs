@@ -116,6 +116,11 @@ pub async fn run(env: Env) -> Result<(), Error> {
         periodic: false,
         last_export: None,
     }));
+    tokio::spawn(periodic_exporter(
+        shared.clone(),
+        forwarder.clone(),
+        pace.clone(),
+    ));
     let drained = Arc::new(tokio::sync::Notify::new());
     let processor = {
         let shared = shared.clone();
@@ -206,6 +211,34 @@ async fn report_init_error(extension_id: &str, message: &str) {
     }
 }
 
+/// In periodic mode (high invocation rates, so the environment is not frozen between
+/// invocations) exports in the background whenever the interval is due or a quarter of the
+/// memory cap is in use; after every invocation otherwise (see [`on_invoke`]).
+async fn periodic_exporter(
+    shared: Arc<Shared>,
+    forwarder: Arc<Forwarder>,
+    pace: Arc<Mutex<ExportPace>>,
+) {
+    loop {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let now = Instant::now();
+        let held = lock(&shared.buffer).bytes();
+        let go = {
+            let pace = lock(&pace);
+            pace.periodic
+                && held > 0
+                && (held >= shared.config.memory_limit / 4
+                    || pace.due(now, shared.config.export_interval))
+        };
+        if go {
+            forwarder
+                .export(&shared, now + shared.config.export_timeout)
+                .await;
+            lock(&pace).last_export = Some(Instant::now());
+        }
+    }
+}
+
 /// Waits until the function's data for `request_id` arrived, at most `wait`.
 async fn wait_for_invocation(shared: &Shared, request_id: &str, wait: Duration) {
     let until = Instant::now() + wait;
@@ -270,7 +303,14 @@ async fn on_invoke(
     wait_for_invocation(shared, request_id, config.wait).await;
     prepare(shared);
     let now = Instant::now();
-    if !lock(pace).due(now, config.export_interval) || lock(&shared.buffer).is_empty() {
+    let (empty, held) = {
+        let buffer = lock(&shared.buffer);
+        (buffer.is_empty(), buffer.bytes())
+    };
+    // Periodic mode still exports early when a quarter of the memory cap is in use, so a
+    // burst is forwarded instead of dropped.
+    let pressure = held >= config.memory_limit / 4;
+    if empty || !(pressure || lock(pace).due(now, config.export_interval)) {
         return;
     }
     let mut deadline = now + config.export_timeout;
