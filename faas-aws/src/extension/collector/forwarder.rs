@@ -91,10 +91,9 @@ impl Forwarder {
         let _one_at_a_time = self.exporting.lock().await;
         let config = &shared.config;
         let mut taken = lock(&shared.buffer).take();
+        // The drop counts travel in their own request, outside the capped buffer: re-buffered
+        // with the data they count, they would themselves be dropped when the cap is reached.
         let unreported = std::mem::take(&mut lock(&shared.buffer).unreported);
-        if unreported != Dropped::default() {
-            taken.metrics.push(dropped_metric(unreported));
-        }
         let mut report = ExportReport::default();
         let mut left = Buffer::new(usize::MAX);
 
@@ -137,6 +136,21 @@ impl Forwarder {
                     buffer.dropped.records += n;
                     buffer.unreported.records += n;
                 }
+            }
+        }
+        if unreported != Dropped::default() {
+            match self
+                .send(config, "/v1/metrics", &dropped_metric(unreported), deadline)
+                .await
+            {
+                Sent::Delivered => report.delivered_requests += 1,
+                Sent::Retry => {
+                    let mut buffer = lock(&shared.buffer);
+                    buffer.unreported.spans += unreported.spans;
+                    buffer.unreported.points += unreported.points;
+                    buffer.unreported.records += unreported.records;
+                }
+                Sent::Rejected => {}
             }
         }
         if !left.is_empty() {
