@@ -4,8 +4,11 @@
 //! 2. `moto_server` on `127.0.0.1` and a free port, Lambda switched to its Docker-free mode;
 //! 3. `cargo test --workspace ARGS` with the moto endpoint and dummy AWS credentials in its
 //!    environment;
-//! 4. a loud report of what could not run;
-//! 5. the servers stopped on every path out, and cargo test's exit status returned.
+//! 4. the infrastructure checks ([`crate::infra_checks`]: Terraform fmt/validate, `terraform/aws`
+//!    deployed twice to the same moto, checkov), each missing tool a loud SKIPPED line; only
+//!    when no arguments narrowed the run;
+//! 5. the servers stopped on every path out; the exit status is cargo test's, or 1 when it
+//!    passed and an infrastructure check failed.
 
 use std::env;
 use std::path::{Path, PathBuf};
@@ -14,14 +17,12 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 
+use crate::infra_checks;
 use crate::servers::{self, MotoServer};
 use crate::venv;
 
 /// The variable through which the tests find moto.
 pub const MOTO_ENDPOINT_VAR: &str = "FAAS_OTEL_TEST_MOTO_ENDPOINT";
-
-/// Where Terraform's offline provider mirror lives on machines that have it.
-const TF_PLUGINS: &str = "/opt/tf-plugins";
 
 const STEPS: usize = 5;
 
@@ -66,23 +67,41 @@ pub fn run(root: &Path, args: &[String]) -> Result<u8> {
     // `status` may be an error; the guard still stops moto when this function returns.
     let status = status?;
 
-    step(4, "what could not run");
-    report_missing_tools();
+    step(
+        4,
+        "infrastructure: terraform fmt/validate, terraform/aws deployed to moto twice, checkov",
+    );
+    let infra = if cargo_args == ["test", "--workspace"] {
+        let summary = infra_checks::run(root, &target_dir(root), moto.port());
+        summary.print();
+        Some(summary)
+    } else {
+        eprintln!(
+            "xtask: WARNING: infrastructure checks NOT RUN: arguments were given to cargo test \
+             (a focused run). `cargo xtask test` without arguments runs them."
+        );
+        None
+    };
+    let infra_failed = infra.as_ref().is_some_and(infra_checks::Summary::failed);
 
     step(5, "stopping servers");
-    if !status.success() {
+    if !status.success() || infra_failed {
         servers::print_log_tail("moto", moto.log());
     }
     moto.stop();
 
     let code = exit_code(status);
     let secs = started.elapsed().as_secs_f64();
-    if code == 0 {
-        eprintln!("\nxtask: test finished OK in {secs:.0} s");
-    } else {
+    if code != 0 {
         eprintln!("\nxtask: test FAILED (cargo test exited {code}) after {secs:.0} s");
+        return Ok(code);
     }
-    Ok(code)
+    if infra_failed {
+        eprintln!("\nxtask: test FAILED (infrastructure checks, see above) after {secs:.0} s");
+        return Ok(1);
+    }
+    eprintln!("\nxtask: test finished OK in {secs:.0} s");
+    Ok(0)
 }
 
 /// The arguments for `cargo`: `test`, `--workspace` unless the caller picked packages (cargo
@@ -110,41 +129,8 @@ pub fn cargo_test_args(args: &[String]) -> Vec<String> {
     out
 }
 
-/// Prints a WARNING for each tool whose checks could not run, and says plainly that the
-/// Terraform checks do not exist yet.
-fn report_missing_tools() {
-    let mut all_there = true;
-    match find_on_path("terraform") {
-        Some(path) => eprintln!("xtask:   terraform found at {}", path.display()),
-        None => {
-            all_there = false;
-            eprintln!(
-                "xtask: WARNING: `terraform` is not on PATH: Terraform checks cannot run here."
-            );
-        }
-    }
-    if Path::new(TF_PLUGINS).is_dir() {
-        eprintln!("xtask:   offline Terraform provider mirror found at {TF_PLUGINS}");
-    } else {
-        all_there = false;
-        eprintln!(
-            "xtask: WARNING: {TF_PLUGINS} (offline Terraform provider mirror) is missing: \
-             Terraform init/validate/plan cannot run offline here."
-        );
-    }
-    eprintln!(
-        "xtask: WARNING: Terraform checks (validate, plan/apply against moto) are NOT IMPLEMENTED \
-         YET: they land with a later issue. Nothing Terraform-related was checked{}.",
-        if all_there {
-            ""
-        } else {
-            ", and the tools above are missing anyway"
-        }
-    );
-}
-
 /// The first executable file called `name` in `PATH`.
-fn find_on_path(name: &str) -> Option<PathBuf> {
+pub fn find_on_path(name: &str) -> Option<PathBuf> {
     use std::os::unix::fs::PermissionsExt;
     let path = env::var_os("PATH")?;
     env::split_paths(&path)
@@ -157,7 +143,7 @@ fn find_on_path(name: &str) -> Option<PathBuf> {
 }
 
 /// `CARGO_TARGET_DIR` when set (relative to the root), else `ROOT/target`.
-fn target_dir(root: &Path) -> PathBuf {
+pub fn target_dir(root: &Path) -> PathBuf {
     match env::var_os("CARGO_TARGET_DIR") {
         Some(dir) => root.join(dir),
         None => root.join("target"),

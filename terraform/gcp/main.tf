@@ -1,0 +1,94 @@
+# The gcp-http example on Cloud Run, traced by faas-otel (faas-gcp) and exporting OTLP.
+# Cloud Run runs a container image: build one holding the release gcp-http binary, push it to
+# Artifact Registry and pass it as var.image.
+
+terraform {
+  required_version = ">= 1.5"
+
+  required_providers {
+    google = {
+      source  = "hashicorp/google"
+      version = ">= 5.0, < 7.0"
+    }
+  }
+}
+
+provider "google" {
+  project = var.project
+  region  = var.region
+}
+
+resource "google_service_account" "function" {
+  account_id   = "${var.name_prefix}-run"
+  display_name = "${var.name_prefix}: identity of the gcp-http service (no roles: it calls no Google API)"
+}
+
+resource "google_cloud_run_v2_service" "this" {
+  name     = "${var.name_prefix}-http"
+  location = var.region
+  ingress  = var.ingress
+
+  template {
+    service_account = google_service_account.function.email
+
+    scaling {
+      max_instance_count = var.max_instances
+    }
+
+    containers {
+      image = var.image
+
+      resources {
+        limits = {
+          cpu    = "1"
+          memory = "${var.memory_mib}Mi"
+        }
+        # Request-based billing: CPU only while a request is handled.
+        cpu_idle = true
+      }
+
+      env {
+        name  = "OTEL_EXPORTER_OTLP_ENDPOINT"
+        value = var.otlp_endpoint
+      }
+
+      env {
+        name  = "OTEL_PROPAGATORS"
+        value = "tracecontext,baggage,cloudtrace"
+      }
+
+      # Cloud Run does not expose the memory limit: faas-gcp reads it for cost attributes.
+      env {
+        name  = "FAAS_OTEL_MEMORY_MB"
+        value = tostring(var.memory_mib)
+      }
+
+      dynamic "env" {
+        for_each = var.otlp_headers == "" ? [] : [var.otlp_headers]
+        content {
+          name  = "OTEL_EXPORTER_OTLP_HEADERS"
+          value = env.value
+        }
+      }
+
+      dynamic "env" {
+        for_each = var.extra_env
+        content {
+          name  = env.key
+          value = env.value
+        }
+      }
+    }
+  }
+}
+
+# Who may call it: nobody by default (authenticated callers need roles/run.invoker);
+# var.public_invoker = true makes it a public HTTP API.
+resource "google_cloud_run_v2_service_iam_member" "public" {
+  count = var.public_invoker ? 1 : 0
+
+  name     = google_cloud_run_v2_service.this.name
+  location = google_cloud_run_v2_service.this.location
+  role     = "roles/run.invoker"
+  member   = "allUsers"
+}
