@@ -21,6 +21,10 @@ use crate::infra_checks;
 use crate::servers::{self, MotoServer};
 use crate::venv;
 
+/// What `cargo test` gets when no package was picked: the whole workspace, with the
+/// extension (a feature of faas-aws) built and tested too.
+pub const WORKSPACE: [&str; 3] = ["--workspace", "--features", "faas-aws/extension"];
+
 /// The variable through which the tests find moto.
 pub const MOTO_ENDPOINT_VAR: &str = "FAAS_OTEL_TEST_MOTO_ENDPOINT";
 
@@ -71,7 +75,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<u8> {
         4,
         "infrastructure: terraform fmt/validate, terraform/aws deployed to moto twice, checkov",
     );
-    let infra = if cargo_args == ["test", "--workspace"] {
+    let infra = if cargo_args[1..] == WORKSPACE {
         let summary = infra_checks::run(root, &target_dir(root), moto.port());
         summary.print();
         Some(summary)
@@ -123,7 +127,7 @@ pub fn cargo_test_args(args: &[String]) -> Vec<String> {
     });
     let mut out = vec!["test".to_string()];
     if !picks_packages {
-        out.push("--workspace".to_string());
+        out.extend(WORKSPACE.iter().map(|a| a.to_string()));
     }
     out.extend(args.iter().cloned());
     out
@@ -170,10 +174,21 @@ mod tests {
 
     #[test]
     fn whole_workspace_by_default() {
-        assert_eq!(cargo_test_args(&[]), ["test", "--workspace"]);
+        assert_eq!(
+            cargo_test_args(&[]),
+            ["test", "--workspace", "--features", "faas-aws/extension"]
+        );
         assert_eq!(
             cargo_test_args(&strings(&["--", "flush", "--", "--nocapture"])),
-            ["test", "--workspace", "flush", "--", "--nocapture"]
+            [
+                "test",
+                "--workspace",
+                "--features",
+                "faas-aws/extension",
+                "flush",
+                "--",
+                "--nocapture"
+            ]
         );
     }
 
@@ -194,7 +209,14 @@ mod tests {
     fn a_test_binary_flag_after_dashdash_is_not_a_package_pick() {
         assert_eq!(
             cargo_test_args(&strings(&["--", "--", "-p"])),
-            ["test", "--workspace", "--", "-p"]
+            [
+                "test",
+                "--workspace",
+                "--features",
+                "faas-aws/extension",
+                "--",
+                "-p"
+            ]
         );
     }
 
