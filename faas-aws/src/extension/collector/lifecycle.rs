@@ -6,6 +6,7 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use faas_core::ConfigError;
 use faas_core::env::Env;
 use http::Method;
 use lambda_extension::{Extension, LambdaEvent, NextEvent, service_fn};
@@ -80,6 +81,18 @@ fn deadline_of(deadline_ms: u64) -> Option<Instant> {
 
 /// Runs the extension configured by `env` until SHUTDOWN.
 pub async fn run(env: Env) -> Result<(), Error> {
+    // The Lambda API clients read this variable themselves and panic without it.
+    if env
+        .get("AWS_LAMBDA_RUNTIME_API")
+        .is_none_or(|v| v.trim().is_empty())
+    {
+        return Err(faas_core::Error::from(ConfigError::new(
+            "AWS_LAMBDA_RUNTIME_API",
+            "",
+            "set by Lambda for every extension; faas-otel-extension only runs as a Lambda extension (or under an emulator that sets it)",
+        ))
+        .into());
+    }
     let settings = ExtensionConfig::from_env(&env)
         .map_err(faas_core::Error::from)
         .and_then(|config| {
@@ -239,14 +252,22 @@ async fn periodic_exporter(
     }
 }
 
-/// Waits until the function's data for `request_id` arrived, at most `wait`.
-async fn wait_for_invocation(shared: &Shared, request_id: &str, wait: Duration) {
-    let until = Instant::now() + wait;
+/// Waits until the function's data for `request_id` arrived, at most until `until`.
+///
+/// With the keep rules on, only `platform.runtimeDone` ends the wait early: the rules need the
+/// invocation's outcome (error, timeout), and the runtime is done after the function flushed.
+async fn wait_for_invocation(shared: &Shared, request_id: &str, until: Instant) {
+    let need_outcome = lock(&shared.keep).is_enabled();
     loop {
         let notified = shared.arrived.notified();
         tokio::pin!(notified);
         notified.as_mut().enable();
-        if shared.invocation_arrived(request_id) {
+        let arrived = if need_outcome {
+            lock(&shared.runtime_done).contains(request_id)
+        } else {
+            shared.invocation_arrived(request_id)
+        };
+        if arrived {
             return;
         }
         let now = Instant::now();
@@ -299,8 +320,12 @@ async fn on_invoke(
 ) {
     let config = &shared.config;
     let now = Instant::now();
+    // The invocation's deadline bounds both the wait and the export.
+    let platform_deadline =
+        deadline_of(deadline_ms).map(|d| d.checked_sub(DEADLINE_MARGIN).unwrap_or(d));
     lock(pace).invoked(now, config.periodic_above);
-    wait_for_invocation(shared, request_id, config.wait).await;
+    let wait_until = platform_deadline.map_or(now + config.wait, |d| d.min(now + config.wait));
+    wait_for_invocation(shared, request_id, wait_until).await;
     prepare(shared);
     let now = Instant::now();
     let (empty, held) = {
@@ -314,8 +339,8 @@ async fn on_invoke(
         return;
     }
     let mut deadline = now + config.export_timeout;
-    if let Some(platform) = deadline_of(deadline_ms) {
-        deadline = deadline.min(platform.checked_sub(DEADLINE_MARGIN).unwrap_or(platform));
+    if let Some(platform) = platform_deadline {
+        deadline = deadline.min(platform);
     }
     forwarder.export(shared, deadline).await;
     lock(pace).last_export = Some(Instant::now());

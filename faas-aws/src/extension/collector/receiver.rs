@@ -12,11 +12,12 @@ use std::io::Read;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::body::Bytes;
+use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
+use futures_util::StreamExt;
 use opentelemetry_proto::tonic::collector::logs::v1::{
     ExportLogsPartialSuccess, ExportLogsServiceRequest, ExportLogsServiceResponse,
 };
@@ -34,14 +35,46 @@ use super::state::{Shared, invocation_ids, lock};
 
 /// The receiver's routes.
 pub fn router(shared: Arc<Shared>) -> Router {
-    let limit = shared.config.max_body;
     Router::new()
         .route("/v1/traces", post(traces))
         .route("/v1/metrics", post(metrics))
         .route("/v1/logs", post(logs))
-        // The raw body limit: gzip bodies are bounded again after decompression.
-        .layer(DefaultBodyLimit::max(limit))
+        // The bodies are read by `read_body` with `max_body`; gzip bodies are bounded again
+        // after decompression.
+        .layer(DefaultBodyLimit::disable())
         .with_state(shared)
+}
+
+/// The most bytes of an oversized body read (and discarded) before answering `413`: a client
+/// still writing its body would otherwise see its connection reset instead of the answer.
+const DRAIN_LIMIT: usize = 64 << 20;
+
+/// Reads the raw body, at most `max_body` bytes kept; a longer body is read on and discarded
+/// (up to [`DRAIN_LIMIT`]) and answered `413`.
+async fn read_body(body: Body, max_body: usize) -> Result<Vec<u8>, Rejection> {
+    let mut stream = body.into_data_stream();
+    let mut out = Vec::new();
+    let mut total = 0usize;
+    while let Some(chunk) = stream.next().await {
+        let chunk =
+            chunk.map_err(|e| Rejection(StatusCode::BAD_REQUEST, format!("reading body: {e}")))?;
+        total = total.saturating_add(chunk.len());
+        if total <= max_body {
+            out.extend_from_slice(&chunk);
+        } else {
+            out = Vec::new();
+            if total > DRAIN_LIMIT {
+                break;
+            }
+        }
+    }
+    if total > max_body {
+        return Err(Rejection(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("body over {max_body} bytes (FAAS_OTEL_EXTENSION_MAX_BODY_BYTES)"),
+        ));
+    }
+    Ok(out)
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -147,12 +180,15 @@ fn over_cap(what: &str, n: u64) -> String {
     format!("faas-otel-extension memory cap reached: {n} {what} dropped")
 }
 
-async fn traces(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
-    let (request, encoding) =
-        match decode::<ExportTraceServiceRequest>(&headers, &body, shared.config.max_body) {
-            Ok(decoded) => decoded,
-            Err(rejection) => return rejection.into_response(),
-        };
+async fn traces(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Body) -> Response {
+    let max_body = shared.config.max_body;
+    let (request, encoding) = match read_body(body, max_body)
+        .await
+        .and_then(|body| decode::<ExportTraceServiceRequest>(&headers, &body, max_body))
+    {
+        Ok(decoded) => decoded,
+        Err(rejection) => return rejection.into_response(),
+    };
     lock(&shared.platform).observe_traces(&request);
     let ids = invocation_ids(&request);
     let dropped = lock(&shared.buffer).push_traces(request);
@@ -170,12 +206,15 @@ async fn traces(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Byt
     answer(&ExportTraceServiceResponse { partial_success }, encoding)
 }
 
-async fn metrics(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
-    let (request, encoding) =
-        match decode::<ExportMetricsServiceRequest>(&headers, &body, shared.config.max_body) {
-            Ok(decoded) => decoded,
-            Err(rejection) => return rejection.into_response(),
-        };
+async fn metrics(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Body) -> Response {
+    let max_body = shared.config.max_body;
+    let (request, encoding) = match read_body(body, max_body)
+        .await
+        .and_then(|body| decode::<ExportMetricsServiceRequest>(&headers, &body, max_body))
+    {
+        Ok(decoded) => decoded,
+        Err(rejection) => return rejection.into_response(),
+    };
     let dropped = lock(&shared.buffer).push_metrics(request);
     let partial_success = (dropped > 0).then(|| ExportMetricsPartialSuccess {
         rejected_data_points: dropped as i64,
@@ -184,12 +223,15 @@ async fn metrics(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: By
     answer(&ExportMetricsServiceResponse { partial_success }, encoding)
 }
 
-async fn logs(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
-    let (request, encoding) =
-        match decode::<ExportLogsServiceRequest>(&headers, &body, shared.config.max_body) {
-            Ok(decoded) => decoded,
-            Err(rejection) => return rejection.into_response(),
-        };
+async fn logs(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Body) -> Response {
+    let max_body = shared.config.max_body;
+    let (request, encoding) = match read_body(body, max_body)
+        .await
+        .and_then(|body| decode::<ExportLogsServiceRequest>(&headers, &body, max_body))
+    {
+        Ok(decoded) => decoded,
+        Err(rejection) => return rejection.into_response(),
+    };
     let dropped = lock(&shared.buffer).push_logs(request);
     let partial_success = (dropped > 0).then(|| ExportLogsPartialSuccess {
         rejected_log_records: dropped as i64,
