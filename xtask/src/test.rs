@@ -22,8 +22,8 @@ use crate::servers::{self, MotoServer};
 use crate::venv;
 
 /// What `cargo test` gets when no package was picked: the whole workspace, with the
-/// extension (a feature of faas-aws) built and tested too.
-pub const WORKSPACE: [&str; 3] = ["--workspace", "--features", "faas-aws/extension"];
+/// extension (a feature of faas-aws, with its gRPC receiver) built and tested too.
+pub const WORKSPACE: [&str; 3] = ["--workspace", "--features", "faas-aws/extension-grpc"];
 
 /// The variable through which the tests find moto.
 pub const MOTO_ENDPOINT_VAR: &str = "FAAS_OTEL_TEST_MOTO_ENDPOINT";
@@ -176,7 +176,12 @@ mod tests {
     fn whole_workspace_by_default() {
         assert_eq!(
             cargo_test_args(&[]),
-            ["test", "--workspace", "--features", "faas-aws/extension"]
+            [
+                "test",
+                "--workspace",
+                "--features",
+                "faas-aws/extension-grpc"
+            ]
         );
         assert_eq!(
             cargo_test_args(&strings(&["--", "flush", "--", "--nocapture"])),
@@ -184,7 +189,7 @@ mod tests {
                 "test",
                 "--workspace",
                 "--features",
-                "faas-aws/extension",
+                "faas-aws/extension-grpc",
                 "flush",
                 "--",
                 "--nocapture"
@@ -213,7 +218,7 @@ mod tests {
                 "test",
                 "--workspace",
                 "--features",
-                "faas-aws/extension",
+                "faas-aws/extension-grpc",
                 "--",
                 "-p"
             ]

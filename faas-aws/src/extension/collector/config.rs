@@ -39,6 +39,11 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "OTLP/HTTP receiver address; loopback only",
     ),
     (
+        "FAAS_OTEL_EXTENSION_GRPC_LISTEN",
+        "127.0.0.1:4317",
+        "OTLP/gRPC receiver address (feature extension-grpc); loopback only",
+    ),
+    (
         "FAAS_OTEL_EXTENSION_TELEMETRY_LISTEN",
         "sandbox.localdomain:4325",
         "Telemetry API listener (the platform posts events there)",
@@ -112,6 +117,8 @@ pub struct ExtensionConfig {
     pub gzip: bool,
     /// The OTLP receiver's address (loopback).
     pub listen: SocketAddr,
+    /// The OTLP/gRPC receiver's address (loopback; used with the feature `extension-grpc`).
+    pub grpc_listen: SocketAddr,
     /// The Telemetry API listener's address, and the host name to subscribe with.
     pub telemetry_listen: (SocketAddr, String),
     /// Memory cap in bytes.
@@ -282,6 +289,14 @@ impl ExtensionConfig {
                 "the OTLP receiver listens on loopback only (127.0.0.1 or ::1)",
             ));
         }
+        let (grpc_listen, _) = address(env, "FAAS_OTEL_EXTENSION_GRPC_LISTEN", "127.0.0.1:4317")?;
+        if !grpc_listen.ip().is_loopback() {
+            return Err(ConfigError::new(
+                "FAAS_OTEL_EXTENSION_GRPC_LISTEN",
+                grpc_listen.to_string(),
+                "the OTLP/gRPC receiver listens on loopback only (127.0.0.1 or ::1)",
+            ));
+        }
         let telemetry_listen = address(
             env,
             "FAAS_OTEL_EXTENSION_TELEMETRY_LISTEN",
@@ -302,6 +317,7 @@ impl ExtensionConfig {
             headers,
             gzip,
             listen,
+            grpc_listen,
             telemetry_listen,
             memory_limit: parse(
                 env,

@@ -121,6 +121,8 @@ pub async fn run(env: Env) -> Result<(), Error> {
     let telemetry = TcpListener::bind(shared.config.telemetry_listen.0).await?;
     let telemetry_port = telemetry.local_addr()?.port();
     tokio::spawn(serve(otlp, receiver::router(shared.clone())));
+    #[cfg(feature = "extension-grpc")]
+    super::grpc_receiver::serve(shared.clone(), shared.config.grpc_listen).await?;
     tokio::spawn(serve(telemetry, telemetry_listener::router(shared.clone())));
 
     let forwarder = Arc::new(Forwarder::new());

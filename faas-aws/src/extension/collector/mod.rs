@@ -5,6 +5,8 @@
 pub mod buffer;
 pub mod config;
 pub mod forwarder;
+#[cfg(feature = "extension-grpc")]
+pub mod grpc_receiver;
 pub mod lifecycle;
 pub mod receiver;
 pub mod state;

@@ -189,6 +189,15 @@ async fn traces(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bod
         Ok(decoded) => decoded,
         Err(rejection) => return rejection.into_response(),
     };
+    answer(&accept_traces(&shared, request), encoding)
+}
+
+/// Takes a decoded trace request (from OTLP/HTTP or OTLP/gRPC): learns its invocation ids,
+/// buffers it within the cap, wakes the lifecycle, and returns the answer.
+pub fn accept_traces(
+    shared: &Shared,
+    request: ExportTraceServiceRequest,
+) -> ExportTraceServiceResponse {
     lock(&shared.platform).observe_traces(&request);
     let ids = invocation_ids(&request);
     let dropped = lock(&shared.buffer).push_traces(request);
@@ -203,7 +212,7 @@ async fn traces(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bod
         rejected_spans: dropped as i64,
         error_message: over_cap("spans", dropped),
     });
-    answer(&ExportTraceServiceResponse { partial_success }, encoding)
+    ExportTraceServiceResponse { partial_success }
 }
 
 async fn metrics(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Body) -> Response {
@@ -215,12 +224,20 @@ async fn metrics(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bo
         Ok(decoded) => decoded,
         Err(rejection) => return rejection.into_response(),
     };
+    answer(&accept_metrics(&shared, request), encoding)
+}
+
+/// As [`accept_traces`], for metrics.
+pub fn accept_metrics(
+    shared: &Shared,
+    request: ExportMetricsServiceRequest,
+) -> ExportMetricsServiceResponse {
     let dropped = lock(&shared.buffer).push_metrics(request);
     let partial_success = (dropped > 0).then(|| ExportMetricsPartialSuccess {
         rejected_data_points: dropped as i64,
         error_message: over_cap("metric data points", dropped),
     });
-    answer(&ExportMetricsServiceResponse { partial_success }, encoding)
+    ExportMetricsServiceResponse { partial_success }
 }
 
 async fn logs(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Body) -> Response {
@@ -232,10 +249,18 @@ async fn logs(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Body)
         Ok(decoded) => decoded,
         Err(rejection) => return rejection.into_response(),
     };
+    answer(&accept_logs(&shared, request), encoding)
+}
+
+/// As [`accept_traces`], for logs.
+pub fn accept_logs(
+    shared: &Shared,
+    request: ExportLogsServiceRequest,
+) -> ExportLogsServiceResponse {
     let dropped = lock(&shared.buffer).push_logs(request);
     let partial_success = (dropped > 0).then(|| ExportLogsPartialSuccess {
         rejected_log_records: dropped as i64,
         error_message: over_cap("log records", dropped),
     });
-    answer(&ExportLogsServiceResponse { partial_success }, encoding)
+    ExportLogsServiceResponse { partial_success }
 }
