@@ -577,6 +577,12 @@ impl ExtensionProcess {
                 "FAAS_OTEL_EXTENSION_TELEMETRY_LISTEN",
                 format!("127.0.0.1:{}", free_port()),
             )
+            // Tests run in parallel: the gRPC receiver (feature `extension-grpc`) must not
+            // take the default 4317 in each of them.
+            .env(
+                "FAAS_OTEL_EXTENSION_GRPC_LISTEN",
+                format!("127.0.0.1:{}", free_port()),
+            )
             .env("FAAS_OTEL_EXTENSION_COMPRESSION", "none")
             .env("AWS_LAMBDA_FUNCTION_NAME", "orders")
             .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")

@@ -647,6 +647,12 @@ impl ExtensionProcess {
                 "FAAS_OTEL_EXTENSION_TELEMETRY_LISTEN",
                 format!("sandbox.localdomain:{}", free_port()),
             )
+            // Tests run in parallel: the gRPC receiver (feature `extension-grpc`) must not
+            // take the default 4317 in each of them.
+            .env(
+                "FAAS_OTEL_EXTENSION_GRPC_LISTEN",
+                format!("127.0.0.1:{}", free_port()),
+            )
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
         for (k, v) in extra {
