@@ -27,7 +27,7 @@ use crate::deploy::Deployment;
 use crate::lambda_arch::{Arch, EXTENSION, FUNCTIONS};
 use crate::package;
 use crate::reproducible_zip::DosTime;
-use crate::servers;
+
 use crate::terraform::{self, Terraform};
 use crate::venv;
 
@@ -581,8 +581,16 @@ fn aws_json(
         }
         None => String::new(),
     };
-    let (status, text) = servers::http_request_with(port, method, path, &headers, &body)
-        .with_context(|| format!("{method} {path} on moto"))?;
+    let response = crate::emulator::http::send(
+        &format!("127.0.0.1:{port}"),
+        method,
+        path,
+        &headers,
+        body.as_bytes(),
+        std::time::Duration::from_secs(5),
+    )
+    .with_context(|| format!("{method} {path} on moto"))?;
+    let (status, text) = (response.status, response.text());
     if !(200..300).contains(&status) {
         bail!("{method} {path} ({service}) on moto answered {status}: {text}");
     }

@@ -199,32 +199,18 @@ pub fn http_request(
     path: &str,
     json_body: Option<&str>,
 ) -> Result<(u16, String)> {
-    let headers: &[(&str, &str)] = match json_body {
-        Some(_) => &[("Content-Type", "application/json")],
-        None => &[],
-    };
-    http_request_with(port, method, path, headers, json_body.unwrap_or(""))
-}
-
-/// As [`http_request`], with extra request headers and any body.
-pub fn http_request_with(
-    port: u16,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &str,
-) -> Result<(u16, String)> {
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
     let timeout = Duration::from_secs(5);
     let mut stream = TcpStream::connect_timeout(&addr, timeout)?;
     stream.set_read_timeout(Some(timeout))?;
     stream.set_write_timeout(Some(timeout))?;
+    let body = json_body.unwrap_or("");
     let mut request = format!(
         "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\nContent-Length: {}\r\n",
         body.len()
     );
-    for (name, value) in headers {
-        request.push_str(&format!("{name}: {value}\r\n"));
+    if json_body.is_some() {
+        request.push_str("Content-Type: application/json\r\n");
     }
     request.push_str("\r\n");
     request.push_str(body);

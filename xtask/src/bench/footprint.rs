@@ -27,7 +27,7 @@ use anyhow::{Context, Result, bail};
 
 use super::otlp_load::{CountingUpstream, encode_request, post_traces};
 use super::stats::Summary;
-use crate::emulator::{Emulator, FunctionSpec, InvokeOptions};
+use crate::emulator::{Emulator, FunctionSpec, InvokeOptions, memory_kb};
 use crate::servers::free_port;
 
 /// Starts measured for start to ready.
@@ -199,21 +199,6 @@ fn wait_listening(port: u16, from: Instant, timeout: Duration) -> Result<Duratio
         }
         thread::sleep(Duration::from_micros(100));
     }
-}
-
-/// `(VmHWM, VmRSS)` in KiB.
-fn memory_kb(pid: u32) -> Option<(u64, u64)> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let field = |name: &str| {
-        status
-            .lines()
-            .find(|l| l.starts_with(name))?
-            .split_whitespace()
-            .nth(1)?
-            .parse()
-            .ok()
-    };
-    Some((field("VmHWM:")?, field("VmRSS:")?))
 }
 
 /// utime + stime in clock ticks.

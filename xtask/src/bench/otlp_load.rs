@@ -17,6 +17,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result};
 
+use crate::emulator::http;
+
 fn varint(out: &mut Vec<u8>, mut value: u64) {
     while value >= 0x80 {
         out.push((value as u8) | 0x80);
@@ -187,77 +189,36 @@ impl CountingUpstream {
     }
 }
 
-fn serve(stream: TcpStream, spans: &AtomicU64, malformed: &AtomicU64) -> std::io::Result<()> {
+fn serve(stream: TcpStream, spans: &AtomicU64, malformed: &AtomicU64) -> Result<()> {
     let mut writer = stream.try_clone()?;
     let mut reader = BufReader::new(stream);
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line)? == 0 {
-            return Ok(());
-        }
-        let traces = line.contains("/v1/traces");
-        let (mut length, mut chunked, mut gzip) = (0usize, false, false);
-        loop {
-            let mut header = String::new();
-            if reader.read_line(&mut header)? == 0 {
-                return Ok(());
-            }
-            let header = header.trim_end();
-            if header.is_empty() {
-                break;
-            }
-            if let Some((name, value)) = header.split_once(':') {
-                if name.eq_ignore_ascii_case("content-length") {
-                    length = value.trim().parse().unwrap_or(0);
-                } else if name.eq_ignore_ascii_case("transfer-encoding") {
-                    chunked = value.to_ascii_lowercase().contains("chunked");
-                } else if name.eq_ignore_ascii_case("content-encoding") {
-                    gzip = value.trim().eq_ignore_ascii_case("gzip");
-                }
-            }
-        }
-        let body = if chunked {
-            read_chunked(&mut reader)?
-        } else {
-            let mut body = vec![0; length];
-            reader.read_exact(&mut body)?;
-            body
-        };
+    while let Some(request) = http::read_request(&mut reader, &mut writer)? {
+        let gzip = request
+            .header("content-encoding")
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("gzip"));
         let body = if gzip {
             let mut plain = Vec::new();
-            match flate2::read::GzDecoder::new(&body[..]).read_to_end(&mut plain) {
+            match flate2::read::GzDecoder::new(&request.body[..]).read_to_end(&mut plain) {
                 Ok(_) => plain,
                 Err(_) => Vec::from([0xffu8]),
             }
         } else {
-            body
+            request.body
         };
-        if traces {
+        if request.path == "/v1/traces" {
             match count_spans(&body) {
                 Some(n) => spans.fetch_add(n, Ordering::SeqCst),
                 None => malformed.fetch_add(1, Ordering::SeqCst),
             };
         }
-        writer.write_all(
-            b"HTTP/1.1 200 OK\r\ncontent-type: application/x-protobuf\r\ncontent-length: 0\r\n\r\n",
+        http::write_response(
+            &mut writer,
+            200,
+            &[("content-type", "application/x-protobuf")],
+            b"",
         )?;
     }
-}
-
-fn read_chunked(reader: &mut impl BufRead) -> std::io::Result<Vec<u8>> {
-    let mut body = Vec::new();
-    loop {
-        let mut size = String::new();
-        reader.read_line(&mut size)?;
-        let size = usize::from_str_radix(size.trim().split(';').next().unwrap_or("0"), 16)
-            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
-        let mut chunk = vec![0; size + 2];
-        reader.read_exact(&mut chunk)?;
-        if size == 0 {
-            return Ok(body);
-        }
-        body.extend_from_slice(&chunk[..size]);
-    }
+    Ok(())
 }
 
 /// Posts `body` as protobuf to `http://127.0.0.1:port/v1/traces` on `stream` (keep-alive) and
@@ -297,7 +258,7 @@ pub fn post_traces(stream: &mut BufReader<TcpStream>, port: u16, body: &[u8]) ->
         }
     }
     if chunked {
-        read_chunked(stream)?;
+        http::read_chunked(stream)?;
     } else {
         let mut body = vec![0; length];
         stream.read_exact(&mut body)?;

@@ -1,20 +1,19 @@
 //! The demo's OTLP/HTTP receiver: the upstream the extension forwards to.
 //!
-//! A small HTTP/1.1 server on `127.0.0.1:0` (std only) that answers `200 {}` to every
+//! A small HTTP/1.1 server on `127.0.0.1:0` (std only, on the emulator's HTTP reader) that answers `200 {}` to every
 //! `POST /v1/traces`, `/v1/metrics` and `/v1/logs` and keeps the bodies. The demo asks the
 //! extension for OTLP/JSON without compression, so the bodies are the documents the waterfall
 //! reads and the file the demo writes. Keep-alive connections are served until the peer
 //! closes them.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::BufReader;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::thread;
 
 use anyhow::{Context, Result};
 
-/// Largest body accepted (the extension batches; this is far above its batch size).
-const MAX_BODY: usize = 64 * 1024 * 1024;
+use crate::emulator::http;
 
 /// One received export request.
 #[derive(Debug, Clone)]
@@ -64,63 +63,35 @@ impl OtlpSink {
     }
 }
 
-fn serve(stream: TcpStream, store: &Mutex<Vec<Received>>) -> std::io::Result<()> {
+fn serve(stream: TcpStream, store: &Mutex<Vec<Received>>) -> anyhow::Result<()> {
     let mut writer = stream.try_clone()?;
     let mut reader = BufReader::new(stream);
-    loop {
-        let mut request_line = String::new();
-        if reader.read_line(&mut request_line)? == 0 {
-            return Ok(());
-        }
-        let path = request_line
-            .split_whitespace()
-            .nth(1)
-            .unwrap_or_default()
-            .to_owned();
-        let mut length = 0usize;
-        let mut content_type = String::new();
-        loop {
-            let mut line = String::new();
-            if reader.read_line(&mut line)? == 0 {
-                return Ok(());
-            }
-            let line = line.trim_end();
-            if line.is_empty() {
-                break;
-            }
-            if let Some((name, value)) = line.split_once(':') {
-                if name.eq_ignore_ascii_case("content-length") {
-                    length = value.trim().parse().unwrap_or(0);
-                } else if name.eq_ignore_ascii_case("content-type") {
-                    content_type = value.trim().to_owned();
-                }
-            }
-        }
-        if length > MAX_BODY {
-            writer.write_all(
-                b"HTTP/1.1 413 Payload Too Large\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
-            )?;
-            return Ok(());
-        }
-        let mut body = vec![0; length];
-        reader.read_exact(&mut body)?;
+    while let Some(request) = http::read_request(&mut reader, &mut writer)? {
         if let Ok(mut all) = store.lock() {
             all.push(Received {
-                path,
-                content_type,
-                body,
+                content_type: request
+                    .header("content-type")
+                    .unwrap_or_default()
+                    .to_owned(),
+                path: request.path,
+                body: request.body,
             });
         }
-        writer.write_all(
-            b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}",
+        http::write_response(
+            &mut writer,
+            200,
+            &[("content-type", "application/json")],
+            b"{}",
         )?;
     }
+    Ok(())
 }
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use std::io::{Read, Write};
 
     #[test]
     fn keeps_every_body_of_a_keep_alive_connection() {

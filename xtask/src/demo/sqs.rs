@@ -9,7 +9,9 @@
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 
-use crate::servers::http_request_with;
+use std::time::Duration;
+
+use crate::emulator::http;
 
 /// The account moto uses.
 pub const ACCOUNT: &str = "123456789012";
@@ -36,8 +38,8 @@ impl Sqs {
             self.region
         );
         let target = format!("AmazonSQS.{action}");
-        let (status, text) = http_request_with(
-            self.port,
+        let response = http::send(
+            &format!("127.0.0.1:{}", self.port),
             "POST",
             "/",
             &[
@@ -45,9 +47,11 @@ impl Sqs {
                 ("X-Amz-Target", &target),
                 ("Authorization", &authorization),
             ],
-            &body.to_string(),
+            body.to_string().as_bytes(),
+            Duration::from_secs(5),
         )
         .with_context(|| format!("SQS {action} on 127.0.0.1:{}", self.port))?;
+        let (status, text) = (response.status, response.text());
         if status != 200 {
             bail!("SQS {action} answered {status}: {text}");
         }

@@ -131,7 +131,7 @@ pub fn read_request(
 }
 
 /// Reads a chunked body (and its trailers).
-fn read_chunked(reader: &mut BufReader<TcpStream>) -> Result<Vec<u8>> {
+pub fn read_chunked(reader: &mut BufReader<TcpStream>) -> Result<Vec<u8>> {
     let mut body = Vec::new();
     let mut line = String::new();
     loop {

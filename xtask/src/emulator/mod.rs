@@ -49,6 +49,7 @@ use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 
 pub use invoke_api::InvokeApi;
+pub(crate) use process::memory_kb;
 pub use process::{FunctionSpec, ProcessMemory};
 
 use process::Proc;

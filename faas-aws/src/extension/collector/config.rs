@@ -150,53 +150,24 @@ fn parse<T: std::str::FromStr>(
     }
 }
 
-/// Percent-decodes `text` (`%41` -> `A`); bad escapes are kept as they are.
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && i + 2 < bytes.len()
-            && let Some(v) = std::str::from_utf8(&bytes[i + 1..i + 3])
-                .ok()
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-        {
-            out.push(v);
-            i += 3;
-            continue;
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-/// Parses `k=v,k2=v2` (percent-encoded) headers.
+/// Parses `k=v,k2=v2` (percent-encoded) headers with faas-core's OTLP header syntax; names are
+/// lower-cased. Errors never repeat the value: it holds credentials.
 pub fn parse_headers(name: &str, value: &str) -> Result<Vec<(String, String)>, ConfigError> {
-    let mut headers = Vec::new();
-    for pair in value.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let Some((k, v)) = pair.split_once('=') else {
-            return Err(ConfigError::new(
-                name,
-                "<redacted>",
-                "expected k=v pairs separated by commas",
-            ));
-        };
-        let key = percent_decode(k.trim()).to_ascii_lowercase();
-        let val = percent_decode(v.trim());
-        if http::HeaderName::from_bytes(key.as_bytes()).is_err()
-            || http::HeaderValue::from_str(&val).is_err()
-        {
-            return Err(ConfigError::new(
-                name,
-                "<redacted>",
-                "a header name or value is not valid HTTP",
-            ));
-        }
-        headers.push((key, val));
-    }
-    Ok(headers)
+    let redacted = |reason: &str| ConfigError::new(name, "<redacted>", reason);
+    let pairs = faas_core::config::parse_key_values(name, value)
+        .map_err(|_| redacted("expected k=v pairs separated by commas, values percent-encoded"))?;
+    pairs
+        .into_iter()
+        .map(|(key, val)| {
+            let key = key.to_ascii_lowercase();
+            if http::HeaderName::from_bytes(key.as_bytes()).is_err()
+                || http::HeaderValue::from_str(&val).is_err()
+            {
+                return Err(redacted("a header name or value is not valid HTTP"));
+            }
+            Ok((key, val))
+        })
+        .collect()
 }
 
 fn address(env: &Env, name: &str, default: &str) -> Result<(SocketAddr, String), ConfigError> {
