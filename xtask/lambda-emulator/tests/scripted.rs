@@ -1,0 +1,365 @@
+//! The scripted mode, driven by a hand-written extension (ureq against the documented
+//! Extensions and Telemetry APIs).
+#![allow(clippy::unwrap_used)]
+
+use std::net::TcpListener;
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use lambda_emulator::{
+    DEFAULT_TRACE_HEADER, Entry, InvokeEvent, ScriptedLambda, ScriptedOptions, Sequence,
+};
+use serde_json::{Value, json};
+
+/// `(status, identifier header, body)` of one call; every status is an answer.
+fn call(
+    api: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, Option<String>, Value) {
+    let mut request = ureq::http::Request::builder()
+        .method(method)
+        .uri(format!("http://{api}{path}"));
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .proxy(None)
+        .timeout_global(Some(Duration::from_secs(30)))
+        .build()
+        .into();
+    let mut response = if body.is_empty() {
+        agent.run(request.body(()).unwrap()).unwrap()
+    } else {
+        agent.run(request.body(body).unwrap()).unwrap()
+    };
+    let id = [
+        "lambda-extension-identifier",
+        "lambda-extension-event-identifier",
+    ]
+    .iter()
+    .find_map(|h| response.headers().get(*h))
+    .map(|v| v.to_str().unwrap().to_string());
+    let text = response.body_mut().read_to_string().unwrap();
+    let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    (response.status().as_u16(), id, body)
+}
+
+fn register(api: &str, name: &str, events: &[&str]) -> (u16, Option<String>, Value) {
+    let body = json!({ "events": events }).to_string();
+    call(
+        api,
+        "POST",
+        "/2020-01-01/extension/register",
+        &[("Lambda-Extension-Name", name)],
+        &body,
+    )
+}
+
+fn subscribe(api: &str, id: &str, schema: &str, uri: &str) -> u16 {
+    let body = json!({
+        "schemaVersion": schema,
+        "destination": { "protocol": "HTTP", "URI": uri },
+        "types": ["platform"],
+        "buffering": { "timeoutMs": 25 },
+    })
+    .to_string();
+    let headers = [("Lambda-Extension-Identifier", id)];
+    call(api, "PUT", "/2022-07-01/telemetry", &headers, &body).0
+}
+
+/// A Telemetry API listener as an extension runs one: every batch body, answered 200.
+fn telemetry_listener() -> (u16, mpsc::Receiver<Value>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = tiny_http::Server::from_listener(listener, None).unwrap();
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        for mut request in server.incoming_requests() {
+            let mut body = String::new();
+            request.as_reader().read_to_string(&mut body).unwrap();
+            let _ = tx.send(serde_json::from_str(&body).unwrap());
+            let _ = request.respond(tiny_http::Response::from_string(""));
+        }
+    });
+    (port, rx)
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+}
+
+#[test]
+fn an_extension_is_driven_event_by_event_and_observed_in_order() {
+    let sequence = Sequence::new();
+    let lambda = ScriptedLambda::start_with(ScriptedOptions {
+        sequence: sequence.clone(),
+        ..ScriptedOptions::default()
+    })
+    .unwrap();
+    let env = lambda.env();
+    assert!(env.contains(&("AWS_LAMBDA_RUNTIME_API".into(), lambda.runtime_api())));
+    assert!(env.contains(&("AWS_LAMBDA_INITIALIZATION_TYPE".into(), "on-demand".into())));
+    let api = lambda.runtime_api();
+
+    let (status, id, body) = register(&api, "probe", &["INVOKE", "SHUTDOWN"]);
+    assert_eq!(status, 200);
+    assert_eq!(body["functionName"], "orders");
+    let id = id.unwrap();
+    let (port, batches) = telemetry_listener();
+    let uri = format!("http://sandbox.localdomain:{port}/telemetry");
+    assert_eq!(subscribe(&api, &id, "2022-12-13", &uri), 200);
+    assert_eq!(
+        lambda.destination().as_deref(),
+        Some(format!("http://127.0.0.1:{port}/telemetry").as_str())
+    );
+    assert_eq!(lambda.subscriptions()[0]["schemaVersion"], "2022-12-13");
+
+    // The extension's event loop, in a thread: every event goes to the test.
+    let (events_tx, events_rx) = mpsc::channel();
+    let ext_api = api.clone();
+    let ext_id = id.clone();
+    let extension = thread::spawn(move || {
+        loop {
+            let headers = [("Lambda-Extension-Identifier", ext_id.as_str())];
+            let (status, event_id, event) = call(
+                &ext_api,
+                "GET",
+                "/2020-01-01/extension/event/next",
+                &headers,
+                "",
+            );
+            assert_eq!(status, 200);
+            assert!(event_id.is_some());
+            let shutdown = event["eventType"] == "SHUTDOWN";
+            events_tx.send(event).unwrap();
+            if shutdown {
+                let error = r#"{"errorType":"Extension.Flush","errorMessage":"lost 3"}"#;
+                let headers = [
+                    ("Lambda-Extension-Identifier", ext_id.as_str()),
+                    ("Lambda-Extension-Function-Error-Type", "Extension.Flush"),
+                ];
+                call(
+                    &ext_api,
+                    "POST",
+                    "/2020-01-01/extension/exit/error",
+                    &headers,
+                    error,
+                );
+                return;
+            }
+        }
+    });
+    let first_next = lambda.wait_nexts(1);
+
+    let trace = "Root=1-00000000-000000000000000000000001;Sampled=1";
+    let delivered = lambda.invoke_and_wait(
+        InvokeEvent::new("req-1")
+            .deadline_in(Duration::from_secs(5))
+            .trace_header(trace)
+            .invoked_function_arn("arn:aws:lambda:us-east-1:123456789012:function:orders:live"),
+    );
+    let event = events_rx.recv_timeout(Duration::from_secs(10)).unwrap();
+    assert_eq!(event["eventType"], "INVOKE");
+    assert_eq!(event["requestId"], "req-1");
+    assert_eq!(event["tracing"]["value"], trace);
+    assert_eq!(
+        event["invokedFunctionArn"],
+        "arn:aws:lambda:us-east-1:123456789012:function:orders:live"
+    );
+    let deadline = event["deadlineMs"].as_u64().unwrap();
+    assert!(deadline > now_ms() && deadline <= now_ms() + 5_000);
+    let second_next = lambda.wait_nexts(2);
+    assert!(first_next < delivered && delivered < second_next);
+
+    // Defaults: the function's ARN, the default trace header, 30 s.
+    lambda.invoke(InvokeEvent::new("req-2"));
+    let event = events_rx.recv_timeout(Duration::from_secs(10)).unwrap();
+    assert_eq!(event["invokedFunctionArn"], lambda.function_arn());
+    assert_eq!(event["tracing"]["value"], DEFAULT_TRACE_HEADER);
+    lambda.wait_nexts(3);
+
+    let batch = json!([{ "time": "2026-12-01T10:00:00.000Z", "type": "platform.start",
+                         "record": { "requestId": "req-2", "version": "$LATEST" } }]);
+    assert_eq!(lambda.post_telemetry(batch.to_string()).unwrap(), 200);
+    assert_eq!(
+        batches.recv_timeout(Duration::from_secs(10)).unwrap(),
+        batch
+    );
+
+    lambda.shutdown("spindown", Duration::from_secs(2));
+    let event = events_rx.recv_timeout(Duration::from_secs(10)).unwrap();
+    assert_eq!(event["shutdownReason"], "spindown");
+    extension.join().unwrap();
+    lambda.wait_until("the exit error", |entries| {
+        entries
+            .iter()
+            .any(|l| matches!(l.entry, Entry::ExitError { .. }))
+    });
+    assert_eq!(
+        lambda.exit_errors(),
+        [(
+            "Extension.Flush".to_string(),
+            r#"{"errorType":"Extension.Flush","errorMessage":"lost 3"}"#.to_string()
+        )]
+    );
+
+    let entries = lambda.entries();
+    let seqs: Vec<u64> = entries.iter().map(|l| l.seq).collect();
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{seqs:?}");
+    let kinds: Vec<String> = entries
+        .iter()
+        .map(|l| match &l.entry {
+            Entry::Register { name, .. } => format!("register {name}"),
+            Entry::Subscribe { accepted, .. } => format!("subscribe {accepted}"),
+            Entry::Next { .. } => "next".into(),
+            Entry::Delivered { id, .. } => format!("delivered {id}"),
+            Entry::TelemetryPosted { status } => format!("posted {status:?}"),
+            Entry::InitError { .. } => "init error".into(),
+            Entry::ExitError { error_type, .. } => format!("exit error {error_type}"),
+        })
+        .collect();
+    // The post lands between the second next and the SHUTDOWN's delivery.
+    assert_eq!(
+        kinds,
+        [
+            "register probe",
+            "subscribe true",
+            "next",
+            "delivered req-1",
+            "next",
+            "delivered req-2",
+            "next",
+            "posted Some(200)",
+            "delivered SHUTDOWN",
+            "exit error Extension.Flush",
+        ]
+    );
+    assert_eq!(lambda.nexts(), 3);
+    // The sequence is shared: the test's own numbers come after.
+    assert_eq!(sequence.next_number(), seqs[seqs.len() - 1] + 1);
+}
+
+#[test]
+fn managed_instances_refuse_invoke_and_old_telemetry_schemas() {
+    let lambda = ScriptedLambda::start_with(ScriptedOptions {
+        managed_instances: true,
+        ..ScriptedOptions::default()
+    })
+    .unwrap();
+    assert!(lambda.env().contains(&(
+        "AWS_LAMBDA_INITIALIZATION_TYPE".into(),
+        "lambda-managed-instances".into()
+    )));
+    let api = lambda.runtime_api();
+    let (status, id, body) = register(&api, "probe", &["INVOKE", "SHUTDOWN"]);
+    assert_eq!((status, id), (400, None));
+    assert_eq!(body["errorType"], "InvalidRequest");
+    let (status, id, _) = register(&api, "probe", &["SHUTDOWN"]);
+    assert_eq!(status, 200);
+    let id = id.unwrap();
+    assert_eq!(
+        lambda.registrations(),
+        [
+            (
+                "probe".into(),
+                vec!["INVOKE".into(), "SHUTDOWN".into()],
+                true
+            ),
+            ("probe".into(), vec!["SHUTDOWN".into()], false),
+        ]
+    );
+    assert_eq!(subscribe(&api, &id, "2022-12-13", "http://sandbox:9/"), 400);
+    assert_eq!(lambda.destination(), None);
+    assert_eq!(subscribe(&api, &id, "2025-01-29", "http://sandbox:9/"), 200);
+    assert_eq!(lambda.destination().as_deref(), Some("http://127.0.0.1:9/"));
+    let headers = [("Lambda-Extension-Identifier", id.as_str())];
+    let logs = call(&api, "PUT", "/2020-08-15/logs", &headers, "{}");
+    assert_eq!(logs.0, 404);
+    // An INVOKE is never handed to an extension that did not ask for it.
+    lambda.invoke(InvokeEvent::new("req-1"));
+    lambda.shutdown("spindown", Duration::from_secs(2));
+    let (status, _, event) = call(
+        &api,
+        "GET",
+        "/2020-01-01/extension/event/next",
+        &headers,
+        "",
+    );
+    assert_eq!(
+        (status, event["eventType"].as_str()),
+        (200, Some("SHUTDOWN"))
+    );
+    assert_eq!(lambda.count(|e| e.is_delivery_of("req-1")), 0);
+}
+
+#[test]
+fn errors_restarts_and_strangers_are_recorded() {
+    let lambda = ScriptedLambda::start().unwrap();
+    let api = lambda.runtime_api();
+    // An init error from a registered extension, then the same extension started again.
+    let (_, first, _) = register(&api, "probe", &["INVOKE"]);
+    let first = first.unwrap();
+    let headers = [
+        ("Lambda-Extension-Identifier", first.as_str()),
+        (
+            "Lambda-Extension-Function-Error-Type",
+            "Extension.ConfigError",
+        ),
+    ];
+    let body = r#"{"errorType":"Extension.ConfigError","errorMessage":"bad FOO"}"#;
+    let (status, _, _) = call(
+        &api,
+        "POST",
+        "/2020-01-01/extension/init/error",
+        &headers,
+        body,
+    );
+    assert_eq!(status, 202);
+    let (status, second, _) = register(&api, "probe", &["INVOKE"]);
+    assert_eq!(status, 200);
+    let second = second.unwrap();
+    assert_ne!(first, second);
+    // The replaced identifier is unknown now; an unknown one still has its error recorded.
+    let stale = [("Lambda-Extension-Identifier", first.as_str())];
+    let (status, _, _) = call(&api, "GET", "/2020-01-01/extension/event/next", &stale, "");
+    assert_eq!(status, 403);
+    let (status, _, _) = call(
+        &api,
+        "POST",
+        "/2020-01-01/extension/exit/error",
+        &[],
+        "gone",
+    );
+    assert_eq!(status, 403);
+    assert_eq!(
+        lambda.init_errors(),
+        [("Extension.ConfigError".to_string(), body.to_string())]
+    );
+    assert_eq!(
+        lambda.exit_errors(),
+        [("Extension.Unknown".to_string(), "gone".to_string())]
+    );
+    // Registration needs a name; a malformed one is recorded as refused.
+    let (status, _, _) = call(&api, "POST", "/2020-01-01/extension/register", &[], "{}");
+    assert_eq!(status, 400);
+    assert_eq!(lambda.registrations().len(), 3);
+    assert!(lambda.registrations()[2].2);
+    // Posting before any subscription fails (after the patience); not tried here. A queued
+    // event reaches the restarted extension.
+    lambda.invoke(InvokeEvent::new("req-9"));
+    let fresh = [("Lambda-Extension-Identifier", second.as_str())];
+    let (_, _, event) = call(&api, "GET", "/2020-01-01/extension/event/next", &fresh, "");
+    assert_eq!(event["requestId"], "req-9");
+    assert_eq!(
+        lambda.wait_delivered("req-9"),
+        lambda.entries().last().unwrap().seq
+    );
+}
