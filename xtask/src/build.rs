@@ -5,11 +5,12 @@
 //! links with, `xtask/requirements-build.txt`), two cargo runs:
 //! 1. the example functions `aws-http-api`, `aws-sqs-consumer`, `aws-chain` (package `examples`)
 //!    into `target/lambda/<arch>/<function>/bootstrap`;
-//! 2. the extension (`-p faas-aws --features extension --bin faas-otel-extension`) into
+//! 2. the extension (`-p faas-otel-extension --bin faas-otel-extension`) into
 //!    `target/lambda/<arch>/extensions/faas-otel-extension`.
 //!
 //! They run separately so the functions are built with exactly the features their users get
-//! (the extension feature would otherwise be unified into them). Both share cargo's target dir
+//! (one cargo run would unify the extension's dependency features into them), and because
+//! cargo-lambda builds an extension with `--extension`. Both share cargo's target dir
 //! (`target/<triple>/{debug,release}`).
 //!
 //! Exit status: 0 when everything requested was built; 1 otherwise. A missing Rust target
@@ -23,8 +24,9 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 
-use crate::lambda_arch::{self, Arch, EXTENSION, FUNCTIONS};
+use crate::lambda_arch::{self, Arch, EXTENSION, EXTENSION_CARGO_ARGS, FUNCTIONS};
 use crate::venv;
+use crate::workspace;
 
 /// The venv that holds cargo-lambda and zig (gitignored).
 pub const BUILD_VENV: &str = ".venv-build";
@@ -86,7 +88,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<u8> {
         "cargo-lambda is installed from PyPI: Python 3 with venv and pip must work here",
     )?;
 
-    let target_dir = crate::test::target_dir(root);
+    let target_dir = workspace::target_dir(root);
     let lambda_dir = options.arch.lambda_dir(&target_dir);
     let mut failed = Vec::new();
 
@@ -100,15 +102,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<u8> {
     }
 
     eprintln!("xtask: [3/3] the extension: {EXTENSION}");
-    let extension = [
-        "-p",
-        "faas-aws",
-        "--features",
-        "extension",
-        "--bin",
-        EXTENSION,
-    ]
-    .map(String::from);
+    let extension = EXTENSION_CARGO_ARGS.map(String::from);
     if !cargo_lambda(root, &venv, &options, &lambda_dir, true, &extension)? {
         failed.push("the extension");
     }
@@ -117,12 +111,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<u8> {
         "xtask: built for {} ({profile}):",
         options.arch.lambda_name()
     );
-    let mut paths: Vec<_> = FUNCTIONS
-        .iter()
-        .map(|f| lambda_arch::bootstrap_path(&lambda_dir, f))
-        .collect();
-    paths.push(lambda_arch::extension_path(&lambda_dir));
-    for path in &paths {
+    for path in &lambda_arch::binary_paths(&lambda_dir) {
         let shown = path.strip_prefix(root).unwrap_or(path).display();
         match path.metadata() {
             Ok(meta) => eprintln!("xtask:   {shown}  {}", lambda_arch::human_size(meta.len())),
@@ -207,14 +196,10 @@ fn is_missing(installed: &str, target: &str) -> bool {
 mod tests {
     use super::*;
 
-    fn strings(list: &[&str]) -> Vec<String> {
-        list.iter().map(|s| s.to_string()).collect()
-    }
-
     #[test]
     fn options() -> Result<()> {
         assert_eq!(
-            parse(&strings(&["--release", "--arch", "arm64"]))?,
+            parse(&["--release", "--arch", "arm64"].map(String::from))?,
             Options {
                 arch: Arch::Arm64,
                 release: true
@@ -223,7 +208,9 @@ mod tests {
         let default = parse(&[])?;
         assert!(!default.release);
         assert_eq!(default.arch, Arch::default_for_host());
-        let err = parse(&strings(&["--fast"])).err().map(|e| e.to_string());
+        let err = parse(&["--fast"].map(String::from))
+            .err()
+            .map(|e| e.to_string());
         assert_eq!(
             err.as_deref(),
             Some("unknown argument `--fast` (accepted: --arch x86_64|arm64, --release)")
@@ -241,7 +228,7 @@ mod tests {
 
     #[test]
     fn the_build_requirements_pin_cargo_lambda() -> Result<()> {
-        let root = crate::workspace_root()?;
+        let root = workspace::root()?;
         let text = std::fs::read_to_string(root.join(BUILD_REQUIREMENTS))?;
         assert!(
             text.lines().any(|l| l.starts_with("cargo-lambda==")),

@@ -23,6 +23,7 @@ use anyhow::{Result, bail};
 
 use crate::lambda_arch::{self, Arch, EXTENSION, FUNCTIONS};
 use crate::terraform::{self, Terraform};
+use crate::workspace;
 
 /// The module, relative to the workspace root.
 pub const MODULE: &str = "terraform/aws";
@@ -261,7 +262,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<u8> {
              (https://developer.hashicorp.com/terraform/install), or set TERRAFORM to its path"
         );
     };
-    let target_dir = crate::test::target_dir(root);
+    let target_dir = workspace::target_dir(root);
     let artifacts_dir = options.arch.lambda_dir(&target_dir);
     let endpoint_url = var("AWS_ENDPOINT_URL").filter(|v| !v.is_empty());
     let module = root.join(MODULE);
@@ -364,10 +365,6 @@ mod tests {
     use super::*;
     use std::collections::HashMap;
 
-    fn strings(list: &[&str]) -> Vec<String> {
-        list.iter().map(|s| s.to_string()).collect()
-    }
-
     fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
         let map: HashMap<String, String> = pairs
             .iter()
@@ -378,25 +375,20 @@ mod tests {
 
     #[test]
     fn options() -> Result<()> {
-        let parsed = parse(&strings(&[
-            "--arch",
-            "arm64",
-            "--plan",
-            "--",
-            "-var",
-            "otlp_endpoint=x",
-        ]))?;
+        let parsed = parse(
+            &["--arch", "arm64", "--plan", "--", "-var", "otlp_endpoint=x"].map(String::from),
+        )?;
         assert_eq!(
             parsed,
             Options {
                 arch: Arch::Arm64,
                 mode: Mode::Plan,
-                terraform_args: strings(&["-var", "otlp_endpoint=x"]),
+                terraform_args: ["-var", "otlp_endpoint=x"].map(String::from).to_vec(),
             }
         );
         assert_eq!(parse(&[])?.mode, Mode::Apply);
-        assert!(parse(&strings(&["--plan", "--destroy"])).is_err());
-        assert!(parse(&strings(&["--yes"])).is_err());
+        assert!(parse(&["--plan", "--destroy"].map(String::from)).is_err());
+        assert!(parse(&["--yes"].map(String::from)).is_err());
         Ok(())
     }
 

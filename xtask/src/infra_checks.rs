@@ -24,12 +24,13 @@ use anyhow::{Context, Result, bail};
 use serde_json::Value;
 
 use crate::deploy::Deployment;
-use crate::lambda_arch::{Arch, EXTENSION, FUNCTIONS};
+use crate::lambda_arch::{Arch, EXTENSION, EXTENSION_CARGO_ARGS, FUNCTIONS};
+use crate::local_http;
 use crate::package;
-use crate::reproducible_zip::DosTime;
-
+use crate::reproducible_zip;
 use crate::terraform::{self, Terraform};
 use crate::venv;
+use crate::workspace;
 
 /// The venv checkov runs from (gitignored).
 pub const CHECKOV_VENV: &str = ".venv-checkov";
@@ -261,14 +262,13 @@ fn debug_zips(root: &Path, target_dir: &Path, out_dir: &Path) -> Result<String> 
         .copied()
         .filter(|f| !debug.join(f).is_file())
         .collect();
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     if !missing_functions.is_empty() {
         eprintln!(
             "xtask:   building the debug binaries cargo test did not: {}",
             missing_functions.join(", ")
         );
-        let mut command = Command::new(&cargo);
-        command.args(["build", "-p", "examples"]).current_dir(root);
+        let mut command = workspace::cargo(root);
+        command.args(["build", "-p", "examples"]);
         for f in &missing_functions {
             command.args(["--bin", f]);
         }
@@ -277,22 +277,14 @@ fn debug_zips(root: &Path, target_dir: &Path, out_dir: &Path) -> Result<String> 
         }
     }
     if !debug.join(EXTENSION).is_file() {
-        eprintln!("xtask:   building the debug {EXTENSION} (cargo test does not build it)");
-        let status = Command::new(&cargo)
-            .args([
-                "build",
-                "-p",
-                "faas-aws",
-                "--features",
-                "extension",
-                "--bin",
-                EXTENSION,
-            ])
-            .current_dir(root)
+        eprintln!("xtask:   building the debug {EXTENSION} (cargo test did not)");
+        let status = workspace::cargo(root)
+            .arg("build")
+            .args(EXTENSION_CARGO_ARGS)
             .status()
             .context("running cargo build")?;
         if !status.success() {
-            bail!("cargo build -p faas-aws --features extension --bin {EXTENSION} failed");
+            bail!("cargo build {} failed", EXTENSION_CARGO_ARGS.join(" "));
         }
     }
     eprintln!(
@@ -305,7 +297,7 @@ fn debug_zips(root: &Path, target_dir: &Path, out_dir: &Path) -> Result<String> 
     let artifacts = package::artifacts(&functions, debug.join(EXTENSION), out_dir);
     let packaged = package::package(
         &artifacts,
-        DosTime::EPOCH,
+        reproducible_zip::EPOCH,
         "cargo test should have built them",
     )?;
     package::print_sizes(root, &packaged);
@@ -581,16 +573,8 @@ fn aws_json(
         }
         None => String::new(),
     };
-    let response = crate::emulator::http::send(
-        &format!("127.0.0.1:{port}"),
-        method,
-        path,
-        &headers,
-        body.as_bytes(),
-        std::time::Duration::from_secs(5),
-    )
-    .with_context(|| format!("{method} {path} on moto"))?;
-    let (status, text) = (response.status, response.text());
+    let (status, text) = local_http::request(port, method, path, &headers, &body)
+        .with_context(|| format!("{method} {path} on moto"))?;
     if !(200..300).contains(&status) {
         bail!("{method} {path} ({service}) on moto answered {status}: {text}");
     }
@@ -649,3 +633,30 @@ impl std::fmt::Display for CheckovUnavailable {
 }
 
 impl std::error::Error for CheckovUnavailable {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Under `cargo xtask test`: the signed-looking calls of [`aws_json`] reach moto's Lambda
+    /// (REST) and SQS (JSON protocol) APIs. Plain `cargo test` has no moto to call.
+    #[test]
+    fn aws_json_reaches_moto_lambda_and_sqs() -> Result<()> {
+        let Some(port) = crate::servers::moto_port_under_xtask()? else {
+            return Ok(());
+        };
+        let functions = aws_json(port, "lambda", "GET", "/2015-03-31/functions/", None)?;
+        assert!(functions["Functions"].is_array(), "{functions}");
+        let queues = aws_json(
+            port,
+            "sqs",
+            "POST",
+            "/",
+            Some(("AmazonSQS.ListQueues", serde_json::json!({}))),
+        )?;
+        assert!(queues.is_object(), "{queues}");
+        let missing = aws_json(port, "lambda", "GET", "/2015-03-31/functions/no-such", None);
+        assert!(missing.is_err());
+        Ok(())
+    }
+}

@@ -13,8 +13,15 @@ use anyhow::{Result, bail};
 /// The example functions deployed to Lambda: binaries of the `examples` package.
 pub const FUNCTIONS: [&str; 3] = ["aws-http-api", "aws-sqs-consumer", "aws-chain"];
 
-/// The extension binary (package `faas-aws`, feature `extension`).
+/// The extension binary, and the name of its layer zip.
 pub const EXTENSION: &str = "faas-otel-extension";
+
+/// The package the extension binary is in (`faas-aws/extension/`).
+pub const EXTENSION_PACKAGE: &str = "faas-otel-extension";
+
+/// The cargo arguments that select the extension binary: `-p faas-otel-extension --bin
+/// faas-otel-extension` (with its default features, as the layer ships it).
+pub const EXTENSION_CARGO_ARGS: [&str; 4] = ["-p", EXTENSION_PACKAGE, "--bin", EXTENSION];
 
 /// A Lambda instruction set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,6 +112,16 @@ pub fn extension_path(lambda_dir: &Path) -> PathBuf {
     lambda_dir.join("extensions").join(EXTENSION)
 }
 
+/// Every binary `cargo xtask build` leaves in `lambda_dir`: each function's `bootstrap`, in
+/// [`FUNCTIONS`] order, then the extension.
+pub fn binary_paths(lambda_dir: &Path) -> Vec<PathBuf> {
+    FUNCTIONS
+        .iter()
+        .map(|f| bootstrap_path(lambda_dir, f))
+        .chain([extension_path(lambda_dir)])
+        .collect()
+}
+
 /// Bytes as `1234567 bytes (1.18 MiB)`.
 pub fn human_size(bytes: u64) -> String {
     format!("{bytes} bytes ({:.2} MiB)", bytes as f64 / 1_048_576.0)
@@ -114,27 +131,23 @@ pub fn human_size(bytes: u64) -> String {
 mod tests {
     use super::*;
 
-    fn strings(list: &[&str]) -> Vec<String> {
-        list.iter().map(|s| s.to_string()).collect()
-    }
-
     #[test]
     fn arch_flags_parse() -> Result<()> {
         assert_eq!(
-            take_arch(&strings(&["--release"]))?,
-            (None, strings(&["--release"]))
+            take_arch(&["--release"].map(String::from))?,
+            (None, ["--release"].map(String::from).to_vec())
         );
         assert_eq!(
-            take_arch(&strings(&["--arch", "arm64", "--release"]))?,
-            (Some(Arch::Arm64), strings(&["--release"]))
+            take_arch(&["--arch", "arm64", "--release"].map(String::from))?,
+            (Some(Arch::Arm64), ["--release"].map(String::from).to_vec())
         );
         assert_eq!(
-            take_arch(&strings(&["--arch=amd64"]))?.0,
+            take_arch(&["--arch=amd64"].map(String::from))?.0,
             Some(Arch::X86_64)
         );
-        assert!(take_arch(&strings(&["--arch"])).is_err());
-        assert!(take_arch(&strings(&["--arch", "mips"])).is_err());
-        assert!(take_arch(&strings(&["--arch", "arm64", "--arch", "x86_64"])).is_err());
+        assert!(take_arch(&["--arch"].map(String::from)).is_err());
+        assert!(take_arch(&["--arch", "mips"].map(String::from)).is_err());
+        assert!(take_arch(&["--arch", "arm64", "--arch", "x86_64"].map(String::from)).is_err());
         Ok(())
     }
 
@@ -150,6 +163,10 @@ mod tests {
             extension_path(&dir),
             Path::new("/t/lambda/arm64/extensions/faas-otel-extension")
         );
+        let all = binary_paths(&dir);
+        assert_eq!(all.len(), FUNCTIONS.len() + 1);
+        assert_eq!(all[2], bootstrap_path(&dir, "aws-chain"));
+        assert_eq!(all[3], extension_path(&dir));
         assert_eq!(Arch::X86_64.rust_target(), "x86_64-unknown-linux-gnu");
         assert_eq!(human_size(1_048_576), "1048576 bytes (1.00 MiB)");
     }

@@ -14,17 +14,18 @@ mod deploy;
 mod emulator;
 mod infra_checks;
 mod lambda_arch;
+mod local_http;
 mod package;
 mod reproducible_zip;
 mod servers;
 mod terraform;
 mod test;
 mod venv;
+mod workspace;
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result, bail};
+use anyhow::Result;
 
 /// Exit status for "this command does not exist".
 const EXIT_UNAVAILABLE: u8 = 2;
@@ -88,12 +89,12 @@ fn run(args: &[String]) -> Result<u8> {
         return Ok(0);
     };
     match command.as_str() {
-        "test" => test::run(&workspace_root()?, rest),
-        "demo" => demo::run(&workspace_root()?, rest),
-        "bench" => bench::run(&workspace_root()?, rest),
-        "build" => build::run(&workspace_root()?, rest),
-        "package" => package::run(&workspace_root()?, rest),
-        "deploy-aws" => deploy::run(&workspace_root()?, rest),
+        "test" => test::run(&workspace::root()?, rest),
+        "demo" => demo::run(&workspace::root()?, rest),
+        "bench" => bench::run(&workspace::root()?, rest),
+        "build" => build::run(&workspace::root()?, rest),
+        "package" => package::run(&workspace::root()?, rest),
+        "deploy-aws" => deploy::run(&workspace::root()?, rest),
         "help" | "-h" | "--help" => {
             print_usage();
             Ok(0)
@@ -121,34 +122,9 @@ fn print_usage() {
     print!("{}", usage());
 }
 
-/// The workspace root: the parent of this crate's directory.
-///
-/// `cargo run` sets `CARGO_MANIFEST_DIR` for the program it runs; the compile-time value is the
-/// fallback when the binary is started directly.
-fn workspace_root() -> Result<PathBuf> {
-    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
-    let root = manifest_dir
-        .parent()
-        .with_context(|| format!("{} has no parent directory", manifest_dir.display()))?
-        .to_path_buf();
-    if !root.join("Cargo.toml").is_file() {
-        bail!(
-            "{} does not look like the workspace root (no Cargo.toml)",
-            root.display()
-        );
-    }
-    Ok(root)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn args(list: &[&str]) -> Vec<String> {
-        list.iter().map(|s| s.to_string()).collect()
-    }
 
     #[test]
     fn usage_lists_every_command_once() {
@@ -164,22 +140,15 @@ mod tests {
 
     #[test]
     fn unknown_commands_exit_2_and_bad_arguments_are_errors() -> Result<()> {
-        assert_eq!(run(&args(&["no-such-command"]))?, 2);
+        assert_eq!(run(&["no-such-command"].map(String::from))?, 2);
         for command in ["build", "package", "deploy-aws"] {
             assert!(
-                run(&args(&[command, "--no-such-flag"])).is_err(),
+                run(&[command, "--no-such-flag"].map(String::from)).is_err(),
                 "{command}"
             );
         }
-        assert_eq!(run(&args(&["help"]))?, 0);
+        assert_eq!(run(&["help"].map(String::from))?, 0);
         assert_eq!(run(&[])?, 0);
-        Ok(())
-    }
-
-    #[test]
-    fn workspace_root_has_the_workspace_manifest() -> Result<()> {
-        let root = workspace_root()?;
-        assert!(root.join("xtask").join("Cargo.toml").is_file());
         Ok(())
     }
 }

@@ -8,6 +8,7 @@
 //!
 //! The zips are reproducible ([`crate::reproducible_zip`]): packaging the same binaries twice
 //! gives the same bytes, so Terraform's `source_code_hash` changes only when the code does.
+//! `terraform/aws` reads them by these names (`<function>.zip`, `faas-otel-extension.zip`).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -15,7 +16,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 
 use crate::lambda_arch::{self, Arch, EXTENSION, FUNCTIONS};
-use crate::reproducible_zip::{self, DosTime, Entry};
+use crate::reproducible_zip::{self, DateTime, Entry};
+use crate::workspace;
 
 /// The mode of every packaged binary.
 const EXECUTABLE: u32 = 0o755;
@@ -80,7 +82,7 @@ pub fn built_artifacts(lambda_dir: &Path) -> Vec<Artifact> {
 
 /// Writes every zip of `artifacts`, stamped `mtime`. Fails, writing nothing, when a binary is
 /// missing; `hint` says how to produce them.
-pub fn package(artifacts: &[Artifact], mtime: DosTime, hint: &str) -> Result<Vec<Packaged>> {
+pub fn package(artifacts: &[Artifact], mtime: DateTime, hint: &str) -> Result<Vec<Packaged>> {
     let missing: Vec<String> = artifacts
         .iter()
         .filter(|a| !a.binary.is_file())
@@ -138,8 +140,8 @@ pub fn run(root: &Path, args: &[String]) -> Result<u8> {
         bail!("unknown argument `{other}` (accepted: --arch x86_64|arm64)");
     }
     let arch = arch.unwrap_or_else(Arch::default_for_host);
-    let lambda_dir = arch.lambda_dir(&crate::test::target_dir(root));
-    let mtime = DosTime::from_env()?;
+    let lambda_dir = arch.lambda_dir(&workspace::target_dir(root));
+    let mtime = reproducible_zip::timestamp_from_env()?;
     let hint = format!(
         "Build them first: cargo xtask build --release --arch {}",
         arch.lambda_name()
@@ -193,7 +195,7 @@ mod tests {
         fs::write(&extension, b"extension binary")?;
 
         let artifacts = built_artifacts(&lambda_dir);
-        let first = package(&artifacts, DosTime::EPOCH, "")?;
+        let first = package(&artifacts, reproducible_zip::EPOCH, "")?;
         let first_bytes: Vec<Vec<u8>> = first
             .iter()
             .map(|p| fs::read(&p.zip))
@@ -201,7 +203,7 @@ mod tests {
         // Touch the inputs (new mtimes, a re-written file): the zips must not change.
         std::thread::sleep(std::time::Duration::from_millis(1100));
         fs::write(&extension, b"extension binary")?;
-        let second = package(&artifacts, DosTime::EPOCH, "")?;
+        let second = package(&artifacts, reproducible_zip::EPOCH, "")?;
         let second_bytes: Vec<Vec<u8>> = second
             .iter()
             .map(|p| fs::read(&p.zip))
@@ -246,7 +248,7 @@ mod tests {
         let artifacts = built_artifacts(&dir);
         let err = package(
             &artifacts,
-            DosTime::EPOCH,
+            reproducible_zip::EPOCH,
             "Build them first: cargo xtask build",
         )
         .err()

@@ -1,28 +1,33 @@
-//! A zip writer whose output depends only on its inputs: the same files give the same bytes.
+//! Zip archives whose bytes depend only on their inputs: the same files give the same bytes.
 //!
 //! Tools like `zip` or cargo-lambda's `--output-format zip` record the files' modification times
 //! (and sometimes the owner and the order the directory was read in), so two packagings of the
-//! same binary differ and Lambda sees a "new" function every time. This writer fixes everything
-//! that is not content:
+//! same binary differ and Lambda sees a "new" function every time. The archive is written by the
+//! `zip` crate with everything that is not content fixed:
 //! - entries are written sorted by name;
 //! - every entry has the same timestamp: `SOURCE_DATE_EPOCH` when set (the reproducible-builds
 //!   convention), else 1980-01-01 00:00:00, the earliest date a zip can hold;
-//! - permissions are the ones given (0755 for executables), recorded as Unix mode bits, no
-//!   owner, no extra fields, no comment;
-//! - deflate (flate2's pure-Rust backend) at a fixed level; an entry that deflate would not
-//!   shrink is stored.
+//! - permissions are the ones given (0755 for executables), recorded as Unix mode bits of a
+//!   regular file, made by "Unix" whatever the host; no owner, no extra fields, no comment;
+//! - deflate (flate2's backend) at the default level.
 //!
-//! Classic zip only (no zip64): at most 65,535 entries and 4 GiB per entry, far above Lambda's
-//! 250 MB unzipped limit.
+//! Classic zip only (no zip64): at most 4 GiB per entry, far above Lambda's 250 MB unzipped
+//! limit.
+
+use std::io::{Cursor, Write};
 
 use anyhow::{Context, Result, bail};
-use flate2::Compression;
-use flate2::write::DeflateEncoder;
-use std::io::Write;
+use zip::write::SimpleFileOptions;
+use zip::{CompressionMethod, ZipWriter};
+
+pub use zip::DateTime;
 
 /// The variable of the reproducible-builds convention: seconds since the Unix epoch to use as
 /// every file's timestamp.
 pub const SOURCE_DATE_EPOCH_VAR: &str = "SOURCE_DATE_EPOCH";
+
+/// 1980-01-01 00:00:00, the earliest timestamp a zip can record: the default one.
+pub const EPOCH: DateTime = DateTime::DEFAULT;
 
 /// One file to put in the archive.
 #[derive(Debug, Clone, Copy)]
@@ -35,96 +40,55 @@ pub struct Entry<'a> {
     pub mode: u32,
 }
 
-/// A timestamp in the zip's MS-DOS format (local time with 2-second resolution, 1980-2107).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct DosTime {
-    date: u16,
-    time: u16,
-}
-
-impl DosTime {
-    /// 1980-01-01 00:00:00, the earliest timestamp a zip can record.
-    pub const EPOCH: Self = Self {
-        date: (1 << 5) | 1,
-        time: 0,
+/// The zip timestamp for `unix_seconds` (UTC), clamped to 1980-01-01 .. 2107-12-31 23:59:58,
+/// the range a zip can hold.
+pub fn from_unix(unix_seconds: u64) -> DateTime {
+    let Some(utc) = i64::try_from(unix_seconds)
+        .ok()
+        .and_then(|seconds| chrono::DateTime::from_timestamp(seconds, 0))
+    else {
+        return latest();
     };
-
-    /// The timestamp for `unix_seconds` (UTC), clamped to 1980-01-01 .. 2107-12-31 23:59:58.
-    pub fn from_unix(unix_seconds: u64) -> Self {
-        let days = unix_seconds / 86_400;
-        let secs = unix_seconds % 86_400;
-        let (year, month, day) = civil_from_days(days);
-        if year < 1980 {
-            return Self::EPOCH;
-        }
-        if year > 2107 {
-            return Self {
-                date: (127 << 9) | (12 << 5) | 31,
-                time: (23 << 11) | (59 << 5) | 29,
-            };
-        }
-        // In range by the checks above: year - 1980 < 128, month <= 12, day <= 31, secs < 86400.
-        let date = ((year - 1980) << 9) as u16 | ((month << 5) as u16) | day as u16;
-        let time = ((secs / 3600) << 11) as u16
-            | (((secs / 60 % 60) << 5) as u16)
-            | (secs % 60 / 2) as u16;
-        Self { date, time }
-    }
-
-    /// `SOURCE_DATE_EPOCH` when set, else [`DosTime::EPOCH`]. An unparsable value is an error
-    /// naming the variable: a silently ignored setting would make "reproducible" a lie.
-    pub fn from_env() -> Result<Self> {
-        match std::env::var(SOURCE_DATE_EPOCH_VAR) {
-            Err(std::env::VarError::NotPresent) => Ok(Self::EPOCH),
-            Err(err) => bail!("{SOURCE_DATE_EPOCH_VAR}: {err}"),
-            Ok(value) => Self::parse_epoch(&value),
-        }
-    }
-
-    /// Parses a `SOURCE_DATE_EPOCH` value: whole seconds since 1970-01-01 UTC.
-    pub fn parse_epoch(value: &str) -> Result<Self> {
-        let seconds: u64 = value.trim().parse().with_context(|| {
-            format!(
-                "{SOURCE_DATE_EPOCH_VAR}={value:?} is not accepted: expected whole seconds since 1970-01-01 UTC, e.g. 1700000000"
-            )
-        })?;
-        Ok(Self::from_unix(seconds))
+    match DateTime::try_from(utc.naive_utc()) {
+        Ok(time) => time,
+        Err(_) if unix_seconds < FIRST_ZIP_SECOND => EPOCH,
+        Err(_) => latest(),
     }
 }
 
-/// (year, month 1-12, day 1-31) of the day `days` after 1970-01-01 (Howard Hinnant's algorithm).
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + u64::from(month <= 2);
-    (year, month, day)
+/// 1980-01-01 00:00:00 UTC in Unix seconds.
+const FIRST_ZIP_SECOND: u64 = 315_532_800;
+
+/// 2107-12-31 23:59:58, the latest timestamp a zip can record.
+fn latest() -> DateTime {
+    DateTime::from_date_and_time(2107, 12, 31, 23, 59, 58).unwrap_or(EPOCH)
 }
 
-const LOCAL_HEADER: u32 = 0x0403_4b50;
-const CENTRAL_HEADER: u32 = 0x0201_4b50;
-const END_OF_CENTRAL_DIRECTORY: u32 = 0x0605_4b50;
-/// "Version needed to extract": 2.0 (deflate).
-const VERSION_NEEDED: u16 = 20;
-/// "Version made by": Unix (3) in the high byte, so readers honour the mode bits.
-const VERSION_MADE_BY: u16 = (3 << 8) | 20;
-/// General purpose flag bit 11: the name is UTF-8.
-const FLAG_UTF8: u16 = 1 << 11;
-const METHOD_STORED: u16 = 0;
-const METHOD_DEFLATED: u16 = 8;
-/// `S_IFREG`: a regular file.
-const REGULAR_FILE: u32 = 0o100_000;
+/// `SOURCE_DATE_EPOCH` when set, else [`EPOCH`]. An unparsable value is an error naming the
+/// variable: a silently ignored setting would make "reproducible" a lie.
+pub fn timestamp_from_env() -> Result<DateTime> {
+    match std::env::var(SOURCE_DATE_EPOCH_VAR) {
+        Err(std::env::VarError::NotPresent) => Ok(EPOCH),
+        Err(err) => bail!("{SOURCE_DATE_EPOCH_VAR}: {err}"),
+        Ok(value) => parse_epoch(&value),
+    }
+}
+
+/// Parses a `SOURCE_DATE_EPOCH` value: whole seconds since 1970-01-01 UTC.
+pub fn parse_epoch(value: &str) -> Result<DateTime> {
+    let seconds: u64 = value.trim().parse().with_context(|| {
+        format!(
+            "{SOURCE_DATE_EPOCH_VAR}={value:?} is not accepted: expected whole seconds since 1970-01-01 UTC, e.g. 1700000000"
+        )
+    })?;
+    Ok(from_unix(seconds))
+}
 
 /// Writes `entries` as a zip archive, sorted by name, every entry stamped `mtime`.
 ///
-/// Fails on an empty, absolute or duplicate name, a name with `..` or `\`, a mode above 0o7777,
+/// Fails on an empty, absolute or duplicate name, a name with `..` or `\`, a mode above 0o777,
 /// or sizes a classic zip cannot hold.
-pub fn write(entries: &[Entry<'_>], mtime: DosTime) -> Result<Vec<u8>> {
+pub fn write(entries: &[Entry<'_>], mtime: DateTime) -> Result<Vec<u8>> {
     let mut sorted: Vec<&Entry<'_>> = entries.iter().collect();
     sorted.sort_by(|a, b| a.name.cmp(b.name));
     for pair in sorted.windows(2) {
@@ -132,80 +96,26 @@ pub fn write(entries: &[Entry<'_>], mtime: DosTime) -> Result<Vec<u8>> {
             bail!("zip entry {:?} given twice", pair[0].name);
         }
     }
-    let count = u16::try_from(sorted.len())
-        .with_context(|| format!("{} entries: a zip holds at most 65535", sorted.len()))?;
-
-    let mut out = Vec::new();
-    let mut central = Vec::new();
+    let mut zip = ZipWriter::new(Cursor::new(Vec::new()));
     for entry in sorted {
         check_entry(entry)?;
-        let crc = {
-            let mut crc = flate2::Crc::new();
-            crc.update(entry.data);
-            crc.sum()
-        };
-        let deflated = deflate(entry.data)?;
-        let (method, stored): (u16, &[u8]) = if deflated.len() < entry.data.len() {
-            (METHOD_DEFLATED, &deflated)
-        } else {
-            (METHOD_STORED, entry.data)
-        };
-        let size = u32_size(entry.data.len(), entry.name)?;
-        let compressed_size = u32_size(stored.len(), entry.name)?;
-        let name = entry.name.as_bytes();
-        let name_len = u16::try_from(name.len())
-            .with_context(|| format!("zip entry name {:?} is too long", entry.name))?;
-        let flags = if entry.name.is_ascii() { 0 } else { FLAG_UTF8 };
-        let offset = u32_size(out.len(), entry.name)?;
-
-        put32(&mut out, LOCAL_HEADER);
-        put16(&mut out, VERSION_NEEDED);
-        put16(&mut out, flags);
-        put16(&mut out, method);
-        put16(&mut out, mtime.time);
-        put16(&mut out, mtime.date);
-        put32(&mut out, crc);
-        put32(&mut out, compressed_size);
-        put32(&mut out, size);
-        put16(&mut out, name_len);
-        put16(&mut out, 0); // no extra field
-        out.extend_from_slice(name);
-        out.extend_from_slice(stored);
-
-        put32(&mut central, CENTRAL_HEADER);
-        put16(&mut central, VERSION_MADE_BY);
-        put16(&mut central, VERSION_NEEDED);
-        put16(&mut central, flags);
-        put16(&mut central, method);
-        put16(&mut central, mtime.time);
-        put16(&mut central, mtime.date);
-        put32(&mut central, crc);
-        put32(&mut central, compressed_size);
-        put32(&mut central, size);
-        put16(&mut central, name_len);
-        put16(&mut central, 0); // extra field length
-        put16(&mut central, 0); // comment length
-        put16(&mut central, 0); // disk number start
-        put16(&mut central, 0); // internal attributes
-        put32(&mut central, (REGULAR_FILE | entry.mode) << 16);
-        put32(&mut central, offset);
-        central.extend_from_slice(name);
+        let options = SimpleFileOptions::default()
+            .compression_method(CompressionMethod::Deflated)
+            .last_modified_time(mtime)
+            .unix_permissions(entry.mode)
+            .system(zip::System::Unix)
+            .large_file(false);
+        zip.start_file(entry.name, options)
+            .with_context(|| format!("zip entry {:?}", entry.name))?;
+        zip.write_all(entry.data)
+            .with_context(|| format!("zip entry {:?}", entry.name))?;
     }
-
-    let central_offset = u32_size(out.len(), "central directory")?;
-    let central_size = u32_size(central.len(), "central directory")?;
-    out.extend_from_slice(&central);
-    put32(&mut out, END_OF_CENTRAL_DIRECTORY);
-    put16(&mut out, 0); // this disk
-    put16(&mut out, 0); // disk with the central directory
-    put16(&mut out, count);
-    put16(&mut out, count);
-    put32(&mut out, central_size);
-    put32(&mut out, central_offset);
-    put16(&mut out, 0); // comment length
-    Ok(out)
+    Ok(zip.finish().context("finishing the zip")?.into_inner())
 }
 
+/// The names and modes `write` accepts. The zip crate stores any name (an absolute or `..` name
+/// unpacks outside the target directory) and silently drops mode bits above 0o777 (setuid,
+/// sticky), so both are checked here.
 fn check_entry(entry: &Entry<'_>) -> Result<()> {
     let name = entry.name;
     if name.is_empty()
@@ -220,43 +130,23 @@ fn check_entry(entry: &Entry<'_>) -> Result<()> {
             "zip entry name {name:?} is not accepted: a relative file path with `/` separators and no `.`/`..` parts"
         );
     }
-    if entry.mode > 0o7777 {
+    if entry.mode > 0o777 {
         bail!(
-            "zip entry {name:?}: mode {:o} is not accepted: permission bits only (at most 7777 octal)",
+            "zip entry {name:?}: mode {:o} is not accepted: permission bits only (at most 777 octal)",
             entry.mode
         );
     }
     Ok(())
 }
 
-/// Deflates `data` at the default level (6): deterministic for a given flate2 backend.
-fn deflate(data: &[u8]) -> Result<Vec<u8>> {
-    let mut encoder = DeflateEncoder::new(Vec::new(), Compression::default());
-    encoder.write_all(data).context("deflating")?;
-    encoder.finish().context("deflating")
-}
-
-fn u32_size(len: usize, what: &str) -> Result<u32> {
-    u32::try_from(len)
-        .with_context(|| format!("{what}: {len} bytes is beyond a classic zip's 4 GiB"))
-}
-
-fn put16(out: &mut Vec<u8>, value: u16) {
-    out.extend_from_slice(&value.to_le_bytes());
-}
-
-fn put32(out: &mut Vec<u8>, value: u32) {
-    out.extend_from_slice(&value.to_le_bytes());
-}
-
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
-
     use super::*;
     use std::io::Read;
+    use zip::ZipArchive;
 
-    /// What a reader sees in the central directory, read back independently of the writer.
+    /// What a reader sees in the central directory, read back with the zip crate's reader
+    /// (which checks each entry's CRC as it reads it to the end).
     #[derive(Debug, PartialEq)]
     struct ReadEntry {
         name: String,
@@ -267,68 +157,24 @@ mod tests {
         data: Vec<u8>,
     }
 
-    fn u16_at(bytes: &[u8], at: usize) -> u16 {
-        u16::from_le_bytes([bytes[at], bytes[at + 1]])
-    }
-
-    fn u32_at(bytes: &[u8], at: usize) -> u32 {
-        u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]])
-    }
-
-    /// Reads the archive through its end record and central directory, inflates each entry
-    /// from its local header and checks its CRC.
-    fn read_back(zip: &[u8]) -> Vec<ReadEntry> {
-        let end = zip.len() - 22;
-        assert_eq!(u32_at(zip, end), END_OF_CENTRAL_DIRECTORY);
-        let count = usize::from(u16_at(zip, end + 10));
-        let mut at = u32_at(zip, end + 16) as usize;
+    fn read_back(zip: &[u8]) -> Result<Vec<ReadEntry>> {
+        let mut archive = ZipArchive::new(Cursor::new(zip))?;
         let mut entries = Vec::new();
-        for _ in 0..count {
-            assert_eq!(u32_at(zip, at), CENTRAL_HEADER);
-            let made_by = u16_at(zip, at + 4);
-            let method = u16_at(zip, at + 10);
-            let time = u16_at(zip, at + 12);
-            let date = u16_at(zip, at + 14);
-            let crc = u32_at(zip, at + 16);
-            let compressed = u32_at(zip, at + 20) as usize;
-            let size = u32_at(zip, at + 24) as usize;
-            let name_len = usize::from(u16_at(zip, at + 28));
-            let extra_len = usize::from(u16_at(zip, at + 30));
-            let external = u32_at(zip, at + 38);
-            let local = u32_at(zip, at + 42) as usize;
-            let name = String::from_utf8(zip[at + 46..at + 46 + name_len].to_vec()).unwrap();
-            at += 46 + name_len + extra_len;
-
-            assert_eq!(u32_at(zip, local), LOCAL_HEADER);
-            let local_name_len = usize::from(u16_at(zip, local + 26));
-            let local_extra = usize::from(u16_at(zip, local + 28));
-            let start = local + 30 + local_name_len + local_extra;
-            let raw = &zip[start..start + compressed];
-            let data = match method {
-                METHOD_STORED => raw.to_vec(),
-                METHOD_DEFLATED => {
-                    let mut data = Vec::new();
-                    flate2::read::DeflateDecoder::new(raw)
-                        .read_to_end(&mut data)
-                        .unwrap();
-                    data
-                }
-                other => panic!("unexpected method {other}"),
-            };
-            assert_eq!(data.len(), size, "{name}");
-            let mut check = flate2::Crc::new();
-            check.update(&data);
-            assert_eq!(check.sum(), crc, "{name}");
+        for i in 0..archive.len() {
+            let mut file = archive.by_index(i)?;
+            let mut data = Vec::new();
+            file.read_to_end(&mut data)?;
+            let modified = file.last_modified().context("no timestamp")?;
             entries.push(ReadEntry {
-                name,
-                mode: external >> 16,
-                made_by_unix: made_by >> 8 == 3,
-                date,
-                time,
+                name: file.name()?.to_string(),
+                mode: file.unix_mode().context("no Unix mode")?,
+                made_by_unix: file.system() == zip::System::Unix,
+                date: modified.datepart(),
+                time: modified.timepart(),
                 data,
             });
         }
-        entries
+        Ok(entries)
     }
 
     fn sample_binary() -> Vec<u8> {
@@ -344,58 +190,25 @@ mod tests {
         data
     }
 
+    fn file<'a>(name: &'a str, data: &'a [u8], mode: u32) -> Entry<'a> {
+        Entry { name, data, mode }
+    }
+
     #[test]
     fn two_packagings_of_the_same_inputs_are_byte_identical() -> Result<()> {
         let binary = sample_binary();
+        let layer = "extensions/faas-otel-extension";
         let first = write(
-            &[
-                Entry {
-                    name: "extensions/faas-otel-extension",
-                    data: &binary,
-                    mode: 0o755,
-                },
-                Entry {
-                    name: "README",
-                    data: b"layer",
-                    mode: 0o644,
-                },
-            ],
-            DosTime::EPOCH,
+            &[file(layer, &binary, 0o755), file("README", b"layer", 0o644)],
+            EPOCH,
         )?;
         // Same inputs in another order, a fresh copy of the data.
         let copy = binary.clone();
-        let second = write(
-            &[
-                Entry {
-                    name: "README",
-                    data: b"layer",
-                    mode: 0o644,
-                },
-                Entry {
-                    name: "extensions/faas-otel-extension",
-                    data: &copy,
-                    mode: 0o755,
-                },
-            ],
-            DosTime::EPOCH,
-        )?;
+        let reordered = [file("README", b"layer", 0o644), file(layer, &copy, 0o755)];
+        let second = write(&reordered, EPOCH)?;
         assert_eq!(first, second);
         // And a different timestamp does change the bytes: the timestamp really is recorded.
-        let later = write(
-            &[
-                Entry {
-                    name: "README",
-                    data: b"layer",
-                    mode: 0o644,
-                },
-                Entry {
-                    name: "extensions/faas-otel-extension",
-                    data: &copy,
-                    mode: 0o755,
-                },
-            ],
-            DosTime::from_unix(1_700_000_000),
-        )?;
+        let later = write(&reordered, from_unix(1_700_000_000))?;
         assert_ne!(first, later);
         Ok(())
     }
@@ -405,22 +218,13 @@ mod tests {
         let binary = sample_binary();
         let zip = write(
             &[
-                Entry {
-                    name: "bootstrap",
-                    data: &binary,
-                    mode: 0o755,
-                },
-                Entry {
-                    name: "a.txt",
-                    data: b"x",
-                    mode: 0o644,
-                },
+                file("bootstrap", &binary, 0o755),
+                file("a.txt", b"x", 0o644),
             ],
-            DosTime::EPOCH,
+            EPOCH,
         )?;
-        let entries = read_back(&zip);
         assert_eq!(
-            entries,
+            read_back(&zip)?,
             [
                 ReadEntry {
                     name: "a.txt".into(),
@@ -447,12 +251,12 @@ mod tests {
     fn python_zipfile_reads_the_archive() -> Result<()> {
         // An independent reader: Python's zipfile checks the structure and every CRC.
         let zip = write(
-            &[Entry {
-                name: "extensions/faas-otel-extension",
-                data: &sample_binary(),
-                mode: 0o755,
-            }],
-            DosTime::from_unix(1_700_000_000),
+            &[file(
+                "extensions/faas-otel-extension",
+                &sample_binary(),
+                0o755,
+            )],
+            from_unix(1_700_000_000),
         )?;
         let dir = std::env::temp_dir().join(format!("xtask-zip-{}", std::process::id()));
         std::fs::create_dir_all(&dir)?;
@@ -485,15 +289,23 @@ mod tests {
     }
 
     #[test]
-    fn dos_time_conversion() -> Result<()> {
-        assert_eq!(DosTime::from_unix(0), DosTime::EPOCH);
-        assert_eq!(DosTime::from_unix(315_532_800), DosTime::EPOCH); // 1980-01-01
+    fn unix_seconds_to_zip_timestamps() -> Result<()> {
+        assert_eq!(from_unix(0), EPOCH);
+        assert_eq!(from_unix(315_532_800), EPOCH); // 1980-01-01
         // 2000-02-29 12:34:56 UTC.
-        let t = DosTime::from_unix(951_827_696);
-        assert_eq!(t.date, (20 << 9) | (2 << 5) | 29);
-        assert_eq!(t.time, (12 << 11) | (34 << 5) | 28);
-        assert_eq!(DosTime::parse_epoch(" 951827696\n")?, t);
-        let err = DosTime::parse_epoch("yesterday").unwrap_err().to_string();
+        let t = from_unix(951_827_696);
+        assert_eq!(t.datepart(), (20 << 9) | (2 << 5) | 29);
+        assert_eq!(t.timepart(), (12 << 11) | (34 << 5) | 28);
+        assert_eq!(parse_epoch(" 951827696\n")?, t);
+        // Past 2107: the latest timestamp a zip holds.
+        let last = from_unix(u64::MAX);
+        assert_eq!(last.datepart(), (127 << 9) | (12 << 5) | 31);
+        assert_eq!(last.timepart(), (23 << 11) | (59 << 5) | 29);
+        assert_eq!(from_unix(4_500_000_000), last);
+        let err = parse_epoch("yesterday")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
         assert!(err.contains("SOURCE_DATE_EPOCH=\"yesterday\""), "{err}");
         Ok(())
     }
@@ -501,40 +313,11 @@ mod tests {
     #[test]
     fn bad_entries_are_refused() {
         for name in ["", "/abs", "a/../b", "dir/", "a\\b", "./a"] {
-            let result = write(
-                &[Entry {
-                    name,
-                    data: b"",
-                    mode: 0o644,
-                }],
-                DosTime::EPOCH,
-            );
-            assert!(result.is_err(), "{name:?}");
+            assert!(write(&[file(name, b"", 0o644)], EPOCH).is_err(), "{name:?}");
         }
-        let dup = write(
-            &[
-                Entry {
-                    name: "a",
-                    data: b"1",
-                    mode: 0o644,
-                },
-                Entry {
-                    name: "a",
-                    data: b"2",
-                    mode: 0o644,
-                },
-            ],
-            DosTime::EPOCH,
-        );
+        let dup = write(&[file("a", b"1", 0o644), file("a", b"2", 0o644)], EPOCH);
         assert!(dup.is_err());
-        let mode = write(
-            &[Entry {
-                name: "a",
-                data: b"",
-                mode: 0o10_000,
-            }],
-            DosTime::EPOCH,
-        );
-        assert!(mode.is_err());
+        assert!(write(&[file("a", b"", 0o10_000)], EPOCH).is_err());
+        assert!(write(&[file("a", b"", 0o4755)], EPOCH).is_err());
     }
 }

@@ -1,6 +1,9 @@
 //! Local servers the tests talk to, each owned by a guard that stops it when dropped.
 //!
-//! For now there is one: moto (`moto_server`), the AWS emulator, on `127.0.0.1` and a free port.
+//! For now there is one: moto (`moto_server`), the AWS emulator, on `127.0.0.1`. It is started
+//! with port 0, so the kernel picks a free port as moto binds it (no bind-drop-reuse race), and
+//! the port is read from the line moto's HTTP server (werkzeug) logs: ` * Running on
+//! http://127.0.0.1:PORT`.
 //! The guard kills and reaps the process on every path out of `cargo xtask test`: normal end,
 //! failed tests, an error, or a panic (unwinding drops it). A signal kills xtask without running
 //! destructors, so two more safety nets cover that: the server stays in xtask's own process group
@@ -8,8 +11,7 @@
 //! Linux to kill it when xtask dies (even by `kill -9`).
 
 use std::fs::{self, File};
-use std::io::{Read, Write};
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::net::{Ipv4Addr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::thread;
@@ -17,9 +19,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
+use crate::local_http;
 use crate::venv::Venv;
 
-/// How long moto may take to answer its first request.
+/// How long moto may take to say its port and answer its first request.
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// How long a stopped server may take to exit after SIGKILL before we stop waiting.
@@ -39,16 +42,51 @@ if os.getppid() != int(sys.argv[1]):
 os.execv(sys.argv[2], sys.argv[2:])
 "#;
 
+/// The variable through which `cargo xtask test` tells the tests where moto is:
+/// `http://127.0.0.1:PORT`.
+pub const MOTO_ENDPOINT_VAR: &str = "FAAS_OTEL_TEST_MOTO_ENDPOINT";
+
+/// For xtask's own tests: moto's port when they run under `cargo xtask test`
+/// ([`MOTO_ENDPOINT_VAR`] set), else `None` after saying so on stderr.
+#[cfg(test)]
+pub fn moto_port_under_xtask() -> Result<Option<u16>> {
+    let Ok(endpoint) = std::env::var(MOTO_ENDPOINT_VAR) else {
+        eprintln!("{MOTO_ENDPOINT_VAR} not set (not under `cargo xtask test`): nothing to check");
+        return Ok(None);
+    };
+    let port = endpoint
+        .strip_prefix("http://127.0.0.1:")
+        .with_context(|| format!("unexpected endpoint {endpoint}"))?
+        .parse()
+        .with_context(|| format!("unexpected endpoint {endpoint}"))?;
+    Ok(Some(port))
+}
+
 /// Lines of a server log printed when something failed.
 pub const LOG_TAIL_LINES: usize = 30;
 
-/// Asks the kernel for a free TCP port on `127.0.0.1` by binding port 0.
+/// A port number that was free a moment ago on `127.0.0.1`: bound to port 0, then released.
 ///
-/// The listener is closed before returning, so another process could take the port in between;
-/// moto then fails to start and the error says so.
+/// RACY by nature: another process may take the number before the caller's child binds it.
+/// Only for child processes that must be told a number and cannot be handed a bound listener
+/// or report the port they bound (the demo's and the bench's extension and rotel ports); an
+/// in-process server binds `127.0.0.1:0` and keeps its listener instead, and moto is started
+/// on port 0 (see [`MotoServer::start`]).
 pub fn free_port() -> Result<u16> {
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).context("binding 127.0.0.1:0")?;
     Ok(listener.local_addr()?.port())
+}
+
+/// What moto's HTTP server (werkzeug) logs once it listens; the port follows.
+const LISTENING_PREFIX: &str = " * Running on http://127.0.0.1:";
+
+/// The port moto listens on, from its log `text`: the number after [`LISTENING_PREFIX`].
+pub fn port_from_log(text: &str) -> Option<u16> {
+    text.lines().find_map(|line| {
+        let rest = line.split_once(LISTENING_PREFIX.trim_start())?.1;
+        let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+        digits.parse().ok().filter(|&port| port != 0)
+    })
 }
 
 /// A running `moto_server`; dropping it stops the process.
@@ -60,18 +98,18 @@ pub struct MotoServer {
 }
 
 impl MotoServer {
-    /// Starts `moto_server` from `venv` on a free port, logging to `log_dir/moto.log`, waits
-    /// until it answers HTTP and switches Lambda to its Docker-free mode.
+    /// Starts `moto_server` from `venv` on port 0 (the kernel picks a free one), logging to
+    /// `log_dir/moto.log`; reads the port from the log, waits until it answers HTTP and switches
+    /// Lambda to its Docker-free mode.
     pub fn start(venv: &Venv, log_dir: &Path) -> Result<Self> {
         fs::create_dir_all(log_dir).with_context(|| format!("creating {}", log_dir.display()))?;
         let log = log_dir.join("moto.log");
         let log_file = File::create(&log).with_context(|| format!("creating {}", log.display()))?;
-        let port = free_port()?;
         let program = venv.bin("moto_server");
         let child = Command::new(venv.python())
             .args(["-c", LAUNCHER, &std::process::id().to_string()])
             .arg(&program)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .args(["-H", "127.0.0.1", "-p", "0"])
             // Unbuffered, so the log is complete when a failure prints its tail.
             .env("PYTHONUNBUFFERED", "1")
             .stdin(Stdio::null())
@@ -80,19 +118,19 @@ impl MotoServer {
             .spawn()
             .with_context(|| format!("starting {}", program.display()))?;
         eprintln!(
-            "xtask:   moto_server started (pid {}) on 127.0.0.1:{port}, log {}",
+            "xtask:   moto_server started (pid {}), log {}",
             child.id(),
             log.display()
         );
         // From here on the guard owns the process: any early return stops it.
         let mut server = Self {
             child: Some(child),
-            port,
+            port: 0,
             log,
         };
         server.wait_until_ready()?;
-        let (status, body) = http_request(
-            port,
+        let (status, body) = local_http::json(
+            server.port,
             "POST",
             "/moto-api/config",
             Some(r#"{"lambda":{"use_docker":false}}"#),
@@ -105,7 +143,7 @@ impl MotoServer {
         Ok(server)
     }
 
-    /// The port it listens on (on 127.0.0.1).
+    /// The port it listens on (on 127.0.0.1); known once [`MotoServer::start`] has returned.
     pub fn port(&self) -> u16 {
         self.port
     }
@@ -120,7 +158,8 @@ impl MotoServer {
         &self.log
     }
 
-    /// Polls `GET /moto-api/` until it answers, the process exits, or the timeout passes.
+    /// Polls until moto has logged its port and answers `GET /moto-api/` on it; fails when the
+    /// process exits or the timeout passes first.
     fn wait_until_ready(&mut self) -> Result<()> {
         let started = Instant::now();
         loop {
@@ -129,7 +168,16 @@ impl MotoServer {
             {
                 bail!("moto_server exited during startup ({status})");
             }
-            if let Ok((status, _)) = http_request(self.port, "GET", "/moto-api/", None) {
+            if self.port == 0 {
+                let log = fs::read(&self.log).unwrap_or_default();
+                if let Some(port) = port_from_log(&String::from_utf8_lossy(&log)) {
+                    eprintln!("xtask:   moto listens on 127.0.0.1:{port}");
+                    self.port = port;
+                }
+            }
+            if self.port != 0
+                && let Ok((status, _)) = local_http::json(self.port, "GET", "/moto-api/", None)
+            {
                 eprintln!(
                     "xtask:   moto answers (HTTP {status}) after {:.1} s",
                     started.elapsed().as_secs_f64()
@@ -138,12 +186,16 @@ impl MotoServer {
             }
             if started.elapsed() > STARTUP_TIMEOUT {
                 bail!(
-                    "moto_server did not answer on 127.0.0.1:{} within {} s",
-                    self.port,
+                    "moto_server did not {} within {} s",
+                    if self.port == 0 {
+                        format!("log `{}PORT`", LISTENING_PREFIX.trim_start())
+                    } else {
+                        format!("answer on 127.0.0.1:{}", self.port)
+                    },
                     STARTUP_TIMEOUT.as_secs()
                 );
             }
-            thread::sleep(Duration::from_millis(200));
+            thread::sleep(Duration::from_millis(100));
         }
     }
 
@@ -189,58 +241,6 @@ impl Drop for MotoServer {
     }
 }
 
-/// Sends one HTTP/1.1 request to `127.0.0.1:port` and returns the status code and body.
-///
-/// Deliberately minimal (no TLS, no chunked decoding: `Connection: close` and read to the end):
-/// it only probes and configures local test servers.
-pub fn http_request(
-    port: u16,
-    method: &str,
-    path: &str,
-    json_body: Option<&str>,
-) -> Result<(u16, String)> {
-    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-    let timeout = Duration::from_secs(5);
-    let mut stream = TcpStream::connect_timeout(&addr, timeout)?;
-    stream.set_read_timeout(Some(timeout))?;
-    stream.set_write_timeout(Some(timeout))?;
-    let body = json_body.unwrap_or("");
-    let mut request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    if json_body.is_some() {
-        request.push_str("Content-Type: application/json\r\n");
-    }
-    request.push_str("\r\n");
-    request.push_str(body);
-    stream.write_all(request.as_bytes())?;
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response)?;
-    let response = String::from_utf8_lossy(&response);
-    let status = parse_status(&response)
-        .with_context(|| format!("not an HTTP response: {:?}", truncate(&response, 80)))?;
-    let body = response
-        .split_once("\r\n\r\n")
-        .map(|(_, body)| body.to_string())
-        .unwrap_or_default();
-    Ok((status, body))
-}
-
-/// The status code of an HTTP/1.x response, from its status line.
-pub fn parse_status(response: &str) -> Option<u16> {
-    let line = response.lines().next()?;
-    let mut parts = line.split_whitespace();
-    if !parts.next()?.starts_with("HTTP/1.") {
-        return None;
-    }
-    parts.next()?.parse().ok()
-}
-
-fn truncate(text: &str, max_chars: usize) -> String {
-    text.chars().take(max_chars).collect()
-}
-
 /// The last `n` lines of `text`.
 pub fn tail(text: &str, n: usize) -> Vec<&str> {
     let lines: Vec<&str> = text.lines().collect();
@@ -279,14 +279,16 @@ mod tests {
     }
 
     #[test]
-    fn parses_status_lines() {
-        assert_eq!(parse_status("HTTP/1.1 200 OK\r\n\r\n"), Some(200));
+    fn the_port_is_read_from_moto_s_log() {
+        let log = "\u{1b}[31m\u{1b}[1mWARNING: This is a development server.\u{1b}[0m\n \
+                   * Running on http://127.0.0.1:46219\n\u{1b}[33mPress CTRL+C to quit\u{1b}[0m\n";
+        assert_eq!(port_from_log(log), Some(46219));
+        assert_eq!(port_from_log(" * Running on http://127.0.0.1:0\n"), None);
         assert_eq!(
-            parse_status("HTTP/1.0 404 NOT FOUND\r\nX: y\r\n"),
-            Some(404)
+            port_from_log("WARNING: This is a development server.\n"),
+            None
         );
-        assert_eq!(parse_status("SSH-2.0-OpenSSH\r\n"), None);
-        assert_eq!(parse_status(""), None);
+        assert_eq!(port_from_log(""), None);
     }
 
     #[test]
@@ -294,26 +296,5 @@ mod tests {
         assert_eq!(tail("a\nb\nc\n", 2), ["b", "c"]);
         assert_eq!(tail("a\nb", 30), ["a", "b"]);
         assert!(tail("", 30).is_empty());
-    }
-
-    #[test]
-    fn http_request_talks_to_a_local_server() -> Result<()> {
-        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
-        let port = listener.local_addr()?.port();
-        let server = thread::spawn(move || -> std::io::Result<String> {
-            let (mut stream, _) = listener.accept()?;
-            let mut buf = [0u8; 1024];
-            let n = stream.read(&mut buf)?;
-            stream.write_all(b"HTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok")?;
-            Ok(String::from_utf8_lossy(&buf[..n]).into_owned())
-        });
-        let (status, body) = http_request(port, "POST", "/x", Some("{}"))?;
-        assert_eq!((status, body.as_str()), (201, "ok"));
-        let request = server
-            .join()
-            .map_err(|_| anyhow::anyhow!("server thread panicked"))??;
-        assert!(request.starts_with("POST /x HTTP/1.1\r\n"), "{request}");
-        assert!(request.ends_with("\r\n\r\n{}"), "{request}");
-        Ok(())
     }
 }

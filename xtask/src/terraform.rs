@@ -23,7 +23,20 @@ pub fn find() -> Option<PathBuf> {
     if let Some(path) = std::env::var_os("TERRAFORM") {
         return Some(PathBuf::from(path));
     }
-    crate::test::find_on_path("terraform")
+    find_on_path("terraform")
+}
+
+/// The first executable file called `name` in `PATH`.
+fn find_on_path(name: &str) -> Option<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(name))
+        .find(|candidate| {
+            candidate
+                .metadata()
+                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
 }
 
 /// The text of a CLI config that installs every provider from the filesystem mirror `mirror`.
@@ -158,29 +171,19 @@ pub fn args(list: &[&str]) -> Vec<String> {
 
 /// The resources a `terraform show -json PLAN` would delete (or replace), as `address (actions)`.
 pub fn planned_deletions(plan_json: &str) -> Result<Vec<String>> {
-    let plan: serde_json::Value =
-        serde_json::from_str(plan_json).context("parsing `terraform show -json` output")?;
-    let mut out = Vec::new();
-    for change in plan["resource_changes"].as_array().into_iter().flatten() {
-        let actions: Vec<&str> = change["change"]["actions"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|a| a.as_str())
-            .collect();
-        if actions.contains(&"delete") {
-            out.push(format!(
-                "{} ({})",
-                change["address"].as_str().unwrap_or("?"),
-                actions.join("+")
-            ));
-        }
-    }
-    Ok(out)
+    resource_changes(plan_json, |actions| actions.contains(&"delete"))
 }
 
 /// The resources a plan changes in any way, as `address (actions)`.
 pub fn planned_changes(plan_json: &str) -> Result<Vec<String>> {
+    resource_changes(plan_json, |actions| {
+        actions != ["no-op"] && actions != ["read"]
+    })
+}
+
+/// The resource changes of a `terraform show -json PLAN` whose actions `keep` accepts, as
+/// `address (actions)`.
+fn resource_changes(plan_json: &str, keep: impl Fn(&[&str]) -> bool) -> Result<Vec<String>> {
     let plan: serde_json::Value =
         serde_json::from_str(plan_json).context("parsing `terraform show -json` output")?;
     let mut out = Vec::new();
@@ -191,7 +194,7 @@ pub fn planned_changes(plan_json: &str) -> Result<Vec<String>> {
             .flatten()
             .filter_map(|a| a.as_str())
             .collect();
-        if actions != ["no-op"] && actions != ["read"] {
+        if keep(&actions) {
             out.push(format!(
                 "{} ({})",
                 change["address"].as_str().unwrap_or("?"),
@@ -204,8 +207,6 @@ pub fn planned_changes(plan_json: &str) -> Result<Vec<String>> {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
-
     use super::*;
 
     #[test]
@@ -223,7 +224,7 @@ mod tests {
         );
         // Unset, or set to a file that does not exist: the generated mirror config.
         for current in [None, Some(OsString::from("/nonexistent/.terraformrc"))] {
-            let path = cli_config(current, &mirror, &dir)?.unwrap();
+            let path = cli_config(current, &mirror, &dir)?.context("a config")?;
             assert_eq!(path, dir.join("terraformrc"));
             let text = fs::read_to_string(&path)?;
             assert!(
@@ -242,7 +243,7 @@ mod tests {
 
     /// Every `.tf` file under `terraform/`, with its text.
     fn modules() -> Result<Vec<(PathBuf, String)>> {
-        let root = crate::workspace_root()?.join("terraform");
+        let root = crate::workspace::root()?.join("terraform");
         let mut files = Vec::new();
         for module in ["aws", "azure", "gcp"] {
             for entry in fs::read_dir(root.join(module))? {
@@ -311,6 +312,12 @@ mod tests {
             assert!(text.contains(needle), "terraform/aws lacks {needle}");
         }
         Ok(())
+    }
+
+    #[test]
+    fn finds_sh_on_path() {
+        assert!(find_on_path("sh").is_some());
+        assert!(find_on_path("no-such-tool-xtask").is_none());
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! `cargo xtask test [-- ARGS]`: the project's one test command.
 //!
 //! 1. `./.venv` with the Python test tools (created / reinstalled only when needed);
-//! 2. `moto_server` on `127.0.0.1` and a free port, Lambda switched to its Docker-free mode;
+//! 2. `moto_server` on `127.0.0.1` and a port the kernel picked, Lambda switched to its
+//!    Docker-free mode;
 //! 3. `cargo test --workspace ARGS` with the moto endpoint and dummy AWS credentials in its
 //!    environment;
 //! 4. the infrastructure checks ([`crate::infra_checks`]: Terraform fmt/validate, `terraform/aws`
@@ -10,9 +11,8 @@
 //! 5. the servers stopped on every path out; the exit status is cargo test's, or 1 when it
 //!    passed and an infrastructure check failed.
 
-use std::env;
-use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus};
+use std::path::Path;
+use std::process::ExitStatus;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
@@ -20,13 +20,13 @@ use anyhow::{Context, Result};
 use crate::infra_checks;
 use crate::servers::{self, MotoServer};
 use crate::venv;
+use crate::workspace;
 
 /// What `cargo test` gets when no package was picked: the whole workspace, with the
-/// extension (a feature of faas-aws, with its gRPC receiver) built and tested too.
-pub const WORKSPACE: [&str; 3] = ["--workspace", "--features", "faas-aws/extension-grpc"];
-
-/// The variable through which the tests find moto.
-pub const MOTO_ENDPOINT_VAR: &str = "FAAS_OTEL_TEST_MOTO_ENDPOINT";
+/// extension's optional gRPC receiver (package `faas-otel-extension`, feature `grpc`) built and
+/// tested too. Not `--all-features`: the examples' provider features (aws, azure, gcp) exclude
+/// each other.
+pub const WORKSPACE: [&str; 3] = ["--workspace", "--features", "faas-otel-extension/grpc"];
 
 const STEPS: usize = 5;
 
@@ -44,7 +44,8 @@ pub fn run(root: &Path, args: &[String]) -> Result<u8> {
     let venv = venv::ensure(root)?;
 
     step(2, "starting moto (AWS emulator) on 127.0.0.1");
-    let log_dir = target_dir(root).join("xtask-logs");
+    let target_dir = workspace::target_dir(root);
+    let log_dir = target_dir.join("xtask-logs");
     let mut moto = match MotoServer::start(&venv, &log_dir) {
         Ok(moto) => moto,
         Err(err) => {
@@ -55,11 +56,9 @@ pub fn run(root: &Path, args: &[String]) -> Result<u8> {
     };
 
     step(3, &format!("cargo {}", cargo_args.join(" ")));
-    let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let status = Command::new(cargo)
+    let status = workspace::cargo(root)
         .args(&cargo_args)
-        .current_dir(root)
-        .env(MOTO_ENDPOINT_VAR, moto.endpoint())
+        .env(servers::MOTO_ENDPOINT_VAR, moto.endpoint())
         .env("AWS_ACCESS_KEY_ID", "testing")
         .env("AWS_SECRET_ACCESS_KEY", "testing")
         .env("AWS_REGION", "us-east-1")
@@ -76,7 +75,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<u8> {
         "infrastructure: terraform fmt/validate, terraform/aws deployed to moto twice, checkov",
     );
     let infra = if cargo_args[1..] == WORKSPACE {
-        let summary = infra_checks::run(root, &target_dir(root), moto.port());
+        let summary = infra_checks::run(root, &target_dir, moto.port());
         summary.print();
         Some(summary)
     } else {
@@ -133,27 +132,6 @@ pub fn cargo_test_args(args: &[String]) -> Vec<String> {
     out
 }
 
-/// The first executable file called `name` in `PATH`.
-pub fn find_on_path(name: &str) -> Option<PathBuf> {
-    use std::os::unix::fs::PermissionsExt;
-    let path = env::var_os("PATH")?;
-    env::split_paths(&path)
-        .map(|dir| dir.join(name))
-        .find(|candidate| {
-            candidate
-                .metadata()
-                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-        })
-}
-
-/// `CARGO_TARGET_DIR` when set (relative to the root), else `ROOT/target`.
-pub fn target_dir(root: &Path) -> PathBuf {
-    match env::var_os("CARGO_TARGET_DIR") {
-        Some(dir) => root.join(dir),
-        None => root.join("target"),
-    }
-}
-
 /// The exit status to pass on: cargo's code, or 128 + signal when it was killed by one.
 fn exit_code(status: ExitStatus) -> u8 {
     use std::os::unix::process::ExitStatusExt;
@@ -168,10 +146,6 @@ fn exit_code(status: ExitStatus) -> u8 {
 mod tests {
     use super::*;
 
-    fn strings(list: &[&str]) -> Vec<String> {
-        list.iter().map(|s| s.to_string()).collect()
-    }
-
     #[test]
     fn whole_workspace_by_default() {
         assert_eq!(
@@ -180,16 +154,16 @@ mod tests {
                 "test",
                 "--workspace",
                 "--features",
-                "faas-aws/extension-grpc"
+                "faas-otel-extension/grpc"
             ]
         );
         assert_eq!(
-            cargo_test_args(&strings(&["--", "flush", "--", "--nocapture"])),
+            cargo_test_args(&["--", "flush", "--", "--nocapture"].map(String::from)),
             [
                 "test",
                 "--workspace",
                 "--features",
-                "faas-aws/extension-grpc",
+                "faas-otel-extension/grpc",
                 "flush",
                 "--",
                 "--nocapture"
@@ -200,25 +174,28 @@ mod tests {
     #[test]
     fn package_selection_drops_workspace() {
         assert_eq!(
-            cargo_test_args(&strings(&["--", "-p", "xtask"])),
+            cargo_test_args(&["--", "-p", "xtask"].map(String::from)),
             ["test", "-p", "xtask"]
         );
         assert_eq!(
-            cargo_test_args(&strings(&["--package=faas-core", "flush"])),
+            cargo_test_args(&["--package=faas-core", "flush"].map(String::from)),
             ["test", "--package=faas-core", "flush"]
         );
-        assert_eq!(cargo_test_args(&strings(&["-pxtask"])), ["test", "-pxtask"]);
+        assert_eq!(
+            cargo_test_args(&["-pxtask"].map(String::from)),
+            ["test", "-pxtask"]
+        );
     }
 
     #[test]
     fn a_test_binary_flag_after_dashdash_is_not_a_package_pick() {
         assert_eq!(
-            cargo_test_args(&strings(&["--", "--", "-p"])),
+            cargo_test_args(&["--", "--", "-p"].map(String::from)),
             [
                 "test",
                 "--workspace",
                 "--features",
-                "faas-aws/extension-grpc",
+                "faas-otel-extension/grpc",
                 "--",
                 "-p"
             ]
@@ -238,26 +215,13 @@ mod tests {
     /// has no endpoint, and the check has nothing to look at.
     #[test]
     fn moto_from_xtask_answers_and_runs_lambda_without_docker() -> Result<()> {
-        let Ok(endpoint) = env::var(MOTO_ENDPOINT_VAR) else {
-            eprintln!(
-                "{MOTO_ENDPOINT_VAR} not set (not under `cargo xtask test`): nothing to check"
-            );
+        let Some(port) = servers::moto_port_under_xtask()? else {
             return Ok(());
         };
-        let port: u16 = endpoint
-            .strip_prefix("http://127.0.0.1:")
-            .with_context(|| format!("unexpected endpoint {endpoint}"))?
-            .parse()?;
-        let (status, body) = servers::http_request(port, "GET", "/moto-api/config", None)?;
+        let (status, body) = crate::local_http::json(port, "GET", "/moto-api/config", None)?;
         assert!((200..300).contains(&status), "{status}: {body}");
         let compact: String = body.chars().filter(|c| !c.is_whitespace()).collect();
         assert!(compact.contains(r#""use_docker":false"#), "{body}");
         Ok(())
-    }
-
-    #[test]
-    fn finds_sh_on_path() {
-        assert!(find_on_path("sh").is_some());
-        assert!(find_on_path("no-such-tool-xtask").is_none());
     }
 }

@@ -1,6 +1,7 @@
 //! The project's Python virtual environment, `./.venv` at the workspace root.
 //!
-//! It holds the Python test tools (moto for now) listed in `xtask/requirements-test.txt`.
+//! It holds the Python test tools (moto) listed in `xtask/requirements-test.txt`; [`ensure_at`]
+//! makes the other venvs (cargo-lambda, checkov, the bench's tools) the same way.
 //! The venv is created with `python3 -m venv` when missing or broken, and `pip install -r` runs
 //! only when the requirements file changed since the last successful install: a hash of the file
 //! is kept in a stamp file inside the venv.
@@ -190,7 +191,7 @@ mod tests {
 
     #[test]
     fn the_checked_in_requirements_pin_moto() -> Result<()> {
-        let root = crate::workspace_root()?;
+        let root = crate::workspace::root()?;
         let text = fs::read_to_string(root.join(REQUIREMENTS))?;
         assert!(
             text.lines().any(|l| l.starts_with("moto[server]==")),
