@@ -2,16 +2,15 @@
 //! under both tokio runtime flavours.
 #![allow(clippy::unwrap_used)]
 
-mod support;
-
 use std::time::{Duration, Instant, SystemTime};
 
 use faas_core::cold_start::ColdStart;
 use faas_core::env::Env;
-use faas_core::environment::LocalEnvironment;
+use faas_core::faas_environment::LocalEnvironment;
 use faas_core::invocation::{Invocation, Outcome, Trigger};
 use faas_core::pipeline::Telemetry;
-use support::{Behaviour, Collector};
+use faas_testkit::otlp::OtlpReceiver;
+use faas_testkit::{RefusedPort, Reply};
 
 const BUDGET_MS: u64 = 300;
 /// Generous room above the budget for a loaded CI machine. The failures this guards against
@@ -56,7 +55,8 @@ fn invoke(telemetry: &Telemetry, children: usize) -> usize {
 }
 
 async fn refused_collector_returns_quickly_and_counts_drops() {
-    let telemetry = telemetry(&Collector::refusing_url(), &[]);
+    let refused = RefusedPort::new().unwrap();
+    let telemetry = telemetry(&refused.url(), &[]);
     let spans = invoke(&telemetry, 4);
     let started = Instant::now();
     let report = telemetry.flush(None).await;
@@ -71,7 +71,7 @@ async fn refused_collector_returns_quickly_and_counts_drops() {
 }
 
 async fn stalled_collector_is_cut_at_the_budget() {
-    let collector = Collector::start(Behaviour::Stall);
+    let collector = OtlpReceiver::answering(Reply::Stall).unwrap();
     let telemetry = telemetry(&collector.url(), &[]);
     let spans = invoke(&telemetry, 2);
     let started = Instant::now();
@@ -93,7 +93,7 @@ async fn stalled_collector_is_cut_at_the_budget() {
 }
 
 async fn failing_collector_reports_the_error() {
-    let collector = Collector::start(Behaviour::Fail);
+    let collector = OtlpReceiver::answering(Reply::status(500)).unwrap();
     let telemetry = telemetry(&collector.url(), &[]);
     let spans = invoke(&telemetry, 3);
     let report = telemetry.flush(None).await;
@@ -103,15 +103,11 @@ async fn failing_collector_reports_the_error() {
         report.error.as_deref().unwrap_or("").contains("500"),
         "{report:?}"
     );
-    assert_eq!(
-        collector.requests.load(std::sync::atomic::Ordering::SeqCst),
-        1,
-        "no retry"
-    );
+    assert_eq!(collector.request_count(), 1, "no retry");
 }
 
 async fn healthy_collector_receives_every_span() {
-    let collector = Collector::start(Behaviour::Accept);
+    let collector = OtlpReceiver::start().unwrap();
     let telemetry = telemetry(&collector.url(), &[]);
     let mut total = 0;
     for _ in 0..5 {
@@ -120,14 +116,11 @@ async fn healthy_collector_receives_every_span() {
         assert!(report.is_complete(), "{report:?}");
     }
     assert_eq!(collector.span_count(), total);
-    assert_eq!(
-        collector.paths.lock().unwrap().as_slice(),
-        ["/v1/traces"; 5]
-    );
+    assert_eq!(collector.paths(), ["/v1/traces"; 5]);
 }
 
 async fn past_deadline_still_exports() {
-    let collector = Collector::start(Behaviour::Accept);
+    let collector = OtlpReceiver::start().unwrap();
     let telemetry = telemetry(&collector.url(), &[]);
     let spans = invoke(&telemetry, 1);
     // What `cargo lambda watch` sends: a deadline of 600000 ms after the epoch.
@@ -139,7 +132,7 @@ async fn past_deadline_still_exports() {
 }
 
 async fn full_queue_drops_and_counts() {
-    let collector = Collector::start(Behaviour::Accept);
+    let collector = OtlpReceiver::start().unwrap();
     let telemetry = telemetry(&collector.url(), &[("OTEL_BSP_MAX_QUEUE_SIZE", "5")]);
     let spans = invoke(&telemetry, 9);
     let report = telemetry.flush(None).await;
@@ -149,7 +142,7 @@ async fn full_queue_drops_and_counts() {
 }
 
 async fn sdk_force_flush_inside_the_runtime_does_not_deadlock() {
-    let collector = Collector::start(Behaviour::Accept);
+    let collector = OtlpReceiver::start().unwrap();
     let telemetry = telemetry(&collector.url(), &[]);
     let spans = invoke(&telemetry, 2);
     // The SDK's synchronous flush, called on a runtime thread.
@@ -158,16 +151,13 @@ async fn sdk_force_flush_inside_the_runtime_does_not_deadlock() {
 }
 
 async fn disabled_sdk_exports_nothing() {
-    let collector = Collector::start(Behaviour::Accept);
+    let collector = OtlpReceiver::start().unwrap();
     let telemetry = telemetry(&collector.url(), &[("OTEL_SDK_DISABLED", "true")]);
     let span = telemetry.start_invocation(Invocation::new("fn", Trigger::Other));
     span.end(Outcome::Ok);
     let report = telemetry.flush(None).await;
     assert_eq!(report.exported_spans + report.dropped_spans, 0);
-    assert_eq!(
-        collector.requests.load(std::sync::atomic::Ordering::SeqCst),
-        0
-    );
+    assert_eq!(collector.request_count(), 0);
 }
 
 macro_rules! both_flavours {
@@ -196,7 +186,7 @@ both_flavours!(
 
 #[test]
 fn dropping_the_last_handle_drains_without_a_runtime() {
-    let collector = Collector::start(Behaviour::Accept);
+    let collector = OtlpReceiver::start().unwrap();
     let telemetry = telemetry(&collector.url(), &[]);
     let spans = invoke(&telemetry, 3);
     drop(telemetry);

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use faas_core::cold_start::ColdStart;
 use faas_core::cost::{Architecture, BillingInput, CostEstimate, CostModel};
 use faas_core::env::Env;
-use faas_core::environment::FaasEnvironment;
+use faas_core::faas_environment::FaasEnvironment;
 use faas_core::invocation::{Invocation, Outcome, Trigger};
 use faas_core::pipeline::Telemetry;
 use opentelemetry::trace::{

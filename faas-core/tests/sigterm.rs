@@ -2,13 +2,11 @@
 #![cfg(unix)]
 #![allow(clippy::unwrap_used)]
 
-mod support;
+use std::process::Command;
+use std::time::Duration;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
-
-use support::{Behaviour, Collector};
+use faas_testkit::Process;
+use faas_testkit::otlp::OtlpReceiver;
 
 fn example_binary() -> std::path::PathBuf {
     // target/debug/deps/sigterm-HASH -> target/debug/examples/drain_on_sigterm
@@ -29,35 +27,22 @@ fn sigterm_exports_every_queued_span_then_exits_zero() {
         "{} is built by `cargo test`",
         binary.display()
     );
-    let collector = Collector::start(Behaviour::Accept);
-    let mut child = Command::new(&binary)
+    let collector = OtlpReceiver::start().unwrap();
+    let mut command = Command::new(&binary);
+    command
         .env("OTEL_EXPORTER_OTLP_ENDPOINT", collector.url())
         .env("OTEL_METRICS_EXPORTER", "none")
-        .env("FAAS_OTEL_SHUTDOWN_TIMEOUT_MS", "1000")
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
+        .env("FAAS_OTEL_SHUTDOWN_TIMEOUT_MS", "1000");
+    let mut child = Process::spawn(command).unwrap();
+    let line = child
+        .wait_for_stdout_line(Duration::from_secs(10), |_| true)
         .unwrap();
     // 3 invocation spans, the init span and its 3 phases.
     assert_eq!(line.trim(), "ready 7");
     assert_eq!(collector.span_count(), 0);
 
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let started = Instant::now();
-    let exit = loop {
-        if let Some(exit) = child.try_wait().unwrap() {
-            break exit;
-        }
-        assert!(started.elapsed() < Duration::from_secs(10), "did not exit");
-        std::thread::sleep(Duration::from_millis(10));
-    };
+    child.terminate().unwrap();
+    let exit = child.wait_exit(Duration::from_secs(10)).unwrap();
     assert_eq!(exit.code(), Some(0));
     assert_eq!(collector.span_count(), 7);
     let names = collector.span_names();

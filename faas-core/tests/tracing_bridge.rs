@@ -5,7 +5,7 @@
 
 use faas_core::cold_start::ColdStart;
 use faas_core::env::Env;
-use faas_core::environment::LocalEnvironment;
+use faas_core::faas_environment::LocalEnvironment;
 use faas_core::invocation::{Invocation, Outcome, Trigger};
 use faas_core::pipeline::Telemetry;
 use opentelemetry::trace::TraceContextExt;

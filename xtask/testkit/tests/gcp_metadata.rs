@@ -1,0 +1,65 @@
+//! The fake GCP metadata server answers as the documented one does.
+#![allow(clippy::unwrap_used)]
+
+use faas_testkit::gcp::{self as metadata, MetadataServer};
+
+#[tokio::test]
+async fn the_fake_metadata_server_requires_the_flavor_header() {
+    let fake = MetadataServer::local().unwrap();
+    let url = format!(
+        "http://{}/computeMetadata/v1/project/project-id",
+        fake.host()
+    );
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let refused = client.get(&url).send().await.unwrap();
+    assert_eq!(refused.status(), 403);
+    let answered = client
+        .get(&url)
+        .header("Metadata-Flavor", "Google")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answered.status(), 200);
+    assert_eq!(answered.headers()["metadata-flavor"], "Google");
+    assert!(
+        answered.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    assert_eq!(answered.text().await.unwrap(), metadata::PROJECT_ID);
+}
+
+#[tokio::test]
+async fn the_stalling_server_counts_connections_and_never_answers() {
+    let fake = MetadataServer::local_stalling().unwrap();
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(std::time::Duration::from_millis(200))
+        .build()
+        .unwrap();
+    let url = format!("http://{}/computeMetadata/v1/instance/id", fake.host());
+    let error = client
+        .get(&url)
+        .header("Metadata-Flavor", "Google")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(error.is_timeout(), "{error:?}");
+    assert_eq!(fake.connections(), 1);
+    assert_eq!(fake.request_count(), 1);
+    let unknown = MetadataServer::local().unwrap();
+    let response = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .unwrap()
+        .get(format!(
+            "http://{}/computeMetadata/v1/nothing",
+            unknown.host()
+        ))
+        .header("Metadata-Flavor", "Google")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+}
