@@ -11,7 +11,6 @@ mod bench;
 mod build;
 mod demo;
 mod deploy;
-mod emulator;
 mod infra_checks;
 mod lambda_arch;
 mod local_http;

@@ -2,15 +2,13 @@
 //! (answers `200` to `/v1/traces` and `/v1/metrics`, counts requests and bytes), answering `500`,
 //! stalling (accepts and reads, never answers), and refusing (a port nobody listens on).
 
-use std::io::{BufReader, Read};
+use std::io::Read;
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use anyhow::{Context, Result};
-
-use crate::emulator::http;
+use anyhow::{Context, Result, anyhow};
 
 /// How the collector behaves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,6 +43,16 @@ pub struct Collector {
     bytes: Arc<AtomicU64>,
     stop: Arc<AtomicBool>,
     held: Arc<Mutex<Vec<TcpStream>>>,
+    server: Option<Server>,
+}
+
+/// The tiny_http server of a healthy or failing collector.
+struct Server(Arc<tiny_http::Server>);
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("tiny_http::Server")
+    }
 }
 
 impl Collector {
@@ -56,22 +64,42 @@ impl Collector {
         let bytes = Arc::new(AtomicU64::new(0));
         let stop = Arc::new(AtomicBool::new(false));
         let held = Arc::new(Mutex::new(Vec::new()));
-        if behaviour == Behaviour::Refusing {
+        let mut server = None;
+        match behaviour {
             // Closing the listener leaves a port that refuses connections.
-            drop(listener);
-        } else {
-            let (requests, bytes, stop, held) =
-                (requests.clone(), bytes.clone(), stop.clone(), held.clone());
-            std::thread::spawn(move || {
-                for stream in listener.incoming() {
-                    if stop.load(Ordering::SeqCst) {
-                        return;
+            Behaviour::Refusing => drop(listener),
+            // No HTTP server: a socket that reads and never answers.
+            Behaviour::Stalling => {
+                let (bytes, stop, held) = (bytes.clone(), stop.clone(), held.clone());
+                std::thread::spawn(move || {
+                    for stream in listener.incoming() {
+                        if stop.load(Ordering::SeqCst) {
+                            return;
+                        }
+                        let Ok(stream) = stream else { continue };
+                        let (bytes, held) = (bytes.clone(), held.clone());
+                        std::thread::spawn(move || stall(stream, &bytes, &held));
                     }
-                    let Ok(stream) = stream else { continue };
-                    let (requests, bytes, held) = (requests.clone(), bytes.clone(), held.clone());
-                    std::thread::spawn(move || serve(stream, behaviour, &requests, &bytes, &held));
-                }
-            });
+                });
+            }
+            Behaviour::Healthy | Behaviour::Failing => {
+                let status = if behaviour == Behaviour::Failing {
+                    500
+                } else {
+                    200
+                };
+                let http = Arc::new(
+                    tiny_http::Server::from_listener(listener, None)
+                        .map_err(|err| anyhow!("serving the collector on {port}: {err}"))?,
+                );
+                let (receiver, requests, bytes) = (http.clone(), requests.clone(), bytes.clone());
+                std::thread::spawn(move || {
+                    while let Ok(request) = receiver.recv() {
+                        answer(request, status, &requests, &bytes);
+                    }
+                });
+                server = Some(Server(http));
+            }
         }
         Ok(Self {
             port,
@@ -79,6 +107,7 @@ impl Collector {
             bytes,
             stop,
             held,
+            server,
         })
     }
 
@@ -101,6 +130,9 @@ impl Collector {
 impl Drop for Collector {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
+        if let Some(Server(server)) = &self.server {
+            server.unblock();
+        }
         let _ = TcpStream::connect_timeout(
             &([127, 0, 0, 1], self.port).into(),
             Duration::from_millis(100),
@@ -116,48 +148,32 @@ impl Drop for Collector {
     }
 }
 
-fn serve(
-    stream: TcpStream,
-    behaviour: Behaviour,
-    requests: &AtomicU64,
-    bytes: &AtomicU64,
-    held: &Mutex<Vec<TcpStream>>,
-) {
-    let _ = stream.set_nodelay(true);
-    if behaviour == Behaviour::Stalling {
-        // Keep the connection open (until the collector is dropped) and drain what arrives.
-        if let Ok(clone) = stream.try_clone() {
-            held.lock().unwrap_or_else(|p| p.into_inner()).push(clone);
-        }
-        let mut sink = [0u8; 16 * 1024];
-        let mut stream = stream;
-        while let Ok(n) = stream.read(&mut sink) {
-            if n == 0 {
-                return;
-            }
-            bytes.fetch_add(n as u64, Ordering::SeqCst);
-        }
-        return;
+/// Counts one export request and answers it with `status`.
+fn answer(mut request: tiny_http::Request, status: u16, requests: &AtomicU64, bytes: &AtomicU64) {
+    let mut body = Vec::new();
+    let _ = request.as_reader().read_to_end(&mut body);
+    requests.fetch_add(1, Ordering::SeqCst);
+    bytes.fetch_add(body.len() as u64, Ordering::SeqCst);
+    let mut response = tiny_http::Response::empty(status);
+    if let Ok(header) = tiny_http::Header::from_bytes("Content-Type", "application/x-protobuf") {
+        response.add_header(header);
     }
-    let Ok(read_half) = stream.try_clone() else {
-        return;
-    };
+    let _ = request.respond(response);
+}
+
+/// Keeps the connection open (until the collector is dropped) and drains what arrives.
+fn stall(stream: TcpStream, bytes: &AtomicU64, held: &Mutex<Vec<TcpStream>>) {
+    let _ = stream.set_nodelay(true);
+    if let Ok(clone) = stream.try_clone() {
+        held.lock().unwrap_or_else(|p| p.into_inner()).push(clone);
+    }
+    let mut sink = [0u8; 16 * 1024];
     let mut stream = stream;
-    let mut reader = BufReader::new(read_half);
-    while let Ok(Some(request)) = http::read_request(&mut reader, &mut stream) {
-        requests.fetch_add(1, Ordering::SeqCst);
-        bytes.fetch_add(request.body.len() as u64, Ordering::SeqCst);
-        let status = if behaviour == Behaviour::Failing {
-            500
-        } else {
-            200
-        };
-        let headers = [("Content-Type", "application/x-protobuf")];
-        if http::write_response(&mut stream, status, &headers, b"").is_err()
-            || request.wants_close()
-        {
+    while let Ok(n) = stream.read(&mut sink) {
+        if n == 0 {
             return;
         }
+        bytes.fetch_add(n as u64, Ordering::SeqCst);
     }
 }
 
@@ -166,66 +182,38 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
+    /// POSTs `body` to the collector's `/v1/traces`; its status, or the transport error.
+    fn post(collector: &Collector, body: &[u8], timeout: Duration) -> Result<u16> {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(timeout))
+            .build()
+            .into();
+        let url = format!("{}/v1/traces", collector.endpoint());
+        let response = agent
+            .post(&url)
+            .send(body)
+            .with_context(|| format!("connecting to {url}"))?;
+        Ok(response.status().as_u16())
+    }
+
     #[test]
     fn each_behaviour_answers_as_promised() {
         let healthy = Collector::start(Behaviour::Healthy).unwrap();
-        let addr = healthy.endpoint().trim_start_matches("http://").to_string();
-        let r = http::send(
-            &addr,
-            "POST",
-            "/v1/traces",
-            &[],
-            b"abc",
-            Duration::from_secs(5),
-        )
-        .unwrap();
-        assert_eq!(r.status, 200);
+        let status = post(&healthy, b"abc", Duration::from_secs(5)).unwrap();
+        assert_eq!(status, 200);
         assert_eq!((healthy.requests(), healthy.bytes()), (1, 3));
 
         let failing = Collector::start(Behaviour::Failing).unwrap();
-        let addr = failing.endpoint().trim_start_matches("http://").to_string();
-        let r = http::send(
-            &addr,
-            "POST",
-            "/v1/traces",
-            &[],
-            b"x",
-            Duration::from_secs(5),
-        )
-        .unwrap();
-        assert_eq!(r.status, 500);
+        let status = post(&failing, b"x", Duration::from_secs(5)).unwrap();
+        assert_eq!(status, 500);
 
         let stalling = Collector::start(Behaviour::Stalling).unwrap();
-        let addr = stalling
-            .endpoint()
-            .trim_start_matches("http://")
-            .to_string();
-        assert!(
-            http::send(
-                &addr,
-                "POST",
-                "/v1/traces",
-                &[],
-                b"x",
-                Duration::from_millis(200)
-            )
-            .is_err()
-        );
+        assert!(post(&stalling, b"x", Duration::from_millis(200)).is_err());
 
         let refusing = Collector::start(Behaviour::Refusing).unwrap();
-        let addr = refusing
-            .endpoint()
-            .trim_start_matches("http://")
-            .to_string();
-        let err = http::send(
-            &addr,
-            "POST",
-            "/v1/traces",
-            &[],
-            b"x",
-            Duration::from_secs(5),
-        )
-        .unwrap_err();
+        let err = post(&refusing, b"x", Duration::from_secs(5)).unwrap_err();
         assert!(format!("{err:#}").contains("connecting"), "{err:#}");
+        assert!(format!("{err:#}").contains("refused"), "{err:#}");
     }
 }

@@ -14,7 +14,6 @@
 //! - *maximum*: two connections posting 100-span requests back to back for
 //!   [`MAX_SECONDS`] s; spans delivered upstream per second over that window.
 
-use std::io::BufReader;
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -25,10 +24,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
-use super::otlp_load::{CountingUpstream, encode_request, post_traces};
+use super::otlp_load::{CountingUpstream, encode_request, load_client, post_traces};
 use super::stats::Summary;
-use crate::emulator::{Emulator, FunctionSpec, InvokeOptions, memory_kb};
 use crate::servers::free_port;
+use lambda_emulator::{Emulator, FunctionSpec, InvokeOptions, memory_kb};
 
 /// Starts measured for start to ready.
 pub const READY_RUNS: usize = 20;
@@ -317,7 +316,7 @@ pub fn measure(collector: &dyn Collector, log: &Path, runs: usize) -> Result<Foo
 
 /// 100 requests of 100 spans per second for `seconds`; returns the spans accepted (2xx).
 fn paced_load(port: u16, seconds: u64) -> Result<u64> {
-    let mut stream = BufReader::new(TcpStream::connect((Ipv4Addr::LOCALHOST, port))?);
+    let client = load_client();
     let requests = seconds * 100;
     let started = Instant::now();
     let mut accepted = 0;
@@ -326,7 +325,7 @@ fn paced_load(port: u16, seconds: u64) -> Result<u64> {
         if let Some(wait) = due.checked_duration_since(Instant::now()) {
             thread::sleep(wait);
         }
-        let status = post_traces(&mut stream, port, &encode_request(SPANS_PER_REQUEST, i))?;
+        let status = post_traces(&client, port, &encode_request(SPANS_PER_REQUEST, i))?;
         if (200..300).contains(&status) {
             accepted += SPANS_PER_REQUEST as u64;
         }
@@ -336,12 +335,12 @@ fn paced_load(port: u16, seconds: u64) -> Result<u64> {
 
 /// Posts 100-span requests back to back for `seconds`.
 fn blast(port: u16, connection: u64, seconds: u64, sent: &AtomicU64) -> Result<()> {
-    let mut stream = BufReader::new(TcpStream::connect((Ipv4Addr::LOCALHOST, port))?);
+    let client = load_client();
     let started = Instant::now();
     let mut i = 0u64;
     while started.elapsed() < Duration::from_secs(seconds) {
         let seed = (connection << 40) | (1 << 32) | i;
-        post_traces(&mut stream, port, &encode_request(SPANS_PER_REQUEST, seed))?;
+        post_traces(&client, port, &encode_request(SPANS_PER_REQUEST, seed))?;
         sent.fetch_add(SPANS_PER_REQUEST as u64, Ordering::SeqCst);
         i += 1;
     }

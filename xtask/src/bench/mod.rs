@@ -1,7 +1,7 @@
 //! `cargo xtask bench [--quick]`: measures what the tracing costs and writes BENCHMARKS.md.
 //!
 //! 1. per-invocation overhead of `bench-faas` and `bench-upstream` against `bench-bare`, end to
-//!    end through the emulator ([`crate::emulator`]), spans going to a local receiver;
+//!    end through the emulator ([`lambda_emulator`]), spans going to a local receiver;
 //! 2. cold start (exec to first `next`) of each;
 //! 3. the flush with a collector that refuses, stalls or answers 500, against a healthy one;
 //! 4. the extension footprint (when a real extension is built) and 5. the zip sizes;

@@ -8,16 +8,14 @@
 //! .start_time_unix_nano = 7 (fixed64), .end_time_unix_nano = 8 (fixed64), .attributes = 9;
 //! KeyValue.key = 1, .value = 2; AnyValue.string_value = 1; Resource.attributes = 1.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::io::Read;
+use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use anyhow::{Context, Result};
-
-use crate::emulator::http;
+use anyhow::{Context, Result, anyhow};
 
 fn varint(out: &mut Vec<u8>, mut value: u64) {
     while value >= 0x80 {
@@ -157,13 +155,16 @@ impl CountingUpstream {
         let addr = listener.local_addr()?;
         let spans = Arc::new(AtomicU64::new(0));
         let malformed = Arc::new(AtomicU64::new(0));
+        let server = Arc::new(
+            tiny_http::Server::from_listener(listener, None)
+                .map_err(|err| anyhow!("serving the counting upstream on {addr}: {err}"))?,
+        );
         let (count, bad) = (spans.clone(), malformed.clone());
         thread::spawn(move || {
-            for stream in listener.incoming().flatten() {
+            // One thread per request, as the extension forwards on several connections.
+            for request in server.incoming_requests() {
                 let (count, bad) = (count.clone(), bad.clone());
-                thread::spawn(move || {
-                    let _ = serve(stream, &count, &bad);
-                });
+                thread::spawn(move || count_request(request, &count, &bad));
             }
         });
         Ok(Self {
@@ -189,81 +190,60 @@ impl CountingUpstream {
     }
 }
 
-fn serve(stream: TcpStream, spans: &AtomicU64, malformed: &AtomicU64) -> Result<()> {
-    let mut writer = stream.try_clone()?;
-    let mut reader = BufReader::new(stream);
-    while let Some(request) = http::read_request(&mut reader, &mut writer)? {
-        let gzip = request
-            .header("content-encoding")
-            .is_some_and(|v| v.trim().eq_ignore_ascii_case("gzip"));
-        let body = if gzip {
-            let mut plain = Vec::new();
-            match flate2::read::GzDecoder::new(&request.body[..]).read_to_end(&mut plain) {
-                Ok(_) => plain,
-                Err(_) => Vec::from([0xffu8]),
-            }
-        } else {
-            request.body
-        };
-        if request.path == "/v1/traces" {
-            match count_spans(&body) {
-                Some(n) => spans.fetch_add(n, Ordering::SeqCst),
-                None => malformed.fetch_add(1, Ordering::SeqCst),
-            };
+/// Counts the spans of one request and answers `200`.
+fn count_request(mut request: tiny_http::Request, spans: &AtomicU64, malformed: &AtomicU64) {
+    let mut body = Vec::new();
+    let _ = request.as_reader().read_to_end(&mut body);
+    let gzip = request.headers().iter().any(|h| {
+        h.field.equiv("content-encoding") && h.value.as_str().trim().eq_ignore_ascii_case("gzip")
+    });
+    let body = if gzip {
+        let mut plain = Vec::new();
+        match flate2::read::GzDecoder::new(&body[..]).read_to_end(&mut plain) {
+            Ok(_) => plain,
+            Err(_) => Vec::from([0xffu8]),
         }
-        http::write_response(
-            &mut writer,
-            200,
-            &[("content-type", "application/x-protobuf")],
-            b"",
-        )?;
+    } else {
+        body
+    };
+    if request.url() == "/v1/traces" {
+        match count_spans(&body) {
+            Some(n) => spans.fetch_add(n, Ordering::SeqCst),
+            None => malformed.fetch_add(1, Ordering::SeqCst),
+        };
     }
-    Ok(())
+    let mut response = tiny_http::Response::empty(200);
+    if let Ok(header) = tiny_http::Header::from_bytes("content-type", "application/x-protobuf") {
+        response.add_header(header);
+    }
+    let _ = request.respond(response);
 }
 
-/// Posts `body` as protobuf to `http://127.0.0.1:port/v1/traces` on `stream` (keep-alive) and
-/// returns the status code.
-pub fn post_traces(stream: &mut BufReader<TcpStream>, port: u16, body: &[u8]) -> Result<u16> {
-    let head = format!(
-        "POST /v1/traces HTTP/1.1\r\nhost: 127.0.0.1:{port}\r\ncontent-type: application/x-protobuf\r\ncontent-length: {}\r\n\r\n",
-        body.len()
-    );
-    // One write: head and body in two would meet Nagle's algorithm and delayed ACKs (40 ms).
-    let mut request = head.into_bytes();
-    request.extend_from_slice(body);
-    stream.get_mut().write_all(&request)?;
-    let mut status = String::new();
-    stream.read_line(&mut status)?;
-    let code: u16 = status
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .with_context(|| format!("not an HTTP status line: {status:?}"))?;
-    let (mut length, mut chunked) = (0usize, false);
-    loop {
-        let mut header = String::new();
-        if stream.read_line(&mut header)? == 0 {
-            break;
-        }
-        let header = header.trim_end();
-        if header.is_empty() {
-            break;
-        }
-        if let Some((name, value)) = header.split_once(':') {
-            if name.eq_ignore_ascii_case("content-length") {
-                length = value.trim().parse().unwrap_or(0);
-            } else if name.eq_ignore_ascii_case("transfer-encoding") {
-                chunked = value.to_ascii_lowercase().contains("chunked");
-            }
-        }
-    }
-    if chunked {
-        http::read_chunked(stream)?;
-    } else {
-        let mut body = vec![0; length];
-        stream.read_exact(&mut body)?;
-    }
-    Ok(code)
+/// A client for [`post_traces`]: it keeps one connection alive, so that a load loop measures
+/// the receiver, not connection set-up.
+pub fn load_client() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(30)))
+        .build()
+        .into()
+}
+
+/// Posts `body` as protobuf to `http://127.0.0.1:port/v1/traces` with `client` (keep-alive)
+/// and returns the status code.
+pub fn post_traces(client: &ureq::Agent, port: u16, body: &[u8]) -> Result<u16> {
+    let url = format!("http://127.0.0.1:{port}/v1/traces");
+    let mut response = client
+        .post(&url)
+        .header("content-type", "application/x-protobuf")
+        .send(body)
+        .with_context(|| format!("POST {url}"))?;
+    // Read the answer whole, so that the connection goes back to the pool.
+    response
+        .body_mut()
+        .read_to_vec()
+        .with_context(|| format!("reading the answer of {url}"))?;
+    Ok(response.status().as_u16())
 }
 
 #[cfg(test)]
@@ -286,9 +266,9 @@ mod tests {
     fn the_upstream_counts_what_is_posted() {
         let upstream = CountingUpstream::start().unwrap();
         let port = upstream.addr.port();
-        let mut stream = BufReader::new(TcpStream::connect(upstream.addr).unwrap());
+        let client = load_client();
         for seed in 0..3 {
-            let status = post_traces(&mut stream, port, &encode_request(10, seed)).unwrap();
+            let status = post_traces(&client, port, &encode_request(10, seed)).unwrap();
             assert_eq!(status, 200);
         }
         assert_eq!(upstream.spans(), 30);

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
-use crate::emulator::{Emulator, FunctionSpec, InvokeOptions};
+use lambda_emulator::{Emulator, FunctionSpec, InvokeOptions};
 
 /// One of the three builds of the same handler.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

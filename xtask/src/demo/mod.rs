@@ -4,7 +4,7 @@
 //! 1. builds the example functions and the `faas-otel-extension` (debug by default,
 //!    `--release` for the size-optimised build);
 //! 2. starts moto (SQS) from the project's `.venv`, and the demo's OTLP receiver;
-//! 3. runs three functions under the local Lambda emulator (`crate::emulator`: Runtime,
+//! 3. runs three functions under the local Lambda emulator (the `lambda-emulator` crate: Runtime,
 //!    Extensions and Telemetry APIs), each with the extension as its local collector:
 //!    `orders-api` (`aws-http-api`), `billing` (`aws-chain` as the last link) and
 //!    `orders-consumer` (`aws-sqs-consumer`);
@@ -28,9 +28,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 
-use crate::emulator::{Emulator, FunctionSpec, InvokeApi, InvokeOptions};
 use crate::servers::{MotoServer, free_port};
 use crate::venv;
+use lambda_emulator::{Emulator, FunctionSpec, InvokeApi, InvokeOptions};
 
 use otlp_sink::OtlpSink;
 use sqs::Sqs;
@@ -368,7 +368,7 @@ fn http_event(method: &str, path: &str, traceparent: &str, body: &Value) -> Valu
             "traceparent": traceparent,
         },
         "requestContext": {
-            "accountId": crate::emulator::ACCOUNT_ID,
+            "accountId": lambda_emulator::ACCOUNT_ID,
             "apiId": "demo",
             "domainName": "demo.execute-api.us-east-1.amazonaws.com",
             "domainPrefix": "demo",

@@ -1,19 +1,16 @@
 //! The demo's OTLP/HTTP receiver: the upstream the extension forwards to.
 //!
-//! A small HTTP/1.1 server on `127.0.0.1:0` (std only, on the emulator's HTTP reader) that answers `200 {}` to every
+//! A small HTTP/1.1 server on `127.0.0.1:0` (tiny_http) that answers `200 {}` to every
 //! `POST /v1/traces`, `/v1/metrics` and `/v1/logs` and keeps the bodies. The demo asks the
 //! extension for OTLP/JSON without compression, so the bodies are the documents the waterfall
 //! reads and the file the demo writes. Keep-alive connections are served until the peer
 //! closes them.
 
-use std::io::BufReader;
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::sync::{Arc, Mutex};
 use std::thread;
 
-use anyhow::{Context, Result};
-
-use crate::emulator::http;
+use anyhow::{Context, Result, anyhow};
 
 /// One received export request.
 #[derive(Debug, Clone)]
@@ -39,14 +36,13 @@ impl OtlpSink {
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
             .context("binding the demo's OTLP receiver on 127.0.0.1")?;
         let addr = listener.local_addr()?;
+        let server = tiny_http::Server::from_listener(listener, None)
+            .map_err(|err| anyhow!("serving the demo's OTLP receiver: {err}"))?;
         let received = Arc::new(Mutex::new(Vec::new()));
         let store = received.clone();
         thread::spawn(move || {
-            for stream in listener.incoming().flatten() {
-                let store = store.clone();
-                thread::spawn(move || {
-                    let _ = serve(stream, &store);
-                });
+            for request in server.incoming_requests() {
+                keep(request, &store);
             }
         });
         Ok(Self { addr, received })
@@ -63,28 +59,36 @@ impl OtlpSink {
     }
 }
 
-fn serve(stream: TcpStream, store: &Mutex<Vec<Received>>) -> anyhow::Result<()> {
-    let mut writer = stream.try_clone()?;
-    let mut reader = BufReader::new(stream);
-    while let Some(request) = http::read_request(&mut reader, &mut writer)? {
-        if let Ok(mut all) = store.lock() {
-            all.push(Received {
-                content_type: request
-                    .header("content-type")
-                    .unwrap_or_default()
-                    .to_owned(),
-                path: request.path,
-                body: request.body,
-            });
-        }
-        http::write_response(
-            &mut writer,
-            200,
-            &[("content-type", "application/json")],
-            b"{}",
-        )?;
+/// Keeps `request` in `store` and answers `200 {}`.
+fn keep(mut request: tiny_http::Request, store: &Mutex<Vec<Received>>) {
+    let mut body = Vec::new();
+    if request.as_reader().read_to_end(&mut body).is_err() {
+        return;
     }
-    Ok(())
+    let content_type = request
+        .headers()
+        .iter()
+        .find(|h| h.field.equiv("content-type"))
+        .map(|h| h.value.as_str().to_owned())
+        .unwrap_or_default();
+    let path = request
+        .url()
+        .split('?')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    if let Ok(mut all) = store.lock() {
+        all.push(Received {
+            path,
+            content_type,
+            body,
+        });
+    }
+    let mut response = tiny_http::Response::from_data(b"{}".to_vec());
+    if let Ok(header) = tiny_http::Header::from_bytes("content-type", "application/json") {
+        response.add_header(header);
+    }
+    let _ = request.respond(response);
 }
 
 #[cfg(test)]
@@ -92,6 +96,7 @@ fn serve(stream: TcpStream, store: &Mutex<Vec<Received>>) -> anyhow::Result<()> 
 mod tests {
     use super::*;
     use std::io::{Read, Write};
+    use std::net::TcpStream;
 
     #[test]
     fn keeps_every_body_of_a_keep_alive_connection() {

@@ -9,9 +9,7 @@
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 
-use std::time::Duration;
-
-use crate::emulator::http;
+use crate::local_http;
 
 /// The account moto uses.
 pub const ACCOUNT: &str = "123456789012";
@@ -38,8 +36,8 @@ impl Sqs {
             self.region
         );
         let target = format!("AmazonSQS.{action}");
-        let response = http::send(
-            &format!("127.0.0.1:{}", self.port),
+        let (status, text) = local_http::request(
+            self.port,
             "POST",
             "/",
             &[
@@ -47,11 +45,9 @@ impl Sqs {
                 ("X-Amz-Target", &target),
                 ("Authorization", &authorization),
             ],
-            body.to_string().as_bytes(),
-            Duration::from_secs(5),
+            &body.to_string(),
         )
         .with_context(|| format!("SQS {action} on 127.0.0.1:{}", self.port))?;
-        let (status, text) = (response.status, response.text());
         if status != 200 {
             bail!("SQS {action} answered {status}: {text}");
         }
