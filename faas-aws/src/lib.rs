@@ -2,8 +2,6 @@
 
 pub mod arn;
 pub mod environment;
-#[cfg(feature = "extension")]
-pub mod extension;
 pub mod invocation_state;
 pub mod layer;
 pub mod outcome;

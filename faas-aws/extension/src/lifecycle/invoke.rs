@@ -1,0 +1,76 @@
+//! [`on_invoke`]: after INVOKE, wait for the function's data (bounded), then export before the
+//! extension asks for the next event.
+
+use std::sync::Mutex;
+use std::time::Instant;
+
+use crate::forward::Forwarder;
+use crate::lock::lock;
+use crate::state::Shared;
+
+use super::deadline::deadline_of;
+use super::export_pace::ExportPace;
+use super::prepare::prepare;
+
+/// Waits until the function's data for `request_id` arrived, at most until `until`.
+///
+/// With tail sampling on, only `platform.runtimeDone` ends the wait early: the sampler needs
+/// the invocation's outcome (error, timeout), and the runtime is done after the function
+/// flushed.
+async fn wait_for_invocation(shared: &Shared, request_id: &str, until: Instant) {
+    let need_outcome = lock(&shared.sampler).is_enabled();
+    loop {
+        let notified = shared.arrived.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        let arrived = if need_outcome {
+            lock(&shared.runtime_done).contains(request_id)
+        } else {
+            shared.invocation_arrived(request_id)
+        };
+        if arrived {
+            return;
+        }
+        let now = Instant::now();
+        if now >= until || tokio::time::timeout(until - now, notified).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Handles one INVOKE: waits for the invocation's data (never past its deadline), prepares the
+/// buffer and exports unless periodic mode says it is not due yet.
+pub(crate) async fn on_invoke(
+    shared: &Shared,
+    forwarder: &Forwarder,
+    pace: &Mutex<ExportPace>,
+    request_id: &str,
+    deadline_ms: u64,
+) {
+    let config = &shared.config;
+    let now = Instant::now();
+    // The invocation's deadline bounds both the wait and the export.
+    let platform_deadline = deadline_of(deadline_ms);
+    lock(pace).invoked(now, config.periodic_above);
+    let fallback = now.checked_add(config.wait).unwrap_or(now);
+    let wait_until = platform_deadline.map_or(fallback, |d| d.min(fallback));
+    wait_for_invocation(shared, request_id, wait_until).await;
+    prepare(shared);
+    let now = Instant::now();
+    let (empty, held) = {
+        let buffer = lock(&shared.buffer);
+        (buffer.is_empty(), buffer.bytes())
+    };
+    // Periodic mode still exports early when a quarter of the memory cap is in use, so a
+    // burst is forwarded instead of dropped.
+    let pressure = held >= config.memory_limit / 4;
+    if empty || !(pressure || lock(pace).due(now, config.export_interval)) {
+        return;
+    }
+    let mut deadline = now.checked_add(config.export_timeout).unwrap_or(now);
+    if let Some(platform) = platform_deadline {
+        deadline = deadline.min(platform);
+    }
+    forwarder.export(shared, deadline).await;
+    lock(pace).exported(Instant::now());
+}

@@ -1,0 +1,99 @@
+//! The records of one invocation: `platform.start`, `platform.runtimeDone`, `platform.report`.
+
+use serde::Deserialize;
+
+use super::lenient::{lenient, lenient_list, optional_whole_number, whole_number};
+use super::record_parts::{PlatformSpan, TraceContext};
+use super::values::Status;
+
+/// The record of `platform.start`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Start {
+    /// The invocation's request id.
+    pub request_id: String,
+    /// The function version invoked.
+    #[serde(default)]
+    pub version: Option<String>,
+    /// X-Ray trace context.
+    #[serde(default, deserialize_with = "lenient")]
+    pub tracing: Option<TraceContext>,
+}
+
+/// `metrics` of `platform.runtimeDone`.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RuntimeDoneMetrics {
+    /// Time the runtime spent on the invocation, in milliseconds.
+    pub duration_ms: f64,
+    /// Bytes of the response.
+    #[serde(default, deserialize_with = "optional_whole_number")]
+    pub produced_bytes: Option<u64>,
+}
+
+/// The record of `platform.runtimeDone`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RuntimeDone {
+    /// The invocation's request id.
+    pub request_id: String,
+    /// How the invocation ended.
+    pub status: Status,
+    /// What went wrong, when it did.
+    #[serde(default)]
+    pub error_type: Option<String>,
+    /// Duration and response size, when given.
+    #[serde(default, deserialize_with = "lenient")]
+    pub metrics: Option<RuntimeDoneMetrics>,
+    /// Spans Lambda reports.
+    #[serde(default, deserialize_with = "lenient_list")]
+    pub spans: Vec<PlatformSpan>,
+    /// X-Ray trace context.
+    #[serde(default, deserialize_with = "lenient")]
+    pub tracing: Option<TraceContext>,
+}
+
+/// `metrics` of `platform.report`.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReportMetrics {
+    /// Duration of the invocation, in milliseconds.
+    pub duration_ms: f64,
+    /// Duration billed, in milliseconds.
+    #[serde(deserialize_with = "whole_number")]
+    pub billed_duration_ms: u64,
+    /// Configured memory, in MB.
+    #[serde(rename = "memorySizeMB", deserialize_with = "whole_number")]
+    pub memory_size_mb: u64,
+    /// Most memory used by the environment during the invocation, in MB.
+    #[serde(rename = "maxMemoryUsedMB", deserialize_with = "whole_number")]
+    pub max_memory_used_mb: u64,
+    /// Duration of initialization, present on the first invocation of an environment.
+    #[serde(default)]
+    pub init_duration_ms: Option<f64>,
+    /// Duration of restoring (SnapStart), present on the first invocation after a restore.
+    #[serde(default)]
+    pub restore_duration_ms: Option<f64>,
+}
+
+/// The record of `platform.report`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Report {
+    /// The invocation's request id.
+    pub request_id: String,
+    /// How the invocation ended (`success` when absent).
+    #[serde(default)]
+    pub status: Status,
+    /// What went wrong, when it did.
+    #[serde(default)]
+    pub error_type: Option<String>,
+    /// What the invocation used and was billed.
+    pub metrics: ReportMetrics,
+    /// Spans Lambda reports.
+    #[serde(default, deserialize_with = "lenient_list")]
+    pub spans: Vec<PlatformSpan>,
+    /// X-Ray trace context.
+    #[serde(default, deserialize_with = "lenient")]
+    pub tracing: Option<TraceContext>,
+}

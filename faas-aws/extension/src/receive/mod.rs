@@ -1,0 +1,16 @@
+//! Receive: the function's OTLP over HTTP (and, with the feature `grpc`, over gRPC) on loopback,
+//! and the platform's Telemetry API batches.
+
+mod accept;
+mod body;
+mod decode;
+#[cfg(feature = "grpc")]
+mod grpc;
+mod otlp_http;
+mod rejection;
+mod telemetry_listener;
+
+#[cfg(feature = "grpc")]
+pub(crate) use grpc::serve as serve_grpc;
+pub(crate) use otlp_http::router as otlp_router;
+pub(crate) use telemetry_listener::router as telemetry_router;

@@ -1,0 +1,57 @@
+//! [`Shared`]: the state the receivers, the Telemetry API listener, the forwarder and the
+//! lifecycle share.
+
+use std::sync::Mutex;
+
+use tokio::sync::Notify;
+
+use crate::buffer::Buffer;
+use crate::config::ExtensionConfig;
+use crate::lock::lock;
+use crate::platform_events::PlatformTelemetry;
+use crate::recent_ids::RecentIds;
+use crate::tail_sampling::TailSampler;
+
+/// Everything shared, each part behind its own lock.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    /// Settings.
+    pub(crate) config: ExtensionConfig,
+    /// The data waiting for export.
+    pub(crate) buffer: Mutex<Buffer>,
+    /// Platform events to spans and metrics.
+    pub(crate) platform: Mutex<PlatformTelemetry>,
+    /// The tail sampler.
+    pub(crate) sampler: Mutex<TailSampler>,
+    /// Request ids whose invocation span (`faas.invocation_id`) arrived.
+    pub(crate) seen: Mutex<RecentIds>,
+    /// Request ids whose `platform.runtimeDone` arrived.
+    pub(crate) runtime_done: Mutex<RecentIds>,
+    /// Woken whenever data or platform events arrive.
+    pub(crate) arrived: Notify,
+}
+
+impl Shared {
+    /// The shared state for `config`.
+    pub(crate) fn new(
+        config: ExtensionConfig,
+        platform: PlatformTelemetry,
+        sampler: TailSampler,
+    ) -> Self {
+        Self {
+            buffer: Mutex::new(Buffer::new(config.memory_limit)),
+            config,
+            platform: Mutex::new(platform),
+            sampler: Mutex::new(sampler),
+            seen: Mutex::default(),
+            runtime_done: Mutex::default(),
+            arrived: Notify::new(),
+        }
+    }
+
+    /// Whether the function's data for `request_id` is in: its invocation span arrived or the
+    /// runtime finished the invocation.
+    pub(crate) fn invocation_arrived(&self, request_id: &str) -> bool {
+        lock(&self.seen).contains(request_id) || lock(&self.runtime_done).contains(request_id)
+    }
+}
