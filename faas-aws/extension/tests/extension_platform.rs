@@ -5,13 +5,13 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use faas_otel_extension::{OtherReason, PlatformEvent, parse_batch};
+use faas_core::cost::{Architecture, BillingInput, CostModel};
+use faas_core::env::Env;
 use faas_otel_extension::{
     INIT_JOIN_EVENT_LIMIT, INIT_SPAN_NAME, INVOKE_SPAN_NAME, InvocationOutcome, PlatformTelemetry,
     SCOPE_NAME,
 };
-use faas_core::cost::{Architecture, BillingInput, CostModel};
-use faas_core::env::Env;
+use faas_otel_extension::{OtherReason, PlatformEvent, parse_batch};
 use opentelemetry::KeyValue;
 use opentelemetry::trace::{SpanId, TraceId};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;

@@ -88,7 +88,9 @@ impl PlatformEvent {
             return Self::other(None, event_type, record, OtherReason::BadTime);
         };
         match Record::deserialize(&tagged(&event_type, Some(&record))) {
-            Ok(Record::Unknown) => Self::other(Some(time), event_type, record, OtherReason::UnknownType),
+            Ok(Record::Unknown) => {
+                Self::other(Some(time), event_type, record, OtherReason::UnknownType)
+            }
             Ok(typed) => Self::Known {
                 time,
                 record: typed,
@@ -389,7 +391,9 @@ mod tests {
     #[test]
     fn unknown_types_with_any_record_and_known_types_without_one() {
         for record in ["{}", "1", "\"text\"", "null", "[1,2]"] {
-            let json = format!(r#"{{"time":"2022-10-21T14:05:03Z","type":"platform.future","record":{record}}}"#);
+            let json = format!(
+                r#"{{"time":"2022-10-21T14:05:03Z","type":"platform.future","record":{record}}}"#
+            );
             assert!(matches!(
                 one(&json),
                 PlatformEvent::Other {
@@ -417,7 +421,8 @@ mod tests {
             any::<u64>().prop_map(Value::from),
             any::<f64>().prop_map(Value::from),
             ".{0,12}".prop_map(Value::String),
-            "2022-10-21T14:05:0[0-9](\\.[0-9]{1,12})?(Z|[+-][0-9]{2}:[0-9]{2})".prop_map(Value::String),
+            "2022-10-21T14:05:0[0-9](\\.[0-9]{1,12})?(Z|[+-][0-9]{2}:[0-9]{2})"
+                .prop_map(Value::String),
         ];
         leaf.prop_recursive(4, 48, 6, |inner| {
             prop_oneof![

@@ -55,7 +55,6 @@ pub struct InitRuntimeDone {
     pub spans: Vec<PlatformSpan>,
 }
 
-
 /// The record of `platform.initReport`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -76,7 +75,6 @@ pub struct InitReport {
     #[serde(default, deserialize_with = "lenient_list")]
     pub spans: Vec<PlatformSpan>,
 }
-
 
 /// The record of `platform.restoreStart`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]

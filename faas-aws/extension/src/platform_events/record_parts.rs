@@ -34,7 +34,6 @@ pub struct TraceContext {
     pub value: String,
 }
 
-
 /// `metrics` of `platform.initReport` and `platform.restoreReport`.
 #[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -29,7 +29,9 @@ pub fn parse_rfc3339(text: &str) -> Option<SystemTime> {
     } else {
         UNIX_EPOCH.checked_sub(Duration::from_secs(seconds.unsigned_abs()))
     }?;
-    whole.checked_add(Duration::from_nanos(u64::from(time.timestamp_subsec_nanos())))
+    whole.checked_add(Duration::from_nanos(u64::from(
+        time.timestamp_subsec_nanos(),
+    )))
 }
 
 #[cfg(test)]

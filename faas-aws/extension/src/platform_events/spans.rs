@@ -45,7 +45,12 @@ pub(crate) struct UnplacedSpan {
 
 impl UnplacedSpan {
     /// The span in trace `trace_id` with id `span_id`, under `parent` (root when `None`).
-    pub(crate) fn place(self, trace_id: [u8; 16], span_id: [u8; 8], parent: Option<[u8; 8]>) -> Span {
+    pub(crate) fn place(
+        self,
+        trace_id: [u8; 16],
+        span_id: [u8; 8],
+        parent: Option<[u8; 8]>,
+    ) -> Span {
         Span {
             trace_id: trace_id.to_vec(),
             span_id: span_id.to_vec(),

@@ -1,43 +1,4 @@
-//! Spans and metrics made from the Lambda Telemetry API's platform events.
-//!
-//! The function traces itself (its invocation span, its cold start as `faas init`); what only
-//! the platform knows arrives at the extension as [platform events](super::PlatformEvent).
-//! [`PlatformTelemetry`] turns them into OTLP, with the same resource as the function:
-//!
-//! | span | from | where in the trace |
-//! |---|---|---|
-//! | [`platform init`](INIT_SPAN_NAME) | `platform.initStart` → `platform.initReport` | sibling of the first invocation's span |
-//! | [`platform restore`](RESTORE_SPAN_NAME) | `platform.restoreStart` → `platform.restoreReport` | sibling of the first invocation's span |
-//! | [`platform invoke`](INVOKE_SPAN_NAME) | `platform.start` → `platform.report` | sibling of the invocation's span |
-//!
-//! All are INTERNAL. "Sibling" means same trace id and the same parent as the function's
-//! invocation span (root-level when that span is a root). The function's spans are learned with
-//! [`observe_traces`](PlatformTelemetry::observe_traces), from the spans that carry
-//! `faas.invocation_id`; the last [`REMEMBERED_INVOCATIONS`] request ids are remembered.
-//!
-//! **Ordering.** A `platform invoke` span is made when its `platform.report` is processed. The
-//! function sends its spans before it asks for the next invocation, and Lambda reports the
-//! invocation only after that, so calling `observe_traces` as OTLP requests are received (before
-//! answering them) sees the invocation's trace in time. A report whose request id was never seen
-//! in the function's spans (the function exported nothing, or its spans were lost) becomes a
-//! root span in a new trace with random ids, with the same attributes.
-//!
-//! **Initialization** (and SnapStart restore) is held back until its trace is known: the first
-//! invocation after it (the first request id in `platform.start`, `runtimeDone` or `report`; for
-//! an initialization Lambda re-ran in the `invoke` phase, the invocation in progress) is the one
-//! it joins. It is released without a function trace rather than lost: when that invocation's
-//! report arrives and its trace is still unknown (then it joins the new trace of that
-//! `platform invoke` span, root-level), when [`INIT_JOIN_EVENT_LIMIT`] more events went by, or
-//! when [`finish`](PlatformTelemetry::finish) is called at shutdown (then in a new trace of its
-//! own).
-//!
-//! **Metrics** ([`take_metrics`](PlatformTelemetry::take_metrics)), delta temporality, no
-//! attributes (`faas.trigger` is not known to the platform): `faas.invoke_duration` (s),
-//! `faas.init_duration` (s, initializations and restores), `faas.mem_usage` (By, the
-//! invocation's `maxMemoryUsedMB`), `faas.errors`, `faas.timeouts`, `faas.coldstarts` (reports
-//! carrying `initDurationMs` or `restoreDurationMs`). The function's own pipeline records
-//! `faas.*` metrics too, with `faas.trigger` and under its own instrumentation scope; these are
-//! under the scope [`SCOPE_NAME`].
+//! [`PlatformTelemetry`]: platform events to OTLP spans and metrics.
 
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -91,7 +52,46 @@ struct Held {
     events_since_target: u32,
 }
 
-/// Turns platform events into spans and metrics; see the [module documentation](self).
+/// Turns the Lambda Telemetry API's platform events into spans and metrics.
+///
+/// The function traces itself (its invocation span, its cold start as `faas init`); what only
+/// the platform knows arrives at the extension as [platform events](super::PlatformEvent).
+/// [`PlatformTelemetry`] turns them into OTLP, with the same resource as the function:
+///
+/// | span | from | where in the trace |
+/// |---|---|---|
+/// | [`platform init`](crate::INIT_SPAN_NAME) | `platform.initStart` → `platform.initReport` | sibling of the first invocation's span |
+/// | `platform restore` | `platform.restoreStart` → `platform.restoreReport` | sibling of the first invocation's span |
+/// | [`platform invoke`](crate::INVOKE_SPAN_NAME) | `platform.start` → `platform.report` | sibling of the invocation's span |
+///
+/// All are INTERNAL. "Sibling" means same trace id and the same parent as the function's
+/// invocation span (root-level when that span is a root). The function's spans are learned with
+/// [`observe_traces`](PlatformTelemetry::observe_traces), from the spans that carry
+/// `faas.invocation_id`; the last 1024 request ids are remembered.
+///
+/// **Ordering.** A `platform invoke` span is made when its `platform.report` is processed. The
+/// function sends its spans before it asks for the next invocation, and Lambda reports the
+/// invocation only after that, so calling `observe_traces` as OTLP requests are received (before
+/// answering them) sees the invocation's trace in time. A report whose request id was never seen
+/// in the function's spans (the function exported nothing, or its spans were lost) becomes a
+/// root span in a new trace with random ids, with the same attributes.
+///
+/// **Initialization** (and SnapStart restore) is held back until its trace is known: the first
+/// invocation after it (the first request id in `platform.start`, `runtimeDone` or `report`; for
+/// an initialization Lambda re-ran in the `invoke` phase, the invocation in progress) is the one
+/// it joins. It is released without a function trace rather than lost: when that invocation's
+/// report arrives and its trace is still unknown (then it joins the new trace of that
+/// `platform invoke` span, root-level), when [`INIT_JOIN_EVENT_LIMIT`] more events went by, or
+/// when [`finish`](PlatformTelemetry::finish) is called at shutdown (then in a new trace of its
+/// own).
+///
+/// **Metrics** ([`take_metrics`](PlatformTelemetry::take_metrics)), delta temporality, no
+/// attributes (`faas.trigger` is not known to the platform): `faas.invoke_duration` (s),
+/// `faas.init_duration` (s, initializations and restores), `faas.mem_usage` (By, the
+/// invocation's `maxMemoryUsedMB`), `faas.errors`, `faas.timeouts`, `faas.coldstarts` (reports
+/// carrying `initDurationMs` or `restoreDurationMs`). The function's own pipeline records
+/// `faas.*` metrics too, with `faas.trigger` and under its own instrumentation scope; these are
+/// under the scope [`SCOPE_NAME`].
 #[derive(Debug)]
 pub struct PlatformTelemetry {
     resource: ProtoResource,
@@ -111,7 +111,7 @@ pub struct PlatformTelemetry {
 
 impl PlatformTelemetry {
     /// Built as the function builds its telemetry: the resource from Lambda's variables
-    /// ([`LambdaEnvironment`], or a local environment off Lambda) with `OTEL_SERVICE_NAME` and
+    /// (Lambda's, or a local environment off Lambda) with `OTEL_SERVICE_NAME` and
     /// `OTEL_RESOURCE_ATTRIBUTES` ([`build_resource`]), the cost model from the Lambda price
     /// plan with the `FAAS_OTEL_PRICE_*` overrides, the architecture of this binary (the
     /// function's). A bad `OTEL_*` or `FAAS_OTEL_PRICE_*` value is an error naming it.

@@ -31,21 +31,27 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route(
             "/v1/traces",
-            post(|State(s): State<Arc<Shared>>, headers: HeaderMap, body: Body| {
-                receive(s, headers, body, accept_traces)
-            }),
+            post(
+                |State(s): State<Arc<Shared>>, headers: HeaderMap, body: Body| {
+                    receive(s, headers, body, accept_traces)
+                },
+            ),
         )
         .route(
             "/v1/metrics",
-            post(|State(s): State<Arc<Shared>>, headers: HeaderMap, body: Body| {
-                receive(s, headers, body, accept_metrics)
-            }),
+            post(
+                |State(s): State<Arc<Shared>>, headers: HeaderMap, body: Body| {
+                    receive(s, headers, body, accept_metrics)
+                },
+            ),
         )
         .route(
             "/v1/logs",
-            post(|State(s): State<Arc<Shared>>, headers: HeaderMap, body: Body| {
-                receive(s, headers, body, accept_logs)
-            }),
+            post(
+                |State(s): State<Arc<Shared>>, headers: HeaderMap, body: Body| {
+                    receive(s, headers, body, accept_logs)
+                },
+            ),
         )
         // The bodies are read by `read_body` with `max_body`; gzip bodies are bounded again
         // after decompression.

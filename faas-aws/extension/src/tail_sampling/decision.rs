@@ -41,4 +41,3 @@ pub(crate) struct FilterStats {
     /// Spans dropped with them.
     pub(crate) dropped_spans: u64,
 }
-

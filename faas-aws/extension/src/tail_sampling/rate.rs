@@ -33,7 +33,10 @@ mod tests {
 
     #[test]
     fn malformed_ids_are_kept_and_probabilities_bound_the_decision() {
-        assert_eq!(rate_decision(0.0, &[1, 2, 3]), Decision::Keep(KeepReason::Rate));
+        assert_eq!(
+            rate_decision(0.0, &[1, 2, 3]),
+            Decision::Keep(KeepReason::Rate)
+        );
         let id = 0x0af7_6519_16cd_43dd_8448_eb21_1c80_319c_u128.to_be_bytes();
         assert_eq!(rate_decision(1.0, &id), Decision::Keep(KeepReason::Rate));
         assert_eq!(rate_decision(0.0, &id), Decision::Drop);

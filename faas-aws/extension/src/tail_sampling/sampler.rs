@@ -16,8 +16,7 @@ use crate::platform_events::InvocationOutcome;
 use super::decision::{Decision, FilterStats, KeepReason};
 use super::rate::rate_decision;
 use super::settings::{
-    DEFAULT_RATE, DEFAULT_SLOW_MS, MODE_VAR, RATE_VAR, REMEMBERED_TRACES, SLOW_MS_VAR,
-    SamplingMode,
+    DEFAULT_RATE, DEFAULT_SLOW_MS, MODE_VAR, RATE_VAR, REMEMBERED_TRACES, SLOW_MS_VAR, SamplingMode,
 };
 use super::trace_summary::summarize;
 
@@ -192,11 +191,7 @@ impl TailSampler {
                 stats.dropped_traces += 1;
             }
         }
-        let keep = |span: &Span| {
-            decided
-                .get(&span.trace_id)
-                .is_none_or(Decision::is_keep)
-        };
+        let keep = |span: &Span| decided.get(&span.trace_id).is_none_or(Decision::is_keep);
         for resource_spans in &mut request.resource_spans {
             for scope_spans in &mut resource_spans.scope_spans {
                 let before = scope_spans.spans.len();
@@ -218,7 +213,6 @@ impl TailSampler {
     }
 }
 
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -226,9 +220,9 @@ mod tests {
     use opentelemetry::KeyValue;
     use opentelemetry::trace::{SpanKind, TraceId};
     use opentelemetry_proto::tonic::trace::v1::status;
-    use opentelemetry_sdk::trace::{Sampler, SamplingDecision, ShouldSample};
     use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Status};
     use opentelemetry_proto::transform::common::tonic::Attributes;
+    use opentelemetry_sdk::trace::{Sampler, SamplingDecision, ShouldSample};
     use std::time::UNIX_EPOCH;
 
     const T0_MS: u64 = 1_700_000_000_000;
@@ -350,10 +344,7 @@ mod tests {
             rules.decision(&1u128.to_be_bytes()),
             Some(Decision::Keep(KeepReason::ErrorStatus))
         );
-        assert_eq!(
-            rules.decision(&2u128.to_be_bytes()),
-            Some(Decision::Drop)
-        );
+        assert_eq!(rules.decision(&2u128.to_be_bytes()), Some(Decision::Drop));
     }
 
     #[test]
@@ -601,4 +592,3 @@ mod tests {
         }
     }
 }
-

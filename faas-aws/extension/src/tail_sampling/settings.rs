@@ -23,4 +23,3 @@ pub(crate) enum SamplingMode {
     /// Apply the tail sampling (`decide`).
     Decide,
 }
-

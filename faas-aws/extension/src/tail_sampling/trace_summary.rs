@@ -91,4 +91,3 @@ fn keep_reason(
     }
     None
 }
-
