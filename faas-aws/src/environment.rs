@@ -2,7 +2,7 @@
 
 use faas_core::cost::{Architecture, PricePlan};
 use faas_core::env::Env;
-use faas_core::environment::{FaasEnvironment, InitializationType};
+use faas_core::faas_environment::{FaasEnvironment, InitializationType};
 use opentelemetry::KeyValue;
 use opentelemetry_semantic_conventions::attribute as attr;
 
@@ -51,7 +51,7 @@ impl LambdaEnvironment {
     }
 }
 
-/// Detector for [`faas_core::environment::detect`].
+/// Detector for [`faas_core::faas_environment::detect`].
 pub fn detect(env: &Env) -> Option<Box<dyn FaasEnvironment>> {
     LambdaEnvironment::from_env(env).map(|e| Box::new(e) as Box<dyn FaasEnvironment>)
 }

@@ -36,10 +36,16 @@ use crate::arn::InvokedArn;
 use crate::invocation_state::InvocationState;
 use crate::triggers::{DescribeOptions, MessageDescription, describe};
 
-/// Traces each invocation; see the module docs. Cheap to clone; clones share everything.
+/// `false` stops the invocation's X-Ray header from becoming the parent (default: it does).
+pub const XRAY_PARENT_VAR: &str = "FAAS_OTEL_XRAY_PARENT";
+
+/// Traces each invocation; see the module docs. Cheap to clone; clones share the telemetry
+/// and the dropped-span counter, and each keeps its own options ([`FaasLayer::with_xray_parent`]).
 #[derive(Debug, Clone)]
 pub struct FaasLayer {
     shared: Arc<Shared>,
+    /// Outside the `Arc`, so that setting it works on a layer that has been cloned.
+    xray_parent: bool,
 }
 
 #[derive(Debug)]
@@ -47,7 +53,6 @@ struct Shared {
     telemetry: Telemetry,
     options: DescribeOptions,
     xray: Propagation,
-    xray_parent: bool,
     function_version: Option<String>,
     warmup: Option<Warmup>,
     /// Spans the previous flushes dropped, reported on the next invocation span.
@@ -88,37 +93,28 @@ impl Warmup {
 }
 
 impl FaasLayer {
-    /// A layer recording into `telemetry`. Reads `FAAS_OTEL_XRAY_PARENT`,
-    /// `FAAS_OTEL_DENY_HEADERS`, `FAAS_OTEL_DENY_QUERY_PARAMS` and `FAAS_OTEL_WARMUP` from the
-    /// process environment.
+    /// A layer recording into `telemetry`, with the telemetry's propagation and privacy lists
+    /// (`FAAS_OTEL_DENY_HEADERS`, `FAAS_OTEL_DENY_QUERY_PARAMS`). Reads
+    /// `FAAS_OTEL_XRAY_PARENT` and `FAAS_OTEL_WARMUP` from the process environment.
     pub fn new(telemetry: Telemetry) -> Self {
         Self::from_env(telemetry, &Env::process())
     }
 
-    /// As [`FaasLayer::new`], reading the given variables.
+    /// As [`FaasLayer::new`], reading `FAAS_OTEL_XRAY_PARENT`, `FAAS_OTEL_WARMUP` and
+    /// `AWS_LAMBDA_FUNCTION_VERSION` from the given variables.
     pub fn from_env(telemetry: Telemetry, env: &Env) -> Self {
-        let list = |var: &str| -> Vec<String> {
-            env.get(var)
-                .map(|v| {
-                    v.split(',')
-                        .map(|s| s.trim().to_ascii_lowercase())
-                        .filter(|s| !s.is_empty())
-                        .collect()
-                })
-                .unwrap_or_default()
-        };
+        let config = telemetry.config();
         let options = DescribeOptions {
-            propagation: telemetry.config().propagation.clone(),
-            denied_headers: list("FAAS_OTEL_DENY_HEADERS"),
-            denied_query_params: list("FAAS_OTEL_DENY_QUERY_PARAMS"),
+            propagation: config.propagation.clone(),
+            privacy: config.http_privacy.clone(),
         };
         Self {
+            xray_parent: env
+                .get(XRAY_PARENT_VAR)
+                .is_none_or(|v| !v.trim().eq_ignore_ascii_case("false")),
             shared: Arc::new(Shared {
                 options,
                 xray: Propagation::from_names("xray").unwrap_or_default(),
-                xray_parent: env
-                    .get("FAAS_OTEL_XRAY_PARENT")
-                    .is_none_or(|v| !v.trim().eq_ignore_ascii_case("false")),
                 function_version: env.get("AWS_LAMBDA_FUNCTION_VERSION"),
                 warmup: env.get("FAAS_OTEL_WARMUP").and_then(|w| Warmup::parse(&w)),
                 runtime_api: std::sync::OnceLock::new(),
@@ -132,10 +128,14 @@ impl FaasLayer {
     /// parent (default: yes, `Sampled` respected). Turn it off when X-Ray tracing is passive
     /// and its `Sampled=0` would make a parent-based sampler drop every trace.
     pub fn with_xray_parent(mut self, enabled: bool) -> Self {
-        if let Some(shared) = Arc::get_mut(&mut self.shared) {
-            shared.xray_parent = enabled;
-        }
+        self.xray_parent = enabled;
         self
+    }
+
+    /// Whether the invocation's X-Ray header becomes the parent (see
+    /// [`FaasLayer::with_xray_parent`]).
+    pub fn xray_parent(&self) -> bool {
+        self.xray_parent
     }
 
     /// The telemetry this layer records into.
@@ -151,6 +151,7 @@ impl<S> Layer<S> for FaasLayer {
         FaasService {
             inner,
             shared: self.shared.clone(),
+            xray_parent: self.xray_parent,
         }
     }
 }
@@ -160,6 +161,7 @@ impl<S> Layer<S> for FaasLayer {
 pub struct FaasService<S> {
     inner: S,
     shared: Arc<Shared>,
+    xray_parent: bool,
 }
 
 /// One invocation in flight.
@@ -172,7 +174,12 @@ struct Started {
 }
 
 impl Shared {
-    fn parent(&self, described: Option<Context>, lambda: &LambdaContext) -> Option<Context> {
+    fn parent(
+        &self,
+        described: Option<Context>,
+        lambda: &LambdaContext,
+        xray_parent: bool,
+    ) -> Option<Context> {
         if let Some(parent) = described.filter(has_remote_parent) {
             return Some(parent);
         }
@@ -182,7 +189,7 @@ impl Shared {
                 return Some(cx);
             }
         }
-        if self.xray_parent
+        if xray_parent
             && let Some(header) = lambda.xray_trace_id.as_deref()
         {
             let carrier = std::collections::HashMap::from([(
@@ -197,7 +204,7 @@ impl Shared {
         None
     }
 
-    fn start(&self, invocation: &LambdaInvocation) -> Started {
+    fn start(&self, invocation: &LambdaInvocation, xray_parent: bool) -> Started {
         let lambda = &invocation.context;
         let event: serde_json::Value =
             serde_json::from_slice(&invocation.body).unwrap_or(serde_json::Value::Null);
@@ -237,7 +244,7 @@ impl Shared {
         if let Some(kind) = described.kind {
             description = description.with_kind(kind);
         }
-        if let Some(parent) = self.parent(described.parent, lambda) {
+        if let Some(parent) = self.parent(described.parent, lambda, xray_parent) {
             description = description.with_parent(parent);
         }
         if warmup {
@@ -360,7 +367,7 @@ where
 
     fn call(&mut self, invocation: LambdaInvocation) -> Self::Future {
         let shared = self.shared.clone();
-        let started = shared.start(&invocation);
+        let started = shared.start(&invocation, self.xray_parent);
         if started.warmup {
             let request_id = invocation.context.request_id.clone();
             return Box::pin(async move {
@@ -390,9 +397,64 @@ where
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use faas_core::faas_environment::LocalEnvironment;
     use serde_json::json;
+
+    const XRAY_HEADER: &str = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1";
+
+    fn layer(pairs: &[(&str, &str)]) -> FaasLayer {
+        let mut vars = vec![
+            ("OTEL_TRACES_EXPORTER", "none"),
+            ("OTEL_METRICS_EXPORTER", "none"),
+        ];
+        vars.extend_from_slice(pairs);
+        let env = Env::from_pairs(vars);
+        let telemetry = Telemetry::builder(LocalEnvironment::named("fn"))
+            .with_env(env.clone())
+            .install_global(false)
+            .build()
+            .unwrap();
+        FaasLayer::from_env(telemetry, &env)
+    }
+
+    fn xray_parented(layer: &FaasLayer) -> bool {
+        let mut lambda = LambdaContext::default();
+        lambda.xray_trace_id = Some(XRAY_HEADER.to_owned());
+        layer
+            .shared
+            .parent(None, &lambda, layer.xray_parent)
+            .is_some()
+    }
+
+    #[test]
+    fn with_xray_parent_works_on_a_cloned_layer() {
+        let on = layer(&[]);
+        let clone = on.clone();
+        assert!(on.xray_parent() && xray_parented(&on));
+        let off = on.with_xray_parent(false);
+        assert!(!off.xray_parent() && !xray_parented(&off));
+        // The clone made before keeps its own setting; services made after follow the layer.
+        assert!(clone.xray_parent() && xray_parented(&clone));
+        let service = off.layer(());
+        assert!(!service.xray_parent);
+        let from_env = layer(&[("FAAS_OTEL_XRAY_PARENT", "FALSE")]);
+        assert!(!xray_parented(&from_env));
+        assert!(xray_parented(&from_env.clone().with_xray_parent(true)));
+    }
+
+    #[test]
+    fn the_telemetry_privacy_lists_reach_the_describer() {
+        let layer = layer(&[
+            ("FAAS_OTEL_DENY_HEADERS", "X-Tenant"),
+            ("FAAS_OTEL_DENY_QUERY_PARAMS", "session_id"),
+        ]);
+        let privacy = &layer.shared.options.privacy;
+        assert_eq!(privacy.denied_headers, ["x-tenant"]);
+        assert_eq!(privacy.denied_query_params, ["session_id"]);
+    }
 
     #[test]
     fn warmup_spec_table() {

@@ -1,63 +1,14 @@
-//! One-call entry points: [`run`] for `lambda_runtime` handlers, [`run_http`] for
-//! `lambda_http` services. Each sets up telemetry from the environment, the layers, the flush
-//! after every invocation and the drain on SIGTERM, and serves invocations concurrently when
-//! `AWS_LAMBDA_MAX_CONCURRENCY` is above 1 (Lambda Managed Instances), sequentially otherwise.
+//! One-call entry points, each `Server::from_env()` with its defaults (see [`Server`]):
+//! [`run`] for `lambda_runtime` handlers, [`run_http`] for `lambda_http` services and
+//! [`serve`] for an axum `Router`, the entry point every provider crate shares.
 
-use std::fmt::{Debug, Display};
-use std::sync::Arc;
-
-use faas_core::env::Env;
-use faas_core::environment::{FaasEnvironment, LocalEnvironment};
-use faas_core::pipeline::Telemetry;
-use lambda_runtime::{Diagnostic, LambdaEvent, Runtime};
+use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use tower::{Layer, Service};
+use std::fmt::{Debug, Display};
+use tower::Service;
 
-use crate::environment::LambdaEnvironment;
-use crate::layer::FaasLayer;
-use crate::outcome::OutcomeLayer;
-
-/// The error of the entry points (the `lambda_runtime` error type).
-pub type Error = lambda_runtime::Error;
-
-/// Variables the Lambda runtime needs; checked up front so that a missing one is an error,
-/// not `lambda_runtime`'s panic.
-const REQUIRED: &[&str] = &[
-    "AWS_LAMBDA_RUNTIME_API",
-    "AWS_LAMBDA_FUNCTION_NAME",
-    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
-    "AWS_LAMBDA_FUNCTION_VERSION",
-];
-
-fn check_environment(env: &Env) -> Result<(), Error> {
-    let missing: Vec<&str> = REQUIRED
-        .iter()
-        .copied()
-        .filter(|v| !env.contains(v))
-        .collect();
-    if missing.is_empty() {
-        Ok(())
-    } else {
-        Err(format!(
-            "not running under a Lambda Runtime API: {} unset (run it on Lambda, or locally under \
-             `cargo lambda watch`)",
-            missing.join(", ")
-        )
-        .into())
-    }
-}
-
-/// Builds the telemetry of this Lambda function from the process environment: the Lambda
-/// environment when detected, a local one otherwise. Does no network I/O.
-pub fn telemetry_from_env() -> Result<Telemetry, Error> {
-    let env = Env::process();
-    let environment: Arc<dyn FaasEnvironment> = match LambdaEnvironment::from_env(&env) {
-        Some(lambda) => Arc::new(lambda),
-        None => Arc::new(LocalEnvironment::from_env(&env)),
-    };
-    Ok(Telemetry::builder_dyn(environment).build()?)
-}
+use crate::server::{Error, Server};
 
 /// Runs a traced `lambda_runtime` handler (any `Service<LambdaEvent<A>>`, e.g. `service_fn`).
 ///
@@ -70,7 +21,7 @@ pub fn telemetry_from_env() -> Result<Telemetry, Error> {
 /// }
 ///
 /// #[tokio::main]
-/// async fn main() -> Result<(), Error> {
+/// async fn main() -> Result<(), faas_aws::Error> {
 ///     faas_aws::run(service_fn(handler)).await
 /// }
 /// ```
@@ -82,14 +33,7 @@ where
     A: DeserializeOwned + Send + 'static,
     R: Serialize + Send + Sync + 'static,
 {
-    check_environment(&Env::process())?;
-    let telemetry = telemetry_from_env()?;
-    telemetry.spawn_drain_on_termination();
-    let runtime =
-        Runtime::new(OutcomeLayer.layer(handler)).layer(FaasLayer::new(telemetry.clone()));
-    let result = runtime.run_concurrent().await;
-    telemetry.shutdown().await;
-    result
+    Server::from_env().run(handler).await
 }
 
 /// Runs a traced `lambda_http` service (API Gateway REST and HTTP APIs, ALB, function URLs).
@@ -102,7 +46,7 @@ where
 /// }
 ///
 /// #[tokio::main]
-/// async fn main() -> Result<(), Error> {
+/// async fn main() -> Result<(), faas_aws::Error> {
 ///     faas_aws::run_http(service_fn(hello)).await
 /// }
 /// ```
@@ -114,27 +58,28 @@ where
     S::Error: Display + Debug + Into<Diagnostic> + Send + 'static,
     R: lambda_http::IntoResponse + Send + Sync + 'static,
 {
-    check_environment(&Env::process())?;
-    let telemetry = telemetry_from_env()?;
-    telemetry.spawn_drain_on_termination();
-    let adapter = lambda_http::Adapter::from(crate::http_outcome::HttpOutcomeLayer.layer(service));
-    let runtime = Runtime::new(adapter).layer(FaasLayer::new(telemetry.clone()));
-    let result = runtime.run_concurrent().await;
-    telemetry.shutdown().await;
-    result
+    Server::from_env().run_http(service).await
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn missing_runtime_variables_are_a_clear_error() {
-        let err = check_environment(&Env::from_pairs([("AWS_LAMBDA_FUNCTION_NAME", "f")]))
-            .err()
-            .map(|e| e.to_string())
-            .unwrap_or_default();
-        assert!(err.contains("AWS_LAMBDA_RUNTIME_API"), "{err}");
-        assert!(!err.contains("AWS_LAMBDA_FUNCTION_NAME,"), "{err}");
-    }
+/// Serves `router` as a Lambda HTTP function (API Gateway REST and HTTP APIs, ALB, function
+/// URLs) through [`run_http`]: the same [`FaasLayer`](crate::FaasLayer) and
+/// [`HttpOutcomeLayer`](crate::HttpOutcomeLayer) as any `lambda_http` service (trigger and
+/// span from the event, `http.response.status_code`, 5xx as an error, flush after every
+/// invocation, drain on SIGTERM).
+///
+/// Each `lambda_http::Request` reaches the router with its body as an axum
+/// [`Body`](axum::body::Body); the router's response is converted back by `lambda_http`
+/// (text for textual content types, base64 otherwise).
+///
+/// ```no_run
+/// use axum::{Router, routing::get};
+///
+/// #[tokio::main]
+/// async fn main() -> Result<(), faas_aws::Error> {
+///     faas_aws::serve(Router::new().route("/hello", get(|| async { "hello" }))).await
+/// }
+/// ```
+#[cfg(feature = "http")]
+pub async fn serve(router: axum::Router) -> Result<(), Error> {
+    Server::from_env().serve(router).await
 }

@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use faas_aws::triggers::{
-    DENIED_HEADERS, DescribeOptions, EVENTBRIDGE_DETAIL_FIELD, EVENTBRIDGE_RULE_ARN,
+    DENIED_HEADERS, DescribeOptions, EVENTBRIDGE_DETAIL_FIELD, EVENTBRIDGE_RULE_ARN, HttpPrivacy,
     TriggerDescription, describe,
 };
 use faas_core::invocation::Trigger;
@@ -24,6 +24,14 @@ fn options(propagators: &str) -> DescribeOptions {
     DescribeOptions {
         propagation: Propagation::from_names(propagators).unwrap(),
         ..DescribeOptions::default()
+    }
+}
+
+/// Privacy denying the values of the query parameters `names`.
+fn denied_params(names: Vec<String>) -> HttpPrivacy {
+    HttpPrivacy {
+        denied_query_params: names,
+        ..HttpPrivacy::default()
     }
 }
 
@@ -211,7 +219,7 @@ fn cases() -> Vec<Case> {
     }
     .attributes();
     let v1_options = |propagators: &str| DescribeOptions {
-        denied_query_params: vec!["session_id".into()],
+        privacy: denied_params(vec!["session_id".into()]),
         ..options(propagators)
     };
     let v2 = Http {
@@ -652,7 +660,7 @@ fn dump(d: &TriggerDescription) -> String {
 #[test]
 fn secrets_never_reach_an_attribute() {
     let strict = DescribeOptions {
-        denied_query_params: vec!["session_id".into()],
+        privacy: denied_params(vec!["session_id".into()]),
         ..DescribeOptions::default()
     };
     for name in [
@@ -679,7 +687,10 @@ fn secrets_never_reach_an_attribute() {
 #[test]
 fn configured_denied_headers_drop_their_attributes() {
     let deny = |headers: &[&str]| DescribeOptions {
-        denied_headers: headers.iter().map(|h| (*h).to_owned()).collect(),
+        privacy: HttpPrivacy {
+            denied_headers: headers.iter().map(|h| (*h).to_owned()).collect(),
+            ..HttpPrivacy::default()
+        },
         ..DescribeOptions::default()
     };
     let keys = |d: &TriggerDescription| -> Vec<String> {
@@ -718,7 +729,7 @@ fn denied_query_parameters_are_redacted_case_insensitively_and_encoded_names_too
     let mut event = fixture("apigw-v2.json");
     event["rawQueryString"] = json!("Api_Key=a&x%2Damz%2Dcredential=b&Session=c&keep=d&flag");
     let options = DescribeOptions {
-        denied_query_params: vec!["session".into()],
+        privacy: denied_params(vec!["session".into()]),
         ..DescribeOptions::default()
     };
     let d = describe(&event, &options);
@@ -849,7 +860,7 @@ fn random_mutations_of_the_fixtures_never_panic_and_never_leak() {
     let fixtures: Vec<Value> = names.iter().map(|n| fixture(n)).collect();
     let strict = DescribeOptions {
         propagation: Propagation::from_names("tracecontext,xray").unwrap(),
-        denied_query_params: vec!["session_id".into()],
+        privacy: denied_params(vec!["session_id".into()]),
         ..DescribeOptions::default()
     };
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);

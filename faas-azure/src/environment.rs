@@ -2,7 +2,7 @@
 
 use faas_core::cost::PricePlan;
 use faas_core::env::Env;
-use faas_core::environment::FaasEnvironment;
+use faas_core::faas_environment::FaasEnvironment;
 use opentelemetry::KeyValue;
 use opentelemetry_semantic_conventions::attribute as attr;
 
@@ -89,7 +89,7 @@ impl AzureFunctionsEnvironment {
     }
 }
 
-/// Detector for [`faas_core::environment::detect`].
+/// Detector for [`faas_core::faas_environment::detect`].
 pub fn detect(env: &Env) -> Option<Box<dyn FaasEnvironment>> {
     AzureFunctionsEnvironment::from_env(env).map(|e| Box::new(e) as Box<dyn FaasEnvironment>)
 }

@@ -1,11 +1,12 @@
 #![doc = include_str!("../README.md")]
 
-pub mod describe;
 pub mod environment;
 pub mod functions;
+pub mod invoke_call;
 pub mod pricing;
 pub mod protocol;
 pub mod serve;
+pub mod triggers;
 
 pub use environment::{AzureFunctionsEnvironment, detect};
 pub use faas_core::http_server::FlushPolicy;

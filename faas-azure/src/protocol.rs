@@ -37,8 +37,6 @@
 
 use std::collections::HashMap;
 
-use axum::extract::{FromRequest, Request};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -265,29 +263,6 @@ impl InvokeResponse {
 impl IntoResponse for InvokeResponse {
     fn into_response(self) -> Response {
         axum::Json(self).into_response()
-    }
-}
-
-impl<S: Send + Sync> FromRequest<S> for InvokeRequest {
-    type Rejection = (StatusCode, String);
-
-    /// The request the serve layer already parsed, else the body parsed here; a body that is
-    /// not an invoke-protocol request is rejected with 400.
-    async fn from_request(request: Request, _state: &S) -> Result<Self, Self::Rejection> {
-        if let Some(call) = request.extensions().get::<crate::describe::InvokeCall>()
-            && let Some(parsed) = &call.request
-        {
-            return Ok((**parsed).clone());
-        }
-        let body = axum::body::to_bytes(request.into_body(), MAX_BODY_BYTES)
-            .await
-            .map_err(|e| (StatusCode::PAYLOAD_TOO_LARGE, e.to_string()))?;
-        Self::from_slice(&body).map_err(|e| {
-            (
-                StatusCode::BAD_REQUEST,
-                format!("not an Azure Functions invoke request ({{\"Data\", \"Metadata\"}}): {e}"),
-            )
-        })
     }
 }
 

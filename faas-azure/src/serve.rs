@@ -1,26 +1,26 @@
 //! [`serve`]: run an axum [`Router`] as a traced Azure Functions custom handler.
 
-use std::future::Future;
+use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
-use std::pin::Pin;
 use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use faas_core::ConfigError;
+use faas_core::ServeError;
 use faas_core::env::Env;
-use faas_core::environment::LocalEnvironment;
-use faas_core::http_server::{FlushPolicy, HttpServerLayer};
-use faas_core::pipeline::{Telemetry, terminated};
+use faas_core::faas_environment::LocalEnvironment;
+use faas_core::http_server::{FlushPolicy, HttpServerLayer, ServerOptions};
+use faas_core::pipeline::Telemetry;
 use tokio::net::TcpListener;
 use tower::ServiceExt as _;
 
-use crate::describe::{AzureDescriber, INVOCATION_ID_HEADER, InvokeCall};
 use crate::environment::AzureFunctionsEnvironment;
 use crate::functions::{Binding, Functions};
+use crate::invoke_call::InvokeCall;
 use crate::protocol::{InvokeRequest, MAX_BODY_BYTES};
+use crate::triggers::{AzureDescriber, INVOCATION_ID_HEADER};
 
 /// The variable the Functions host sets to the port it sends requests to.
 pub const PORT_VAR: &str = "FUNCTIONS_CUSTOMHANDLER_PORT";
@@ -28,19 +28,8 @@ pub const PORT_VAR: &str = "FUNCTIONS_CUSTOMHANDLER_PORT";
 /// `cargo run`).
 pub const DEFAULT_PORT: u16 = 8080;
 
-/// Errors of [`serve`].
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    /// The telemetry could not be built (a bad `OTEL_*` or `FAAS_OTEL_*` value).
-    #[error(transparent)]
-    Telemetry(#[from] faas_core::Error),
-    /// A bad `FUNCTIONS_CUSTOMHANDLER_PORT`, or a host.json / function.json that is not JSON.
-    #[error(transparent)]
-    Config(#[from] ConfigError),
-    /// Binding or serving failed.
-    #[error("HTTP server: {0}")]
-    Io(#[from] std::io::Error),
-}
+/// The error of [`serve`]: faas-core's [`ServeError`], the same on every provider.
+pub type Error = ServeError;
 
 /// Serves `router` on `127.0.0.1:$FUNCTIONS_CUSTOMHANDLER_PORT` (default 8080) until SIGTERM,
 /// tracing every invocation.
@@ -70,52 +59,58 @@ pub async fn build_telemetry(env: &Env) -> Result<Telemetry, Error> {
 
 /// The [`HttpServerLayer`] for a custom handler with `functions`: the [`AzureDescriber`]
 /// (`faas.name` = `<app>/<function>`, the function's `cloud.resource_id`, the trigger from its
-/// binding).
+/// binding, the telemetry's privacy lists).
 pub fn layer(telemetry: &Telemetry, env: &Env, functions: Arc<Functions>) -> HttpServerLayer {
     let azure = AzureFunctionsEnvironment::from_env(env);
     let app = azure.as_ref().map_or_else(
         || telemetry.environment().function_name().to_owned(),
         |a| a.app_name.clone(),
     );
+    let config = telemetry.config();
     let describer = AzureDescriber::new(
         app,
         azure,
         functions,
         env.clone(),
-        telemetry.config().propagation.clone(),
-    );
+        config.propagation.clone(),
+    )
+    .with_privacy(config.http_privacy.clone());
     HttpServerLayer::new(telemetry.clone()).with_describer(move |parts| describer.describe(parts))
 }
 
-/// The port from `FUNCTIONS_CUSTOMHANDLER_PORT`, default [`DEFAULT_PORT`] when unset.
-pub fn port(env: &Env) -> Result<u16, ConfigError> {
-    match env.get(PORT_VAR) {
-        None => Ok(DEFAULT_PORT),
-        Some(value) => value.trim().parse().map_err(|_| {
-            ConfigError::new(
-                PORT_VAR,
-                value,
-                "expected a TCP port, 0 to 65535 (the Functions host sets it)",
-            )
-        }),
+/// `router` as the Functions host calls it: forwarded HTTP requests arrive under the route
+/// prefix (host.json `extensions.http.routePrefix`, `api` by default), so the router's
+/// `/hello` is served at `/api/hello` (and `http.route` is `/api/hello`); any other path
+/// (invoke-protocol calls `POST /<function>`, routes already registered with the prefix) is
+/// handed to the router as it is. An empty prefix, or one axum cannot nest under (`{`, `}`,
+/// `*`, empty segments), leaves the router unchanged.
+pub fn with_route_prefix(router: Router, prefix: &str) -> Router {
+    let prefix = prefix.trim_matches('/');
+    let nestable = !prefix.is_empty()
+        && !prefix.contains(['{', '}', '*'])
+        && prefix.split('/').all(|segment| !segment.is_empty());
+    if !nestable {
+        return router;
     }
+    Router::new()
+        .nest(&format!("/{prefix}"), router.clone())
+        .fallback_service(router)
 }
-
-type Shutdown = Pin<Box<dyn Future<Output = ()> + Send>>;
 
 /// A configurable [`serve`].
 ///
 /// At start-up it reads the app's functions ([`Functions::load`]: `host.json` and
 /// `<name>/function.json` under `AzureWebJobsScriptRoot`, else the working directory, which is
-/// where the host starts the handler), plus those declared with [`Server::function`]. Then, for
-/// every request:
+/// where the host starts the handler), plus those declared with [`Server::function`], and
+/// serves the router under the HTTP route prefix ([`with_route_prefix`]). Then, for every
+/// request:
 ///
 /// * `POST /<name>` for a known function that is not a forwarded HTTP function is an
 ///   **invoke-protocol** call: its body is parsed into an [`InvokeRequest`] before the handler
 ///   runs (the handler reads the same value with the `InvokeRequest` extractor) and the span is
-///   described by the function's trigger binding (see [`crate::describe`]);
-/// * anything else is a **forwarded HTTP** request (`GET /api/hello`), described by the HTTP
-///   server conventions with axum's matched route;
+///   described by the function's trigger binding (see [`crate::triggers`]);
+/// * anything else is a **forwarded HTTP** request (`GET /api/hello`, served by the router's
+///   `/hello`), described by the HTTP server conventions with axum's matched route;
 /// * under a Functions host (`FUNCTIONS_CUSTOMHANDLER_PORT` set), a request without
 ///   `X-Azure-Functions-InvocationId` is not an invocation (the host's readiness pings are
 ///   `GET /`): it is served untraced, so it neither takes the cold start nor costs a flush.
@@ -125,24 +120,12 @@ type Shutdown = Pin<Box<dyn Future<Output = ()> + Send>>;
 /// freeze or scale in the instance once the invocation is answered). On the shutdown signal
 /// (SIGTERM/SIGINT by default) the server stops accepting, finishes the requests in flight and
 /// drains the telemetry within `FAAS_OTEL_SHUTDOWN_TIMEOUT_MS`.
+#[derive(Debug)]
 #[must_use]
 pub struct Server {
-    env: Env,
-    telemetry: Option<Telemetry>,
-    shutdown: Option<Shutdown>,
-    flush_policy: FlushPolicy,
+    options: ServerOptions,
     app_root: Option<PathBuf>,
     declared: Vec<(String, Binding)>,
-}
-
-impl std::fmt::Debug for Server {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Server")
-            .field("flush_policy", &self.flush_policy)
-            .field("app_root", &self.app_root)
-            .field("declared", &self.declared)
-            .finish_non_exhaustive()
-    }
 }
 
 impl Server {
@@ -154,10 +137,7 @@ impl Server {
     /// A server configured by `env` instead of the process environment.
     pub fn with_env(env: Env) -> Self {
         Self {
-            env,
-            telemetry: None,
-            shutdown: None,
-            flush_policy: FlushPolicy::default(),
+            options: ServerOptions::new(env),
             app_root: None,
             declared: Vec::new(),
         }
@@ -165,19 +145,19 @@ impl Server {
 
     /// Records into `telemetry` instead of building it with [`build_telemetry`].
     pub fn telemetry(mut self, telemetry: Telemetry) -> Self {
-        self.telemetry = Some(telemetry);
+        self.options.set_telemetry(telemetry);
         self
     }
 
     /// Stops when `signal` resolves instead of on SIGTERM/SIGINT.
     pub fn shutdown_signal(mut self, signal: impl Future<Output = ()> + Send + 'static) -> Self {
-        self.shutdown = Some(Box::pin(signal));
+        self.options.set_shutdown_signal(signal);
         self
     }
 
     /// Sets when spans are flushed (default [`FlushPolicy::BeforeResponse`]).
     pub fn flush_policy(mut self, policy: FlushPolicy) -> Self {
-        self.flush_policy = policy;
+        self.options.set_flush_policy(policy);
         self
     }
 
@@ -198,42 +178,53 @@ impl Server {
 
     /// Binds `127.0.0.1:$FUNCTIONS_CUSTOMHANDLER_PORT` and serves `router`.
     pub async fn serve(self, router: Router) -> Result<(), Error> {
-        let port = port(&self.env)?;
-        let listener = TcpListener::bind(("127.0.0.1", port)).await?;
+        let loopback = IpAddr::V4(Ipv4Addr::LOCALHOST);
+        let listener = self.options.bind(loopback, PORT_VAR, DEFAULT_PORT).await?;
         self.serve_on(listener, router).await
     }
 
     /// Serves `router` on `listener` until the shutdown signal, then drains the telemetry.
     pub async fn serve_on(self, listener: TcpListener, router: Router) -> Result<(), Error> {
+        let env = self.options.env();
         let root = self
             .app_root
             .clone()
-            .unwrap_or_else(|| Functions::app_root(&self.env));
+            .unwrap_or_else(|| Functions::app_root(env));
         let mut functions = Functions::load(&root)?;
         for (name, binding) in self.declared {
             functions.insert(name, binding);
         }
         let functions = Arc::new(functions);
-        let telemetry = match self.telemetry {
-            Some(telemetry) => telemetry,
-            None => build_telemetry(&self.env).await?,
-        };
-        telemetry.cold_start().mark_phase("ready");
+        let prefix = functions.route_prefix().to_owned();
         let routing = Arc::new(Routing {
             functions: functions.clone(),
-            under_host: self.env.contains(PORT_VAR),
-            untraced: router.clone(),
+            under_host: env.contains(PORT_VAR),
+            untraced: with_route_prefix(router.clone(), &prefix),
         });
-        let app = router
-            .layer(layer(&telemetry, &self.env, functions).with_flush_policy(self.flush_policy))
-            .layer(axum::middleware::from_fn_with_state(routing, route_request));
-        let shutdown = self.shutdown.unwrap_or_else(|| Box::pin(terminated()));
-        let served = axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await;
-        let _report = telemetry.shutdown().await;
-        Ok(served?)
+        // Traced inside the prefix, so the layer sees the matched route (`/api/hello`) whether
+        // the request came through the prefix or went to the router as it is.
+        let app = |telemetry: &Telemetry, env: &Env, policy: FlushPolicy| {
+            let traced = router
+                .layer(layer(telemetry, env, functions).with_flush_policy(policy))
+                .layer(axum::middleware::from_fn(restore_uri));
+            with_route_prefix(traced, &prefix)
+                .layer(axum::middleware::from_fn_with_state(routing, route_request))
+        };
+        self.options.serve_on(listener, build_telemetry, app).await
     }
+}
+
+/// The URI as the host sent it, before axum's nesting stripped the route prefix.
+#[derive(Clone)]
+struct ReceivedUri(http::Uri);
+
+/// Puts the received URI back before the tracing layer, so `url.path` and the function
+/// lookup see `/api/hello`, not the nested router's `/hello` (routing is already done).
+async fn restore_uri(mut request: Request, next: Next) -> Response {
+    if let Some(ReceivedUri(uri)) = request.extensions_mut().remove::<ReceivedUri>() {
+        *request.uri_mut() = uri;
+    }
+    next.run(request).await
 }
 
 struct Routing {
@@ -255,6 +246,9 @@ async fn route_request(
             Err(never) => match never {},
         };
     }
+    let mut request = request;
+    let uri = ReceivedUri(request.uri().clone());
+    request.extensions_mut().insert(uri);
     let Some(function) = routing
         .functions
         .invoked(request.method(), request.uri().path())
@@ -278,24 +272,92 @@ async fn route_request(
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
+    use axum::extract::MatchedPath;
+    use axum::routing::{get, post};
+    use faas_core::http_server::port_from_env;
+
     use super::*;
 
     #[test]
     fn port_defaults_outside_a_host_and_rejects_garbage() {
-        assert_eq!(port(&Env::from_pairs::<&str, &str>([])).unwrap(), 8080);
+        let port = |pairs: &[(&str, &str)]| {
+            port_from_env(
+                &Env::from_pairs(pairs.iter().copied()),
+                PORT_VAR,
+                DEFAULT_PORT,
+            )
+        };
+        assert_eq!(port(&[]).unwrap(), 8080);
         assert_eq!(
-            port(&Env::from_pairs([(
-                "FUNCTIONS_CUSTOMHANDLER_PORT",
-                "40123"
-            )]))
-            .unwrap(),
+            port(&[("FUNCTIONS_CUSTOMHANDLER_PORT", "40123")]).unwrap(),
             40123
         );
         for bad in ["http", "70000", "-1", "80 80"] {
-            let err = port(&Env::from_pairs([("FUNCTIONS_CUSTOMHANDLER_PORT", bad)])).unwrap_err();
+            let err = port(&[("FUNCTIONS_CUSTOMHANDLER_PORT", bad)]).unwrap_err();
             assert_eq!(
                 (err.variable.as_str(), err.value.as_str()),
                 ("FUNCTIONS_CUSTOMHANDLER_PORT", bad)
+            );
+        }
+    }
+
+    /// What `path` answers: the status and the matched route the handler saw.
+    async fn call(router: &Router, method: http::Method, path: &str) -> (u16, String) {
+        let request = Request::builder()
+            .method(method)
+            .uri(path)
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let response = router.clone().oneshot(request).await.unwrap();
+        let status = response.status().as_u16();
+        let body = axum::body::to_bytes(response.into_body(), 1024)
+            .await
+            .unwrap();
+        (status, String::from_utf8_lossy(&body).into_owned())
+    }
+
+    #[tokio::test]
+    async fn the_route_prefix_is_added_by_the_server_not_the_router() {
+        let matched = |path: MatchedPath| async move { path.as_str().to_owned() };
+        let user = Router::new()
+            .route("/hello", get(matched))
+            .route("/items/{id}", get(matched))
+            .route("/orders", post(matched))
+            .route("/api/legacy", get(matched));
+        let api = with_route_prefix(user.clone(), "api");
+        let get = http::Method::GET;
+        assert_eq!(
+            call(&api, get.clone(), "/api/hello").await,
+            (200, "/api/hello".into())
+        );
+        assert_eq!(
+            call(&api, get.clone(), "/api/items/7").await,
+            (200, "/api/items/{id}".into())
+        );
+        // Invoke-protocol calls and routes that already carry the prefix reach the router.
+        assert_eq!(
+            call(&api, http::Method::POST, "/orders").await,
+            (200, "/orders".into())
+        );
+        assert_eq!(
+            call(&api, get.clone(), "/api/legacy").await,
+            (200, "/api/legacy".into())
+        );
+        assert_eq!(call(&api, get.clone(), "/api/missing").await.0, 404);
+
+        let nested = with_route_prefix(user.clone(), "/v1/fn/");
+        assert_eq!(
+            call(&nested, get.clone(), "/v1/fn/hello").await,
+            (200, "/v1/fn/hello".into())
+        );
+        // An empty prefix (host.json `"routePrefix": ""`) and one axum cannot nest under
+        // leave the router as it is, without a panic.
+        for prefix in ["", "/", "{x}", "a//b", "*rest"] {
+            let same = with_route_prefix(user.clone(), prefix);
+            assert_eq!(
+                call(&same, get.clone(), "/hello").await,
+                (200, "/hello".into()),
+                "{prefix:?}"
             );
         }
     }

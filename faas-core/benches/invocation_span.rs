@@ -12,7 +12,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use faas_core::cold_start::ColdStart;
 use faas_core::cost::{MemoryUnit, PricePlan};
 use faas_core::env::Env;
-use faas_core::environment::FaasEnvironment;
+use faas_core::faas_environment::FaasEnvironment;
 use faas_core::invocation::{Invocation, Outcome, Trigger};
 use faas_core::pipeline::Telemetry;
 use faas_core::propagation::{HeaderExtractor, HeaderInjector, Propagation};

@@ -5,7 +5,7 @@
 //! then `kill -TERM <pid>`: every span recorded is exported before the process exits with 0.
 #![allow(clippy::print_stdout)]
 
-use faas_core::environment::LocalEnvironment;
+use faas_core::faas_environment::LocalEnvironment;
 use faas_core::invocation::{Invocation, Outcome, Trigger};
 use faas_core::pipeline::Telemetry;
 

@@ -14,7 +14,7 @@ use opentelemetry::trace::{SpanKind, TraceContextExt, Tracer};
 use opentelemetry::{Context, KeyValue};
 
 use crate::attributes;
-use crate::environment::InitializationType;
+use crate::faas_environment::InitializationType;
 
 /// Linux's `USER_HZ`: the unit of `/proc/self/stat` start times (100 on every mainstream
 /// architecture; reading it with `sysconf` would need `unsafe`).

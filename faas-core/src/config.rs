@@ -11,6 +11,7 @@ use opentelemetry::KeyValue;
 
 use crate::env::Env;
 use crate::error::ConfigError;
+use crate::http_privacy::HttpPrivacy;
 use crate::propagation::Propagation;
 use crate::sampling::SamplerConfig;
 
@@ -124,6 +125,7 @@ pub const DEFAULT_GRPC_ENDPOINT: &str = "http://localhost:4317";
 
 /// OTLP wire protocol.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Protocol {
     /// `http/protobuf`, the default.
     HttpProtobuf,
@@ -155,6 +157,7 @@ impl Protocol {
 
 /// Payload compression for OTLP requests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Compression {
     /// No compression (default; cheapest for a collector on localhost).
     None,
@@ -203,6 +206,9 @@ pub struct TelemetryConfig {
     pub propagation: Propagation,
     /// Sampler from `OTEL_TRACES_SAMPLER` / `OTEL_TRACES_SAMPLER_ARG`.
     pub sampler: SamplerConfig,
+    /// What HTTP instrumentation never records, on every provider: `FAAS_OTEL_DENY_HEADERS`
+    /// and `FAAS_OTEL_DENY_QUERY_PARAMS` on top of the built-in lists.
+    pub http_privacy: HttpPrivacy,
 }
 
 impl TelemetryConfig {
@@ -288,6 +294,7 @@ impl TelemetryConfig {
                 .unwrap_or(DEFAULT_SHUTDOWN_TIMEOUT),
             propagation: Propagation::from_env(env)?,
             sampler: SamplerConfig::from_env(env)?,
+            http_privacy: HttpPrivacy::from_env(env),
         })
     }
 }
@@ -456,22 +463,23 @@ pub fn parse_key_values(variable: &str, value: &str) -> Result<Vec<(String, Stri
     Ok(out)
 }
 
+/// Strict percent-decoding: `percent-encoding` keeps a malformed escape as it is, but a bad
+/// escape in a configuration value is a mistake to report, so every `%` must start one first.
 fn percent_decode(s: &str) -> Option<String> {
     let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = bytes.get(i + 1..i + 3)?;
-            let hex = std::str::from_utf8(hex).ok()?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
+    let well_formed = bytes.iter().enumerate().all(|(i, &b)| {
+        b != b'%'
+            || bytes
+                .get(i + 1..i + 3)
+                .is_some_and(|hex| hex.iter().all(u8::is_ascii_hexdigit))
+    });
+    if !well_formed {
+        return None;
     }
-    String::from_utf8(out).ok()
+    percent_encoding::percent_decode(bytes)
+        .decode_utf8()
+        .ok()
+        .map(std::borrow::Cow::into_owned)
 }
 
 #[cfg(test)]
@@ -504,6 +512,35 @@ mod tests {
         .unwrap();
         assert_eq!(c.traces_endpoint, "http://collector:4318/v1/traces");
         assert_eq!(c.metrics_endpoint, "http://m:9/custom");
+    }
+
+    #[test]
+    fn privacy_lists_are_part_of_the_config() {
+        let c = config(&[
+            ("FAAS_OTEL_DENY_HEADERS", "X-Tenant"),
+            ("FAAS_OTEL_DENY_QUERY_PARAMS", "session_id,Email"),
+        ])
+        .unwrap();
+        assert_eq!(c.http_privacy.denied_headers, ["x-tenant"]);
+        assert_eq!(c.http_privacy.denied_query_params, ["session_id", "email"]);
+        assert_eq!(config(&[]).unwrap().http_privacy, HttpPrivacy::default());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn key_value_lists_never_panic_and_round_trip_encoded_values(
+            raw in "[ -~]{0,48}",
+            value in "[ -~]{0,16}",
+        ) {
+            let _ = parse_key_values("V", &raw);
+            let encoded: String = percent_encoding::utf8_percent_encode(
+                &value,
+                percent_encoding::NON_ALPHANUMERIC,
+            )
+            .collect();
+            let parsed = parse_key_values("V", &format!("k={encoded}")).unwrap();
+            proptest::prop_assert_eq!(parsed, vec![("k".to_owned(), value.clone())]);
+        }
     }
 
     #[test]

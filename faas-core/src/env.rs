@@ -1,4 +1,5 @@
-//! Where configuration is read from: the process environment, or a fixed map in tests.
+//! Where configuration is read from: `Env`, the environment *variables* of the process or a
+//! fixed map in tests (the platform itself is [`crate::faas_environment`]).
 
 use std::collections::HashMap;
 

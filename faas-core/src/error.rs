@@ -32,6 +32,7 @@ impl ConfigError {
 
 /// Errors raised while building the telemetry pipeline.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// A configuration value was rejected.
     #[error(transparent)]
@@ -39,4 +40,29 @@ pub enum Error {
     /// The OTLP exporter could not be built.
     #[error("cannot build the OTLP exporter: {0}")]
     Exporter(String),
+}
+
+/// Why a provider's `serve` (`faas_aws::serve`, `faas_azure::serve`, `faas_gcp::serve`, their
+/// `Server`s and `faas_aws::run`) could not start or stopped: the same type on every provider,
+/// so switching provider changes no signature.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServeError {
+    /// The telemetry could not be built (a bad `OTEL_*` or `FAAS_OTEL_*` value).
+    #[error(transparent)]
+    Telemetry(#[from] Error),
+    /// A platform setting could not be used (a bad port variable, a host.json or
+    /// function.json that is not JSON, ...).
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The process is not run the way the platform runs functions (for example no Lambda
+    /// Runtime API); the message says what is missing and how to run it.
+    #[error("{0}")]
+    NotOnPlatform(String),
+    /// Binding or serving HTTP failed.
+    #[error("HTTP server: {0}")]
+    Io(#[from] std::io::Error),
+    /// The platform's runtime client failed (the Lambda runtime loop).
+    #[error("runtime: {0}")]
+    Runtime(Box<dyn std::error::Error + Send + Sync>),
 }

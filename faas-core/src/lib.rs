@@ -6,8 +6,9 @@ pub mod cold_start;
 pub mod config;
 pub mod cost;
 pub mod env;
-pub mod environment;
+pub mod faas_environment;
 pub mod error;
+pub mod http_privacy;
 pub mod http_server;
 pub mod invocation;
 pub mod pipeline;
@@ -17,4 +18,4 @@ pub mod sampling;
 #[cfg(feature = "tracing")]
 pub mod tracing_bridge;
 
-pub use error::{ConfigError, Error};
+pub use error::{ConfigError, Error, ServeError};

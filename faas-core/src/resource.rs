@@ -5,7 +5,7 @@ use opentelemetry_sdk::Resource;
 
 use crate::attributes::semconv::resource as res;
 use crate::config::TelemetryConfig;
-use crate::environment::FaasEnvironment;
+use crate::faas_environment::FaasEnvironment;
 
 /// Name of this distribution, in `telemetry.distro.name`.
 pub const DISTRO_NAME: &str = "faas-otel";
@@ -14,7 +14,7 @@ pub const DISTRO_NAME: &str = "faas-otel";
 ///
 /// 1. the SDK's `telemetry.sdk.*` and this project's `telemetry.distro.*`;
 /// 2. the platform's attributes ([`FaasEnvironment::resource_attributes`]);
-/// 3. `enriched` (attributes found with I/O, see [`crate::environment::enrich_within`]);
+/// 3. `enriched` (attributes found with I/O, see [`crate::faas_environment::enrich_within`]);
 /// 4. `faas.max_memory` in bytes and `service.name` = the function name;
 /// 5. `OTEL_RESOURCE_ATTRIBUTES`;
 /// 6. `OTEL_SERVICE_NAME`.

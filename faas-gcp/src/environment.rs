@@ -4,7 +4,7 @@
 use faas_core::ConfigError;
 use faas_core::cost::PricePlan;
 use faas_core::env::Env;
-use faas_core::environment::{BoxFuture, FaasEnvironment};
+use faas_core::faas_environment::{BoxFuture, FaasEnvironment};
 use opentelemetry::KeyValue;
 use opentelemetry_semantic_conventions::attribute as attr;
 
@@ -86,7 +86,7 @@ impl GcpEnvironment {
     }
 }
 
-/// Detector for [`faas_core::environment::detect`].
+/// Detector for [`faas_core::faas_environment::detect`].
 pub fn detect(env: &Env) -> Option<Box<dyn FaasEnvironment>> {
     GcpEnvironment::from_env(env).map(|e| Box::new(e) as Box<dyn FaasEnvironment>)
 }

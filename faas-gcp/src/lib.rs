@@ -1,11 +1,11 @@
 #![doc = include_str!("../README.md")]
 
 pub mod cloudevent;
-pub mod describe;
 pub mod environment;
 pub mod metadata;
 pub mod pricing;
 pub mod serve;
+pub mod triggers;
 
 pub use cloudevent::{CloudEvent, PubSubMessage};
 pub use environment::{GcpEnvironment, detect};

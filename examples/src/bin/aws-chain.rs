@@ -35,7 +35,7 @@ async fn handle(
 }
 
 #[tokio::main]
-async fn main() -> Result<(), Error> {
+async fn main() -> Result<(), faas_aws::Error> {
     let target = std::env::var("TARGET_FUNCTION")
         .ok()
         .filter(|name| !name.trim().is_empty());

@@ -81,7 +81,7 @@ async fn handle(orders: Orders, request: Request) -> Result<Response<Body>, Erro
 }
 
 #[tokio::main]
-async fn main() -> Result<(), Error> {
+async fn main() -> Result<(), faas_aws::Error> {
     // No network I/O here: credentials and endpoints resolve on the first call.
     let shared = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let orders = Orders {

@@ -21,6 +21,6 @@ async fn handle(event: LambdaEvent<SqsEvent>) -> Result<SqsBatchResponse, Error>
 }
 
 #[tokio::main]
-async fn main() -> Result<(), Error> {
+async fn main() -> Result<(), faas_aws::Error> {
     faas_aws::run(service_fn(handle)).await
 }

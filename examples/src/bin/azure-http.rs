@@ -4,7 +4,8 @@
 //! `hello/function.json`, `orders/function.json`) and this binary beside host.json:
 //!
 //! * `GET /api/hello` (function `hello`, HTTP in/out, forwarded on its original path) answers
-//!   `hello` (200);
+//!   `hello` (200); the router registers `/hello` and faas-azure adds the host's route prefix
+//!   (`api`, host.json `extensions.http.routePrefix`);
 //! * `GET /api/fail` answers 500 (the invocation span is an error; no function.json routes to
 //!   it, it is there for local runs);
 //! * function `orders` (queue trigger on `orders`, binding `order`) arrives on the invoke
@@ -47,8 +48,8 @@ async fn orders(request: InvokeRequest) -> Result<InvokeResponse, (StatusCode, I
 #[tokio::main]
 async fn main() -> Result<(), faas_azure::Error> {
     let router = Router::new()
-        .route("/api/hello", get(hello))
-        .route("/api/fail", get(fail))
+        .route("/hello", get(hello))
+        .route("/fail", get(fail))
         .route("/orders", post(orders));
     faas_azure::serve(router).await
 }

@@ -10,6 +10,6 @@ async fn handler(_event: LambdaEvent<Value>) -> Result<Value, Error> {
 }
 
 #[tokio::main]
-async fn main() -> Result<(), Error> {
+async fn main() -> Result<(), faas_aws::Error> {
     faas_aws::run(service_fn(handler)).await
 }

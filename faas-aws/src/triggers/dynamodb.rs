@@ -6,7 +6,8 @@ use opentelemetry::trace::SpanKind;
 use opentelemetry_semantic_conventions::attribute as attr;
 use serde_json::Value;
 
-use super::{TriggerDescription, at, str_at};
+use super::description::TriggerDescription;
+use super::json_path::{at, str_at};
 
 /// The table name of a stream ARN:
 /// `arn:aws:dynamodb:REGION:ACCOUNT:table/NAME/stream/LABEL`.
@@ -71,30 +72,8 @@ fn rfc3339_utc(epoch_seconds: f64) -> Option<String> {
     // In range, so the truncating conversion is exact for the whole seconds.
     #[allow(clippy::cast_possible_truncation)]
     let seconds = epoch_seconds.floor() as i64;
-    let days = seconds.div_euclid(86_400);
-    let second_of_day = seconds.rem_euclid(86_400);
-    let (year, month, day) = civil_from_days(days);
-    Some(format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        second_of_day / 3600,
-        second_of_day % 3600 / 60,
-        second_of_day % 60
-    ))
-}
-
-/// Days since 1970-01-01 → (year, month, day) in the proleptic Gregorian calendar
-/// (Howard Hinnant's `civil_from_days`).
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
+    let time = chrono::DateTime::from_timestamp(seconds, 0)?;
+    Some(time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
 }
 
 #[cfg(test)]
@@ -135,6 +114,20 @@ mod tests {
             (f64::INFINITY, None),
         ] {
             assert_eq!(rfc3339_utc(seconds).as_deref(), expected, "{seconds}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_number_is_a_timestamp_or_none(seconds in proptest::num::f64::ANY) {
+            if let Some(text) = rfc3339_utc(seconds) {
+                proptest::prop_assert_eq!(text.len(), 20);
+                let parsed = chrono::DateTime::parse_from_rfc3339(&text).ok();
+                proptest::prop_assert_eq!(
+                    parsed.map(|p| p.timestamp()),
+                    Some(seconds.floor() as i64)
+                );
+            }
         }
     }
 }

@@ -6,7 +6,9 @@ use opentelemetry::trace::SpanKind;
 use opentelemetry_semantic_conventions::attribute as attr;
 use serde_json::Value;
 
-use super::{DescribeOptions, TriggerDescription, links_of, message, message_link, str_at};
+use super::batch::{links_of, message, message_link};
+use super::description::{DescribeOptions, TriggerDescription};
+use super::json_path::str_at;
 
 /// The field of an event's `detail` object in which producers instrumented by this project
 /// write the trace context: `{"_faas_otel": {"traceparent": "…", "tracestate": "…"}}`.

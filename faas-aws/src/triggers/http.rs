@@ -3,22 +3,25 @@
 
 use std::collections::HashMap;
 
+use faas_core::http_privacy::{REDACTED, decode_query_component};
+use faas_core::http_server::{normalize_method, span_name, split_host};
 use faas_core::invocation::Trigger;
 use faas_core::propagation::{MapExtractor, has_remote_parent};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use opentelemetry::KeyValue;
 use opentelemetry::trace::SpanKind;
 use opentelemetry_semantic_conventions::attribute as attr;
 use serde_json::Value;
 
-use super::{DescribeOptions, TriggerDescription, str_at};
+use super::description::{DescribeOptions, TriggerDescription};
+use super::json_path::str_at;
 
-// The privacy lists are shared with every provider's HTTP instrumentation.
-pub use faas_core::http_server::{DENIED_HEADERS, REDACTED, REDACTED_QUERY_PARAMS};
-
-/// The methods the HTTP conventions call "known"; any other becomes `_OTHER`.
-const KNOWN_METHODS: &[&str] = &[
-    "CONNECT", "DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT", "TRACE", "QUERY",
-];
+/// What [`percent_encode`] escapes: everything but the unreserved characters of RFC 3986.
+const NOT_UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Shape {
@@ -83,8 +86,10 @@ pub(super) fn describe(event: &Value, options: &DescribeOptions) -> Option<Trigg
     let shape = shape(event)?;
     let context = event.get("requestContext")?;
     let headers = headers(event);
+    let privacy = &options.privacy;
     let header = |name: &str| {
-        header_allowed(name, options)
+        privacy
+            .header_allowed(name)
             .then(|| headers.get(name).map(String::as_str))
             .flatten()
     };
@@ -131,15 +136,7 @@ pub(super) fn describe(event: &Value, options: &DescribeOptions) -> Option<Trigg
         .unwrap_or_else(|| "https".to_owned());
     attributes.push(KeyValue::new(attr::URL_SCHEME, scheme));
 
-    let denied_param = |name: &str| {
-        REDACTED_QUERY_PARAMS
-            .iter()
-            .any(|p| p.eq_ignore_ascii_case(name))
-            || options
-                .denied_query_params
-                .iter()
-                .any(|p| p.eq_ignore_ascii_case(name))
-    };
+    let denied_param = |name: &str| privacy.query_param_denied(name);
     let query = match shape {
         Shape::HttpV2 | Shape::FunctionUrl => {
             str_at(event, &["rawQueryString"]).map(|q| redact_raw_query(q, &denied_param))
@@ -159,7 +156,7 @@ pub(super) fn describe(event: &Value, options: &DescribeOptions) -> Option<Trigg
         Shape::Alb => None,
     };
     // Denying `user-agent` also drops the copy API Gateway keeps in the request context.
-    let user_agent = if header_allowed("user-agent", options) {
+    let user_agent = if privacy.header_allowed("user-agent") {
         context_user_agent.or_else(|| header("user-agent"))
     } else {
         None
@@ -192,40 +189,13 @@ pub(super) fn describe(event: &Value, options: &DescribeOptions) -> Option<Trigg
         }
     }
 
-    description.span_name = Some(match route {
-        _ if method == "_OTHER" => match route {
-            Some(route) => format!("HTTP {route}"),
-            None => "HTTP".to_owned(),
-        },
-        Some(route) => format!("{method} {route}"),
-        None => method,
-    });
+    description.span_name = Some(span_name(&method, route));
 
     let cx = options.propagation.extract(&MapExtractor(&headers));
     if has_remote_parent(&cx) {
         description.parent = Some(cx);
     }
     Some(description)
-}
-
-fn header_allowed(name: &str, options: &DescribeOptions) -> bool {
-    !DENIED_HEADERS.contains(&name)
-        && !options
-            .denied_headers
-            .iter()
-            .any(|d| d.eq_ignore_ascii_case(name))
-}
-
-/// `GET`, … as is; a known method in another case in canonical upper case; anything else
-/// `_OTHER` (the caller then records the original).
-fn normalize_method(method: &str) -> String {
-    if KNOWN_METHODS.contains(&method) {
-        return method.to_owned();
-    }
-    KNOWN_METHODS
-        .iter()
-        .find(|known| known.eq_ignore_ascii_case(method))
-        .map_or_else(|| "_OTHER".to_owned(), |known| (*known).to_owned())
 }
 
 /// The route of an HTTP API route key: `GET /items/{id}` → `/items/{id}`, `ANY /{proxy+}` →
@@ -238,32 +208,13 @@ fn route_of_route_key(route_key: &str) -> Option<&str> {
     path.starts_with('/').then_some(path)
 }
 
-/// `host[:port]` → host and port; `None` for an empty host.
-fn split_host(value: &str) -> Option<(&str, Option<u16>)> {
-    let value = value.trim();
-    let (host, port) = if let Some(rest) = value.strip_prefix('[') {
-        // [IPv6]:port
-        let (host, rest) = rest.split_once(']')?;
-        (host, rest.strip_prefix(':'))
-    } else {
-        match value.rsplit_once(':') {
-            Some((host, port)) if !host.contains(':') => (host, Some(port)),
-            _ => (value, None),
-        }
-    };
-    if host.is_empty() {
-        return None;
-    }
-    Some((host, port.and_then(|p| p.parse().ok())))
-}
-
 /// Replaces the values of denied parameters in a raw query string, keeping everything else as
 /// it came.
 fn redact_raw_query(query: &str, denied: &dyn Fn(&str) -> bool) -> String {
     query
         .split('&')
         .map(|pair| match pair.split_once('=') {
-            Some((name, _)) if denied(&percent_decode(name)) => format!("{name}={REDACTED}"),
+            Some((name, _)) if denied(&decode_query_component(name)) => format!("{name}={REDACTED}"),
             _ => pair.to_owned(),
         })
         .collect::<Vec<_>>()
@@ -305,7 +256,7 @@ fn build_query(event: &Value, encode: bool, denied: &dyn Fn(&str) -> bool) -> Op
             let decoded_name = if encode {
                 name.to_owned()
             } else {
-                percent_decode(name)
+                decode_query_component(name)
             };
             let value = if denied(&decoded_name) {
                 REDACTED.to_owned()
@@ -326,45 +277,9 @@ fn build_query(event: &Value, encode: bool, denied: &dyn Fn(&str) -> bool) -> Op
     Some(query)
 }
 
-/// Decodes `%XX` and `+`; malformed escapes are kept as they are.
-pub(super) fn percent_decode(input: &str) -> String {
-    let bytes = input.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' => {
-                let hex = bytes.get(i + 1..i + 3).and_then(|h| {
-                    std::str::from_utf8(h)
-                        .ok()
-                        .and_then(|h| u8::from_str_radix(h, 16).ok())
-                });
-                if let Some(byte) = hex {
-                    out.push(byte);
-                    i += 3;
-                    continue;
-                }
-                out.push(b'%');
-            }
-            byte => out.push(byte),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 /// Percent-encodes everything but the unreserved characters.
 fn percent_encode(input: &str) -> String {
-    let mut out = String::with_capacity(input.len());
-    for byte in input.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(byte));
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
+    utf8_percent_encode(input, NOT_UNRESERVED).to_string()
 }
 
 #[cfg(test)]
@@ -400,7 +315,7 @@ mod tests {
 
     #[test]
     fn percent_coding() {
-        assert_eq!(percent_decode("a%5Fb+c%zz%"), "a_b c%zz%");
+        assert_eq!(decode_query_component("a%5Fb+c%zz%"), "a_b c%zz%");
         assert_eq!(percent_encode("a b&c=é"), "a%20b%26c%3D%C3%A9");
     }
 

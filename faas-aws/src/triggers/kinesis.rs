@@ -4,7 +4,9 @@ use faas_core::invocation::Trigger;
 use opentelemetry::trace::SpanKind;
 use serde_json::Value;
 
-use super::{TriggerDescription, message, messaging_batch, str_at};
+use super::batch::{message, messaging_batch};
+use super::description::TriggerDescription;
+use super::json_path::str_at;
 
 /// `messaging.system` for Kinesis. The conventions define no value for Kinesis; this follows
 /// the `aws_sqs` spelling.

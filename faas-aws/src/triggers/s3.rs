@@ -6,8 +6,10 @@ use opentelemetry::trace::SpanKind;
 use opentelemetry_semantic_conventions::attribute as attr;
 use serde_json::Value;
 
-use super::http::percent_decode;
-use super::{TriggerDescription, str_at};
+use faas_core::http_privacy::decode_query_component;
+
+use super::description::TriggerDescription;
+use super::json_path::str_at;
 
 /// `faas.document.operation` of an S3 event name (with or without the `s3:` prefix):
 ///
@@ -49,7 +51,7 @@ pub(super) fn describe(records: &[Value]) -> TriggerDescription {
     }
     // Keys arrive URL-encoded (`+` for spaces); the document name is the decoded key.
     if let Some(key) = str_at(record, &["s3", "object", "key"]) {
-        attributes.push(KeyValue::new(attr::FAAS_DOCUMENT_NAME, percent_decode(key)));
+        attributes.push(KeyValue::new(attr::FAAS_DOCUMENT_NAME, decode_query_component(key)));
     }
     if let Some(time) = str_at(record, &["eventTime"]) {
         attributes.push(KeyValue::new(attr::FAAS_DOCUMENT_TIME, time.to_owned()));

@@ -6,10 +6,9 @@ use opentelemetry::trace::SpanKind;
 use opentelemetry_semantic_conventions::attribute as attr;
 use serde_json::Value;
 
-use super::{
-    DescribeOptions, TriggerDescription, common, links_of, message, message_link, messaging_batch,
-    str_at,
-};
+use super::batch::{links_of, message, message_link, messaging_batch};
+use super::description::{DescribeOptions, TriggerDescription};
+use super::json_path::{common, str_at};
 
 /// `messaging.system` for SNS, spelled as the conventions spell it (with a dot).
 const SYSTEM: &str = "aws.sns";

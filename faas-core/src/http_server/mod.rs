@@ -40,13 +40,15 @@
 //! The default describer reads only the method, the URI and the `host`, `user-agent`,
 //! `x-forwarded-proto` and `x-forwarded-for` headers. Credentials (`authorization`, `cookie`,
 //! `x-api-key`, …, see [`DENIED_HEADERS`]) are never read, and the values of sensitive query
-//! parameters ([`REDACTED_QUERY_PARAMS`]) are replaced by `REDACTED` in `url.query`.
+//! parameters ([`REDACTED_QUERY_PARAMS`]) are replaced by `REDACTED` in `url.query`. The
+//! telemetry's [`HttpPrivacy`](crate::http_privacy::HttpPrivacy) (`FAAS_OTEL_DENY_HEADERS`,
+//! `FAAS_OTEL_DENY_QUERY_PARAMS`) adds to both lists; the providers' describers apply it too.
 //!
 //! # Example
 //!
 //! ```
 //! use faas_core::env::Env;
-//! use faas_core::environment::LocalEnvironment;
+//! use faas_core::faas_environment::LocalEnvironment;
 //! use faas_core::http_server::{FlushPolicy, HttpServerLayer};
 //! use faas_core::pipeline::Telemetry;
 //! use tower::{Layer, Service, ServiceExt};
@@ -67,7 +69,10 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-mod describe;
+mod flush_policy;
+#[cfg(feature = "axum")]
+mod server;
+mod triggers;
 
 use std::fmt;
 use std::future::Future;
@@ -80,10 +85,15 @@ use opentelemetry::KeyValue;
 use opentelemetry::trace::TraceContextExt as _;
 use tower::{Layer, Service};
 
-pub use describe::{
-    DENIED_HEADERS, REDACTED, REDACTED_QUERY_PARAMS, describe_request, describe_request_with_route,
-    http_attributes, span_name,
+pub use flush_policy::FlushPolicy;
+#[cfg(feature = "axum")]
+pub use server::{ServerOptions, port_from_env};
+pub use triggers::{
+    describe_request, describe_request_with_route, http_attributes, normalize_method, span_name,
+    split_host,
 };
+
+pub use crate::http_privacy::{DENIED_HEADERS, REDACTED, REDACTED_QUERY_PARAMS};
 
 use crate::attributes::FLUSH_DROPPED_SPANS;
 use crate::attributes::semconv::attribute as attr;
@@ -98,19 +108,6 @@ use crate::propagation::{HeaderExtractor, Propagation, has_remote_parent};
 /// provider that needs the body (CloudEvents) parses it in an outer layer and leaves the
 /// result in the request's extensions.
 pub type Describer = Arc<dyn Fn(&http::request::Parts) -> Invocation + Send + Sync>;
-
-/// When the layer flushes the spans of a request; see the [module docs](self).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum FlushPolicy {
-    /// Flush before the response is handed back (the default): nothing is lost when the
-    /// platform throttles or freezes the instance after the response, at the cost of up to
-    /// the flush budget of response latency.
-    #[default]
-    BeforeResponse,
-    /// Spawn the flush and hand the response back at once; only for platforms whose CPU stays
-    /// allocated after the response.
-    AfterResponse,
-}
 
 /// Traces every request as a FaaS invocation; see the [module docs](self).
 ///
@@ -135,12 +132,14 @@ impl fmt::Debug for HttpServerLayer {
 }
 
 impl HttpServerLayer {
-    /// A layer recording into `telemetry` with the default describer ([`describe_request`]),
-    /// no fallback propagation and [`FlushPolicy::BeforeResponse`].
+    /// A layer recording into `telemetry` with the default describer ([`describe_request`]
+    /// with the telemetry's [`HttpPrivacy`](crate::http_privacy::HttpPrivacy)), no fallback
+    /// propagation and [`FlushPolicy::BeforeResponse`].
     pub fn new(telemetry: Telemetry) -> Self {
+        let privacy = telemetry.config().http_privacy.clone();
         Self {
             telemetry,
-            describer: Arc::new(describe_request),
+            describer: Arc::new(move |parts| describe_request_with_route(parts, None, &privacy)),
             fallback: None,
             flush_policy: FlushPolicy::default(),
             dropped: Arc::new(AtomicU64::new(0)),

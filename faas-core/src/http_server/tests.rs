@@ -10,7 +10,8 @@ use tower::{ServiceExt as _, service_fn};
 use super::*;
 use crate::cold_start::ColdStart;
 use crate::env::Env;
-use crate::environment::LocalEnvironment;
+use crate::faas_environment::LocalEnvironment;
+use crate::http_privacy::HttpPrivacy;
 use crate::invocation::Trigger;
 
 const TRACEPARENT: &str = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
@@ -127,6 +128,38 @@ async fn records_http_semconv_and_flushes_before_the_response() {
     assert_eq!(attribute(span, "url.scheme"), Some("http".into()));
     assert_eq!(attribute(span, "server.address"), Some("localhost".into()));
     assert_eq!(attribute(span, "server.port"), Some(8080_i64.into()));
+}
+
+#[tokio::test]
+async fn configured_privacy_lists_keep_headers_and_query_values_out() {
+    let (telemetry, spans) = telemetry(&[
+        ("FAAS_OTEL_DENY_HEADERS", "User-Agent,x-forwarded-for"),
+        ("FAAS_OTEL_DENY_QUERY_PARAMS", "session_id"),
+    ]);
+    let layer = HttpServerLayer::new(telemetry);
+    let request = http::Request::builder()
+        .uri("/hello?session_id=denied-session&name=x")
+        .header("user-agent", "denied-agent")
+        .header("x-forwarded-for", "198.51.100.1")
+        .body(String::new())
+        .unwrap();
+    call(&layer, request, 200).await;
+    let all = invocation_spans(&spans);
+    let span = &all[0];
+    assert_eq!(
+        attribute(span, "url.query"),
+        Some("session_id=REDACTED&name=x".into())
+    );
+    assert_eq!(attribute(span, "user_agent.original"), None);
+    assert_eq!(attribute(span, "client.address"), None);
+    for kv in &span.attributes {
+        let text = kv.value.as_str();
+        assert!(
+            !text.contains("denied") && !text.contains("198.51.100.1"),
+            "{}={text}",
+            kv.key
+        );
+    }
 }
 
 #[tokio::test]
@@ -292,7 +325,7 @@ fn span_names_follow_the_http_conventions() {
         .body(())
         .unwrap()
         .into_parts();
-    let attrs = http_attributes(&parts, Some("/x"));
+    let attrs = http_attributes(&parts, Some("/x"), &HttpPrivacy::default());
     assert!(attrs.contains(&KeyValue::new("http.request.method", "_OTHER")));
     assert!(attrs.contains(&KeyValue::new("http.request.method_original", "PURGE")));
     assert!(attrs.contains(&KeyValue::new("http.route", "/x")));

@@ -13,7 +13,7 @@ use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 
 use super::http_client::ExportHttpClient;
 use crate::config::{Compression, Protocol, TelemetryConfig};
-use crate::environment::BoxFuture;
+use crate::faas_environment::BoxFuture;
 use crate::error::Error;
 
 /// An object-safe [`SpanExporter`].

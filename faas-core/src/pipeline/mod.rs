@@ -15,7 +15,7 @@
 //!
 //! ```no_run
 //! # async fn example() -> Result<(), faas_core::Error> {
-//! use faas_core::environment::LocalEnvironment;
+//! use faas_core::faas_environment::LocalEnvironment;
 //! use faas_core::pipeline::Telemetry;
 //!
 //! let telemetry = Telemetry::builder(LocalEnvironment::named("hello")).build()?;
@@ -38,5 +38,5 @@ pub use flush::{
     DEADLINE_MARGIN, FlushReport, MAX_PLAUSIBLE_REMAINING, MIN_FLUSH_BUDGET, effective_budget,
 };
 pub use metrics::FaasMetrics;
-pub use shutdown::terminated;
+pub use shutdown::{ShutdownSignal, terminated};
 pub use telemetry::{SCOPE_NAME, Telemetry, TelemetryBuilder};

@@ -1,6 +1,12 @@
 //! Draining on termination: platforms send SIGTERM before they stop an instance.
 
-use super::Telemetry;
+use std::future::Future;
+use std::pin::Pin;
+
+use super::telemetry::Telemetry;
+
+/// A boxed shutdown signal, as the providers' `Server::shutdown_signal` keep it.
+pub type ShutdownSignal = Pin<Box<dyn Future<Output = ()> + Send>>;
 
 /// Resolves when the process is asked to stop: SIGTERM or SIGINT (Ctrl-C).
 pub async fn terminated() {

@@ -23,7 +23,7 @@ use crate::cold_start::ColdStart;
 use crate::config::TelemetryConfig;
 use crate::cost::{Architecture, CostModel};
 use crate::env::Env;
-use crate::environment::{FaasEnvironment, enrich_within};
+use crate::faas_environment::{FaasEnvironment, enrich_within};
 use crate::error::Error;
 use crate::resource::build_resource;
 
@@ -111,7 +111,7 @@ impl Telemetry {
         Self::builder_dyn(Arc::new(environment))
     }
 
-    /// As [`Telemetry::builder`], for an environment found by [`crate::environment::detect`].
+    /// As [`Telemetry::builder`], for an environment found by [`crate::faas_environment::detect`].
     pub fn builder_dyn(environment: Arc<dyn FaasEnvironment>) -> TelemetryBuilder {
         let cold_start = ColdStart::global();
         cold_start.mark_phase("startup");

@@ -4,38 +4,8 @@
 use opentelemetry::KeyValue;
 
 use crate::attributes::semconv::attribute as attr;
+use crate::http_privacy::HttpPrivacy;
 use crate::invocation::{Invocation, Trigger};
-
-/// Request headers never read into an attribute. The default describer reads only `host`,
-/// `user-agent`, `x-forwarded-proto` and `x-forwarded-for`; this list documents (and tests
-/// check) that credentials are never among them.
-pub const DENIED_HEADERS: &[&str] = &[
-    "authorization",
-    "cookie",
-    "set-cookie",
-    "x-api-key",
-    "proxy-authorization",
-];
-
-/// The value that replaces a redacted query parameter's value in `url.query`.
-pub const REDACTED: &str = "REDACTED";
-
-/// Query parameters whose values are always redacted in `url.query` (ASCII case-insensitive,
-/// after percent-decoding the name): common credentials and signed-URL parameters.
-pub const REDACTED_QUERY_PARAMS: &[&str] = &[
-    "token",
-    "access_token",
-    "api_key",
-    "apikey",
-    "password",
-    "secret",
-    "signature",
-    "X-Amz-Signature",
-    "X-Amz-Credential",
-    "X-Amz-Security-Token",
-    "sig",
-    "X-Goog-Signature",
-];
 
 /// The methods the HTTP conventions call "known"; any other becomes `_OTHER`.
 const KNOWN_METHODS: &[&str] = &[
@@ -43,9 +13,11 @@ const KNOWN_METHODS: &[&str] = &[
 ];
 
 /// The default describer: [`describe_request_with_route`] without a route (a tower layer
-/// does not know the router's routes; provider crates that do pass them).
+/// does not know the router's routes; provider crates that do pass them) and with the
+/// built-in privacy lists only ([`HttpServerLayer`](super::HttpServerLayer) uses the
+/// configured ones).
 pub fn describe_request(parts: &http::request::Parts) -> Invocation {
-    describe_request_with_route(parts, None)
+    describe_request_with_route(parts, None, &HttpPrivacy::default())
 }
 
 /// An `http` invocation, SERVER, named by [`span_name`] and attributed by
@@ -53,9 +25,10 @@ pub fn describe_request(parts: &http::request::Parts) -> Invocation {
 pub fn describe_request_with_route(
     parts: &http::request::Parts,
     route: Option<&str>,
+    privacy: &HttpPrivacy,
 ) -> Invocation {
     Invocation::new(span_name(parts.method.as_str(), route), Trigger::Http)
-        .with_attributes(http_attributes(parts, route))
+        .with_attributes(http_attributes(parts, route, privacy))
 }
 
 /// The HTTP server span name: `{method} {route}` when the route is known, `{method}`
@@ -79,11 +52,19 @@ pub fn span_name(method: &str, route: Option<&str>) -> String {
 /// when it says `http` or `https`, then the URI's scheme, then `http`),
 /// `network.protocol.version`, `user_agent.original`, `client.address` (first
 /// `x-forwarded-for` entry), `server.address` and `server.port` (the `host` header, then the
-/// URI's authority).
-pub fn http_attributes(parts: &http::request::Parts, route: Option<&str>) -> Vec<KeyValue> {
+/// URI's authority). Headers `privacy` denies are not read (the attribute derived from one is
+/// left out, or falls back as described) and the values of its denied query parameters are
+/// redacted.
+pub fn http_attributes(
+    parts: &http::request::Parts,
+    route: Option<&str>,
+    privacy: &HttpPrivacy,
+) -> Vec<KeyValue> {
     let header = |name: &str| {
-        debug_assert!(!DENIED_HEADERS.contains(&name));
-        parts.headers.get(name).and_then(|v| v.to_str().ok())
+        privacy
+            .header_allowed(name)
+            .then(|| parts.headers.get(name).and_then(|v| v.to_str().ok()))
+            .flatten()
     };
     let mut attributes = Vec::with_capacity(10);
     let raw_method = parts.method.as_str();
@@ -100,7 +81,7 @@ pub fn http_attributes(parts: &http::request::Parts, route: Option<&str>) -> Vec
     }
     attributes.push(KeyValue::new(attr::URL_PATH, parts.uri.path().to_owned()));
     if let Some(query) = parts.uri.query().filter(|q| !q.is_empty()) {
-        attributes.push(KeyValue::new(attr::URL_QUERY, redact_query(query)));
+        attributes.push(KeyValue::new(attr::URL_QUERY, privacy.redact_query(query)));
     }
     let scheme = header("x-forwarded-proto")
         .and_then(|p| p.split(',').next())
@@ -147,7 +128,9 @@ pub fn http_attributes(parts: &http::request::Parts, route: Option<&str>) -> Vec
     attributes
 }
 
-fn normalize_method(method: &str) -> String {
+/// `GET`, … as is; a known method in another case in canonical upper case; anything else
+/// `_OTHER` (the caller then records the original in `http.request.method_original`).
+pub fn normalize_method(method: &str) -> String {
     if KNOWN_METHODS.contains(&method) {
         return method.to_owned();
     }
@@ -157,7 +140,9 @@ fn normalize_method(method: &str) -> String {
         .map_or_else(|| "_OTHER".to_owned(), |known| (*known).to_owned())
 }
 
-fn split_host(value: &str) -> Option<(&str, Option<u16>)> {
+/// `host[:port]` (a `Host` header, `[IPv6]:port` too) → host and port; `None` for an empty
+/// host. A port that is not a number is left out.
+pub fn split_host(value: &str) -> Option<(&str, Option<u16>)> {
     let value = value.trim();
     let (host, port) = if let Some(rest) = value.strip_prefix('[') {
         let (host, rest) = rest.split_once(']')?;
@@ -172,55 +157,4 @@ fn split_host(value: &str) -> Option<(&str, Option<u16>)> {
         return None;
     }
     Some((host, port.and_then(|p| p.parse().ok())))
-}
-
-fn redact_query(query: &str) -> String {
-    query
-        .split('&')
-        .map(|pair| match pair.split_once('=') {
-            Some((name, _))
-                if REDACTED_QUERY_PARAMS
-                    .iter()
-                    .any(|p| p.eq_ignore_ascii_case(&percent_decode(name))) =>
-            {
-                format!("{name}={REDACTED}")
-            }
-            _ => pair.to_owned(),
-        })
-        .collect::<Vec<_>>()
-        .join("&")
-}
-
-fn percent_decode(input: &str) -> String {
-    let bytes = input.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' if i + 2 < bytes.len() => {
-                let hex = std::str::from_utf8(&bytes[i + 1..i + 3])
-                    .ok()
-                    .and_then(|h| u8::from_str_radix(h, 16).ok());
-                match hex {
-                    Some(b) => {
-                        out.push(b);
-                        i += 3;
-                    }
-                    None => {
-                        out.push(b'%');
-                        i += 1;
-                    }
-                }
-            }
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            b => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }

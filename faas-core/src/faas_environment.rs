@@ -99,7 +99,7 @@ pub type Detector = fn(&Env) -> Option<Box<dyn FaasEnvironment>>;
 ///
 /// ```
 /// use faas_core::env::Env;
-/// use faas_core::environment::{detect, Detector};
+/// use faas_core::faas_environment::{detect, Detector};
 /// let detectors: &[Detector] = &[]; // e.g. &[faas_aws::detect, faas_gcp::detect]
 /// let environment = detect(&Env::from_pairs([("OTEL_SERVICE_NAME", "demo")]), detectors);
 /// assert_eq!(environment.function_name(), "demo");

@@ -13,6 +13,7 @@
 //! header when the platform sends one.
 
 use axum::extract::MatchedPath;
+use faas_core::http_privacy::HttpPrivacy;
 use faas_core::http_server::describe_request_with_route;
 use faas_core::invocation::{Invocation, Trigger};
 use faas_core::propagation::{MapExtractor, Propagation, has_remote_parent};
@@ -27,6 +28,7 @@ use crate::cloudevent::{CloudEvent, PUBSUB_MESSAGE_PUBLISHED, STORAGE_OBJECT_PRE
 pub struct GcpDescriber {
     function_name: String,
     propagation: Propagation,
+    privacy: HttpPrivacy,
 }
 
 impl GcpDescriber {
@@ -36,7 +38,15 @@ impl GcpDescriber {
         Self {
             function_name: function_name.into(),
             propagation,
+            privacy: HttpPrivacy::default(),
         }
+    }
+
+    /// Applies `privacy` (the telemetry's `FAAS_OTEL_DENY_*` lists) to plain HTTP requests
+    /// instead of the built-in lists alone.
+    pub fn with_privacy(mut self, privacy: HttpPrivacy) -> Self {
+        self.privacy = privacy;
+        self
     }
 
     /// The invocation a request head is (its extensions may hold a parsed [`CloudEvent`]).
@@ -48,7 +58,7 @@ impl GcpDescriber {
             .extensions
             .get::<MatchedPath>()
             .map(MatchedPath::as_str);
-        let invocation = describe_request_with_route(parts, route);
+        let invocation = describe_request_with_route(parts, route, &self.privacy);
         match parts
             .headers
             .get("function-execution-id")
@@ -308,5 +318,31 @@ mod tests {
         let invocation = describer.describe(&parts);
         assert_eq!(invocation.name, "GET");
         assert_eq!(invocation.invocation_id.as_deref(), Some("abc123"));
+    }
+
+    #[test]
+    fn configured_privacy_keeps_headers_and_query_values_out() {
+        let privacy = HttpPrivacy::from_env(&faas_core::env::Env::from_pairs([
+            ("FAAS_OTEL_DENY_HEADERS", "user-agent,x-forwarded-for"),
+            ("FAAS_OTEL_DENY_QUERY_PARAMS", "session_id"),
+        ]));
+        let describer = GcpDescriber::new("fn", Propagation::default()).with_privacy(privacy);
+        let (parts, ()) = http::Request::get("/hello?session_id=denied-session&a=1")
+            .header("user-agent", "denied-agent")
+            .header("x-forwarded-for", "198.51.100.1")
+            .body(())
+            .unwrap()
+            .into_parts();
+        let invocation = describer.describe(&parts);
+        assert_eq!(
+            value(&invocation, "url.query").unwrap(),
+            "session_id=REDACTED&a=1"
+        );
+        assert_eq!(value(&invocation, "user_agent.original"), None);
+        assert_eq!(value(&invocation, "client.address"), None);
+        assert!(invocation.attributes.iter().all(|kv| {
+            let text = kv.value.as_str();
+            !text.contains("denied") && !text.contains("198.51.100.1")
+        }));
     }
 }

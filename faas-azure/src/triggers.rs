@@ -22,6 +22,7 @@ use std::sync::Arc;
 
 use axum::extract::MatchedPath;
 use faas_core::env::Env;
+use faas_core::http_privacy::HttpPrivacy;
 use faas_core::http_server::describe_request_with_route;
 use faas_core::invocation::{Invocation, Trigger};
 use faas_core::propagation::{MapExtractor, Propagation, has_remote_parent};
@@ -32,22 +33,13 @@ use serde_json::Value;
 
 use crate::environment::AzureFunctionsEnvironment;
 use crate::functions::{Function, Functions};
+use crate::invoke_call::InvokeCall;
 use crate::protocol::InvokeRequest;
 
 /// The header carrying the host's invocation id (`faas.invocation_id`).
 pub const INVOCATION_ID_HEADER: &str = "x-azure-functions-invocationid";
 /// `messaging.system` for Azure Queue Storage; the conventions register no value for it.
 pub const QUEUE_STORAGE_SYSTEM: &str = "azure.queue_storage";
-
-/// An invoke-protocol request, recognised by the serve layer and left in the request's
-/// extensions for the describer and the [`InvokeRequest`] extractor.
-#[derive(Debug, Clone)]
-pub struct InvokeCall {
-    /// The function called.
-    pub function: Arc<Function>,
-    /// The parsed body; `None` when it was not an invoke request.
-    pub request: Option<Arc<InvokeRequest>>,
-}
 
 /// Builds [`Invocation`]s for requests from the Functions host; see the module docs.
 #[derive(Debug, Clone)]
@@ -57,6 +49,7 @@ pub struct AzureDescriber {
     functions: Arc<Functions>,
     env: Env,
     propagation: Propagation,
+    privacy: HttpPrivacy,
 }
 
 impl AzureDescriber {
@@ -76,7 +69,15 @@ impl AzureDescriber {
             functions,
             env,
             propagation,
+            privacy: HttpPrivacy::default(),
         }
+    }
+
+    /// Applies `privacy` (the telemetry's `FAAS_OTEL_DENY_*` lists) to HTTP requests, forwarded
+    /// or invoke-protocol, instead of the built-in lists alone.
+    pub fn with_privacy(mut self, privacy: HttpPrivacy) -> Self {
+        self.privacy = privacy;
+        self
     }
 
     /// The invocation a request head is (its extensions may hold an [`InvokeCall`]).
@@ -95,7 +96,10 @@ impl AzureDescriber {
                     .functions
                     .http_function_for_path(parts.uri.path())
                     .map(|f| f.name.as_str());
-                (describe_request_with_route(parts, route), function)
+                (
+                    describe_request_with_route(parts, route, &self.privacy),
+                    function,
+                )
             }
         };
         let mut invocation = match function {
@@ -146,7 +150,7 @@ impl AzureDescriber {
                 }
                 invocation
             }
-            Trigger::Other => Invocation::new(function.name.clone(), Trigger::Other),
+            other => Invocation::new(function.name.clone(), other),
         }
     }
 
@@ -168,7 +172,9 @@ impl AzureDescriber {
             }
         }
         let invocation = match builder.body(()) {
-            Ok(original) => describe_request_with_route(&original.into_parts().0, Some(&route)),
+            Ok(original) => {
+                describe_request_with_route(&original.into_parts().0, Some(&route), &self.privacy)
+            }
             Err(_) => Invocation::new(function.name.clone(), Trigger::Http),
         };
         let parent = self.propagation.extract(&MapExtractor(&headers));
@@ -571,5 +577,41 @@ mod tests {
             parent.span().span_context().span_id().to_string(),
             "b7ad6b7169203331"
         );
+    }
+
+    #[test]
+    fn configured_privacy_applies_to_forwarded_and_invoke_http() {
+        let privacy = HttpPrivacy::from_env(&Env::from_pairs([
+            ("FAAS_OTEL_DENY_HEADERS", "user-agent"),
+            ("FAAS_OTEL_DENY_QUERY_PARAMS", "session_id"),
+        ]));
+        let d = describer().with_privacy(privacy);
+        let (parts, ()) = http::Request::get("/api/hello?session_id=denied-session&a=1")
+            .header("user-agent", "denied-agent")
+            .body(())
+            .unwrap()
+            .into_parts();
+        let forwarded = d.describe(&parts);
+        assert_eq!(
+            value(&forwarded, "url.query").unwrap(),
+            "session_id=REDACTED&a=1"
+        );
+        let f = function(Binding::http("req", Some("orders/{id}")));
+        let r = request(serde_json::json!({"Data": {"req": {
+            "Url": "https://shop.azurewebsites.net/api/orders/7?session_id=denied-session",
+            "Method": "GET",
+            "Headers": {"User-Agent": ["denied-agent"]}
+        }}}));
+        let invoked = d.describe_invoke(&f, Some(&r));
+        assert_eq!(value(&invoked, "url.query").unwrap(), "session_id=REDACTED");
+        for invocation in [&forwarded, &invoked] {
+            assert_eq!(value(invocation, "user_agent.original"), None);
+            assert!(
+                invocation
+                    .attributes
+                    .iter()
+                    .all(|kv| !kv.value.to_string().contains("denied"))
+            );
+        }
     }
 }

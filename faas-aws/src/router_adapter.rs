@@ -1,37 +1,29 @@
-//! [`serve`]: run an axum [`Router`] as a traced Lambda HTTP function (API Gateway REST and
-//! HTTP APIs, ALB, function URLs), the entry point every provider crate shares.
+//! An axum `Router` as a `lambda_http` service, for [`crate::serve`].
 
 use std::convert::Infallible;
 
 use axum::Router;
 use tower::ServiceExt as _;
 
-use crate::run::Error;
-
-/// Serves `router` as a Lambda HTTP function through [`crate::run_http`]: the same
-/// [`FaasLayer`](crate::FaasLayer) and [`HttpOutcomeLayer`](crate::HttpOutcomeLayer) as any
-/// `lambda_http` service (trigger and span from the API Gateway / ALB / function URL event,
-/// `http.response.status_code`, 5xx as an error, flush after every invocation, drain on
-/// SIGTERM, concurrent invocations when `AWS_LAMBDA_MAX_CONCURRENCY` is above 1).
-///
-/// Each `lambda_http::Request` reaches the router with its body as an axum
-/// [`Body`](axum::body::Body); the router's response is converted back by `lambda_http`
-/// (text for textual content types, base64 otherwise).
-///
-/// ```no_run
-/// use axum::{Router, routing::get};
-///
-/// #[tokio::main]
-/// async fn main() -> Result<(), faas_aws::Error> {
-///     faas_aws::serve(Router::new().route("/hello", get(|| async { "hello" }))).await
-/// }
-/// ```
-pub async fn serve(router: Router) -> Result<(), Error> {
-    let service = tower::service_fn(move |request: lambda_http::Request| {
+/// `router` as a `lambda_http` service: each `lambda_http::Request` reaches the router with
+/// its body as an axum [`Body`](axum::body::Body); the router's response is converted back by
+/// `lambda_http` (text for textual content types, base64 otherwise).
+pub(crate) fn router_service(
+    router: Router,
+) -> impl tower::Service<
+    lambda_http::Request,
+    Response = lambda_http::Response<lambda_http::Body>,
+    Error = Infallible,
+    Future = impl Future<Output = Result<lambda_http::Response<lambda_http::Body>, Infallible>>
+                 + Send
+                 + 'static,
+> + Clone
++ Send
++ 'static {
+    tower::service_fn(move |request: lambda_http::Request| {
         let router = router.clone();
         async move { Ok::<_, Infallible>(call(router, request).await) }
-    });
-    crate::run::run_http(service).await
+    })
 }
 
 /// One request through the router: the body adapted to axum's, the response to

@@ -1,0 +1,144 @@
+//! [`ServerOptions`]: the options and the serving loop every HTTP provider's `Server` shares
+//! (faas-azure, faas-gcp): the telemetry, the shutdown signal, the flush policy, binding the
+//! platform's port, serving an axum [`Router`] until the signal and draining the telemetry.
+
+use std::future::Future;
+use std::net::IpAddr;
+
+use axum::Router;
+use tokio::net::TcpListener;
+
+use super::flush_policy::FlushPolicy;
+use crate::env::Env;
+use crate::error::{ConfigError, ServeError};
+use crate::pipeline::{ShutdownSignal, Telemetry, terminated};
+
+/// What a provider's `Server` is told before it starts; see the [module docs](self).
+///
+/// Providers wrap it in their own `Server` (which adds what only that platform has) and hand it
+/// the router with [`ServerOptions::serve_on`].
+#[must_use]
+pub struct ServerOptions {
+    env: Env,
+    telemetry: Option<Telemetry>,
+    shutdown: Option<ShutdownSignal>,
+    flush_policy: FlushPolicy,
+}
+
+impl std::fmt::Debug for ServerOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerOptions")
+            .field("flush_policy", &self.flush_policy)
+            .field("telemetry", &self.telemetry.is_some())
+            .field("shutdown", &self.shutdown.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl ServerOptions {
+    /// Options read from `env`: telemetry built by the provider, SIGTERM/SIGINT as the
+    /// shutdown signal, [`FlushPolicy::BeforeResponse`].
+    pub fn new(env: Env) -> Self {
+        Self {
+            env,
+            telemetry: None,
+            shutdown: None,
+            flush_policy: FlushPolicy::default(),
+        }
+    }
+
+    /// The variables the server is configured by.
+    pub fn env(&self) -> &Env {
+        &self.env
+    }
+
+    /// The flush policy in force.
+    pub fn flush_policy(&self) -> FlushPolicy {
+        self.flush_policy
+    }
+
+    /// Records into `telemetry` instead of the one the provider builds.
+    pub fn set_telemetry(&mut self, telemetry: Telemetry) {
+        self.telemetry = Some(telemetry);
+    }
+
+    /// Stops when `signal` resolves instead of on SIGTERM/SIGINT.
+    pub fn set_shutdown_signal(&mut self, signal: impl Future<Output = ()> + Send + 'static) {
+        self.shutdown = Some(Box::pin(signal));
+    }
+
+    /// Sets when spans are flushed.
+    pub fn set_flush_policy(&mut self, policy: FlushPolicy) {
+        self.flush_policy = policy;
+    }
+
+    /// Binds `host` on the port in `port_var` (`default_port` when unset).
+    pub async fn bind(
+        &self,
+        host: IpAddr,
+        port_var: &str,
+        default_port: u16,
+    ) -> Result<TcpListener, ServeError> {
+        let port = port_from_env(&self.env, port_var, default_port)?;
+        Ok(TcpListener::bind((host, port)).await?)
+    }
+
+    /// Serves on `listener` until the shutdown signal, then drains the telemetry within
+    /// `FAAS_OTEL_SHUTDOWN_TIMEOUT_MS`.
+    ///
+    /// The telemetry is the one set with [`ServerOptions::set_telemetry`], else
+    /// `build_telemetry(env)`; its cold start is marked `ready` and `app` turns it (with the
+    /// variables and the flush policy) into the traced router. The server stops accepting on
+    /// the signal and finishes the requests in flight before the drain.
+    pub async fn serve_on<B, A>(
+        self,
+        listener: TcpListener,
+        build_telemetry: B,
+        app: A,
+    ) -> Result<(), ServeError>
+    where
+        B: AsyncFnOnce(&Env) -> Result<Telemetry, ServeError>,
+        A: FnOnce(&Telemetry, &Env, FlushPolicy) -> Router,
+    {
+        let telemetry = match self.telemetry {
+            Some(telemetry) => telemetry,
+            None => build_telemetry(&self.env).await?,
+        };
+        telemetry.cold_start().mark_phase("ready");
+        let app = app(&telemetry, &self.env, self.flush_policy);
+        let shutdown = self.shutdown.unwrap_or_else(|| Box::pin(terminated()));
+        let served = axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await;
+        let _report = telemetry.shutdown().await;
+        Ok(served?)
+    }
+}
+
+/// The TCP port in `variable`, `default` when it is unset.
+pub fn port_from_env(env: &Env, variable: &str, default: u16) -> Result<u16, ConfigError> {
+    match env.get(variable) {
+        None => Ok(default),
+        Some(value) => value
+            .trim()
+            .parse()
+            .map_err(|_| ConfigError::new(variable, value, "expected a TCP port, 0 to 65535")),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ports_default_when_unset_and_garbage_is_named() {
+        assert_eq!(port_from_env(&Env::from_pairs::<&str, &str>([]), "PORT", 8080).unwrap(), 8080);
+        let env = Env::from_pairs([("PORT", " 9000 ")]);
+        assert_eq!(port_from_env(&env, "PORT", 8080).unwrap(), 9000);
+        for bad in ["http", "70000", "-1", "80 80"] {
+            let err = port_from_env(&Env::from_pairs([("PORT", bad)]), "PORT", 1).unwrap_err();
+            assert_eq!((err.variable.as_str(), err.value.as_str()), ("PORT", bad));
+        }
+    }
+}
