@@ -233,9 +233,7 @@ fn build(root: &Path, release: bool) -> Result<PathBuf> {
         &[
             "build",
             "-p",
-            "faas-aws",
-            "--features",
-            "extension",
+            "faas-otel-extension",
             "--bin",
             "faas-otel-extension",
         ][..],
