@@ -1,60 +1,41 @@
 //! The `azure-http` example binary over real HTTP, driven by a protocol-level fake of the
-//! Azure Functions host (faas-azure/tests/support/host.rs, written from the documented
+//! Azure Functions host (the test kit's `azure::FakeHost`, written from the documented
 //! custom-handler protocol: readiness pings, forwarded HTTP with
 //! `X-Azure-Functions-InvocationId` and `traceparent`, invoke-protocol POSTs for the queue
 //! trigger) with the app root `examples/azure` (host.json and function.json files), and a local
-//! OTLP/HTTP collector whose requests are decoded with `opentelemetry-proto`.
+//! OTLP/HTTP receiver whose requests are decoded with `opentelemetry-proto`.
 //!
 //! The last test builds the `hello` binary with `--features azure` (a nested `cargo build` of
 //! that one binary; its dependencies are already built) and serves it under the fake host.
 #![allow(clippy::unwrap_used)]
 
-#[path = "../../faas-core/tests/support/mod.rs"]
-mod collector;
-#[path = "../../faas-azure/tests/support/mod.rs"]
-mod host_support;
-#[path = "../../faas-gcp/tests/support/otlp.rs"]
-mod otlp;
-
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
-use host_support::host::{FakeHost, HOST_VERSION};
-use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
-use otlp::{ResourceCollector, attr, hex};
+use faas_testkit::Process;
+use faas_testkit::azure::{FakeHost, HOST_VERSION};
+use faas_testkit::otlp::proto::tonic::trace::v1::span::SpanKind;
+use faas_testkit::otlp::{OtlpReceiver, ReceivedSpan, attr, hex};
 
 const TRACEPARENT: &str = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
 const HOST_TRACEPARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 const FUNCTION_ID_PREFIX: &str = "/subscriptions/6f1a2b3c-0000-4d5e-8f90-123456789abc/resourceGroups/shop-rg/providers/Microsoft.Web/sites/shop";
 
-struct Function(Child);
-
-impl Drop for Function {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 fn app_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("azure")
 }
 
-/// Starts `binary` as the host would: in the app root, with the host's and the app's variables.
-fn start(binary: &Path, collector: &ResourceCollector, port: u16) -> Function {
-    let child = Command::new(binary)
+/// Starts `binary` as the host would: in the app root, with the host's and the app's variables;
+/// and a fake host driving it. `FUNCTIONS_CUSTOMHANDLER_PORT=0`: the handler binds a port the
+/// kernel picks, and the harness reads it back from `/proc`, so no port is chosen in advance
+/// (none can be taken in between).
+fn start(binary: &Path, collector: &OtlpReceiver) -> (Process, FakeHost) {
+    let mut command = Command::new(binary);
+    command
         .current_dir(app_root())
         .env_clear()
-        .env("FUNCTIONS_CUSTOMHANDLER_PORT", port.to_string())
+        .env("FUNCTIONS_CUSTOMHANDLER_PORT", "0")
         .env("FUNCTIONS_WORKER_RUNTIME", "Custom")
         .env("FUNCTIONS_EXTENSION_VERSION", "~4")
         .env("AzureWebJobsScriptRoot", app_root())
@@ -69,16 +50,15 @@ fn start(binary: &Path, collector: &ResourceCollector, port: u16) -> Function {
         )
         .env("WEBSITE_RESOURCE_GROUP", "shop-rg")
         .env("OTEL_EXPORTER_OTLP_ENDPOINT", collector.url())
-        .env("OTEL_METRICS_EXPORTER", "none")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    Function(child)
+        .env("OTEL_METRICS_EXPORTER", "none");
+    let mut function = Process::spawn(command).unwrap();
+    let addr = function.wait_listening(Duration::from_secs(10)).unwrap();
+    let host = FakeHost::new(([127, 0, 0, 1], addr.port()).into()).unwrap();
+    (function, host)
 }
 
 fn assert_attrs(
-    attributes: &[opentelemetry_proto::tonic::common::v1::KeyValue],
+    attributes: &[faas_testkit::otlp::proto::tonic::common::v1::KeyValue],
     expected: &[(&str, &str)],
 ) {
     for (key, value) in expected {
@@ -88,23 +68,19 @@ fn assert_attrs(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forwarded_http_and_invoke_protocol_under_a_fake_host() {
-    let collector = ResourceCollector::start();
-    let port = free_port();
-    let mut function = start(
-        Path::new(env!("CARGO_BIN_EXE_azure-http")),
-        &collector,
-        port,
-    );
-    let host = FakeHost::new(port);
+    let collector = OtlpReceiver::start().unwrap();
+    let (mut function, host) = start(Path::new(env!("CARGO_BIN_EXE_azure-http")), &collector);
     // The host's readiness pings carry no invocation id: answered, never traced.
-    host.wait_ready().await;
+    host.wait_ready(Duration::from_secs(10)).await.unwrap();
 
     // 1. Forwarded HTTP, cold, the caller's traceparent.
     let answer = host
         .forward(reqwest::Method::GET, "/api/hello", Some(TRACEPARENT))
-        .await;
+        .await
+        .unwrap();
     assert_eq!((answer.status, answer.body.as_str()), (200, "hello"));
-    let (resource, span) = collector.wait_for("GET /api/hello", |_| true);
+    let ReceivedSpan { resource, span, .. } =
+        collector.wait_for_span("GET /api/hello", |_| true).unwrap();
     assert_attrs(
         &resource,
         &[
@@ -153,7 +129,8 @@ async fn forwarded_http_and_invoke_protocol_under_a_fake_host() {
             "9f0e8d7c-msg-1",
             Some(HOST_TRACEPARENT),
         )
-        .await;
+        .await
+        .unwrap();
     assert_eq!(answer.status, 200, "{}", answer.body);
     assert_eq!(
         answer.json(),
@@ -163,7 +140,10 @@ async fn forwarded_http_and_invoke_protocol_under_a_fake_host() {
             "ReturnValue": {"accepted": 42}
         })
     );
-    let (_, span) = collector.wait_for("process orders", |_| true);
+    let span = collector
+        .wait_for_span("process orders", |_| true)
+        .unwrap()
+        .span;
     assert_eq!(span.kind, SpanKind::Consumer as i32);
     assert_eq!(hex(&span.trace_id), "4bf92f3577b34da6a3ce929d0e0e4736");
     assert_eq!(hex(&span.parent_span_id), "00f067aa0ba902b7");
@@ -189,23 +169,33 @@ async fn forwarded_http_and_invoke_protocol_under_a_fake_host() {
     // 3. A message that is not an order: 500 fails the invocation (the host retries it).
     let answer = host
         .invoke_queue("orders", "order", "not json", "msg-2", None)
-        .await;
+        .await
+        .unwrap();
     assert_eq!(answer.status, 500);
     assert_eq!(answer.json()["Logs"], serde_json::json!(["not an order"]));
-    let (_, span) = collector.wait_for("process orders", |s| {
-        attr(&s.attributes, "messaging.message.id").as_deref() == Some("msg-2")
-    });
+    let span = collector
+        .wait_for_span("process orders", |s| {
+            attr(&s.attributes, "messaging.message.id").as_deref() == Some("msg-2")
+        })
+        .unwrap()
+        .span;
     assert_eq!(span.status.as_ref().unwrap().code, 2);
     assert_eq!(attr(&span.attributes, "error.type").as_deref(), Some("500"));
     assert!(span.parent_span_id.is_empty());
 
     // 4. Warm HTTP without a parent: a fresh root, not cold.
-    let answer = host.forward(reqwest::Method::GET, "/api/hello", None).await;
+    let answer = host
+        .forward(reqwest::Method::GET, "/api/hello", None)
+        .await
+        .unwrap();
     assert_eq!(answer.status, 200);
     let id = answer.invocation_id.clone();
-    let (_, span) = collector.wait_for("GET /api/hello", |s| {
-        attr(&s.attributes, "faas.invocation_id").as_deref() == Some(id.as_str())
-    });
+    let span = collector
+        .wait_for_span("GET /api/hello", |s| {
+            attr(&s.attributes, "faas.invocation_id").as_deref() == Some(id.as_str())
+        })
+        .unwrap()
+        .span;
     assert!(span.parent_span_id.is_empty());
     assert_eq!(
         attr(&span.attributes, "faas.coldstart").as_deref(),
@@ -216,47 +206,33 @@ async fn forwarded_http_and_invoke_protocol_under_a_fake_host() {
     let spans = collector.spans();
     let invocations: Vec<_> = spans
         .iter()
-        .filter(|(_, s)| attr(&s.attributes, "faas.trigger").is_some())
+        .filter(|s| attr(&s.attributes, "faas.trigger").is_some())
         .collect();
     assert_eq!(
         invocations.len(),
         4,
         "{:?}",
-        spans.iter().map(|(_, s)| &s.name).collect::<Vec<_>>()
+        spans.iter().map(|s| &s.name).collect::<Vec<_>>()
     );
     assert_eq!(
         invocations
             .iter()
-            .filter(|(_, s)| attr(&s.attributes, "faas.coldstart").as_deref() == Some("true"))
+            .filter(|s| attr(&s.attributes, "faas.coldstart").as_deref() == Some("true"))
             .count(),
         1
     );
     assert!(
         spans
             .iter()
-            .all(|(_, s)| attr(&s.attributes, "url.path").as_deref() != Some("/"))
+            .all(|s| attr(&s.attributes, "url.path").as_deref() != Some("/"))
     );
 
     // 5. SIGTERM: drains and exits 0.
-    let pid = function.0.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = function.0.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(5),
-            "no exit after SIGTERM"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+    function.terminate().unwrap();
+    let status = function
+        .wait_exit_async(Duration::from_secs(5))
+        .await
+        .unwrap();
     assert!(status.success(), "{status:?}");
 }
 
@@ -309,14 +285,16 @@ async fn hello_builds_and_serves_with_the_azure_feature() {
     let copy = std::env::temp_dir().join(format!("faas-otel-hello-azure-{}", std::process::id()));
     std::fs::copy(&executable, &copy).unwrap();
 
-    let collector = ResourceCollector::start();
-    let port = free_port();
-    let _function = start(&copy, &collector, port);
-    let host = FakeHost::new(port);
-    host.wait_ready().await;
-    let answer = host.forward(reqwest::Method::GET, "/api/hello", None).await;
+    let collector = OtlpReceiver::start().unwrap();
+    let (_function, host) = start(&copy, &collector);
+    host.wait_ready(Duration::from_secs(10)).await.unwrap();
+    let answer = host
+        .forward(reqwest::Method::GET, "/api/hello", None)
+        .await
+        .unwrap();
     assert_eq!((answer.status, answer.body.as_str()), (200, "hello"));
-    let (resource, span) = collector.wait_for("GET /api/hello", |_| true);
+    let ReceivedSpan { resource, span, .. } =
+        collector.wait_for_span("GET /api/hello", |_| true).unwrap();
     assert_eq!(attr(&resource, "cloud.provider").as_deref(), Some("azure"));
     assert_eq!(
         attr(&span.attributes, "faas.invocation_id").as_deref(),

@@ -1,56 +1,39 @@
-//! The `gcp-http` example binary over real HTTP, against a fake GCP metadata server (written
-//! from Google's documented protocol, faas-gcp/tests/support/metadata.rs) and a local
-//! OTLP/HTTP collector whose requests are decoded with `opentelemetry-proto`.
+//! The `gcp-http` example binary over real HTTP, against the test kit's fake GCP metadata
+//! server (written from Google's documented protocol) and its OTLP/HTTP receiver, whose
+//! requests are decoded with `opentelemetry-proto`.
 #![allow(clippy::unwrap_used)]
 
-#[path = "../../faas-core/tests/support/mod.rs"]
-mod collector;
-#[path = "../../faas-gcp/tests/support/mod.rs"]
-mod gcp_support;
+use std::process::Command;
+use std::time::Duration;
 
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
-use gcp_support::metadata::{self, Metadata};
-use gcp_support::otlp::{ResourceCollector, attr, hex};
-use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
+use faas_testkit::Process;
+use faas_testkit::gcp::{self as metadata, MetadataServer};
+use faas_testkit::otlp::proto::tonic::trace::v1::span::SpanKind;
+use faas_testkit::otlp::{OtlpReceiver, ReceivedSpan, attr, hex};
 
 const TRACEPARENT: &str = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
 const PRODUCER: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 
-struct Function(Child);
-
-impl Drop for Function {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn start(collector: &ResourceCollector, metadata_host: &str, port: u16) -> Function {
-    let child = Command::new(env!("CARGO_BIN_EXE_gcp-http"))
+/// Starts `gcp-http` with `PORT=0`: it binds a port the kernel picks, and the harness reads it
+/// back from `/proc`, so no port is chosen in advance (none can be taken in between).
+fn start(collector: &OtlpReceiver, metadata_host: &str) -> (Process, u16) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_gcp-http"));
+    command
         .env_clear()
-        .env("PORT", port.to_string())
+        .env("PORT", "0")
         .env("K_SERVICE", "hello")
         .env("K_REVISION", "hello-00001-abc")
         .env("K_CONFIGURATION", "hello")
         .env("GCE_METADATA_HOST", metadata_host)
         .env("OTEL_EXPORTER_OTLP_ENDPOINT", collector.url())
         .env("OTEL_METRICS_EXPORTER", "none")
-        .env("FAAS_OTEL_MEMORY_MB", "512")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    Function(child)
+        .env("FAAS_OTEL_MEMORY_MB", "512");
+    let mut function = Process::spawn(command).unwrap();
+    let port = function
+        .wait_listening(Duration::from_secs(10))
+        .unwrap()
+        .port();
+    (function, port)
 }
 
 fn client() -> reqwest::Client {
@@ -61,29 +44,11 @@ fn client() -> reqwest::Client {
         .unwrap()
 }
 
-/// Waits until the server accepts connections; returns how long that took.
-async fn wait_listening(port: u16) -> Duration {
-    let started = Instant::now();
-    while tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .is_err()
-    {
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "never listened"
-        );
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    started.elapsed()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn http_requests_cloudevents_and_the_resource() {
-    let fake = Metadata::start();
-    let collector = ResourceCollector::start();
-    let port = free_port();
-    let mut function = start(&collector, &fake.host(), port);
-    wait_listening(port).await;
+    let fake = MetadataServer::local().unwrap();
+    let collector = OtlpReceiver::start().unwrap();
+    let (mut function, port) = start(&collector, &fake.host());
     let base = format!("http://127.0.0.1:{port}");
     let http = client();
 
@@ -100,7 +65,8 @@ async fn http_requests_cloudevents_and_the_resource() {
         .unwrap();
     assert_eq!(response.status(), 200);
     assert_eq!(response.text().await.unwrap(), "hello");
-    let (resource, span) = collector.wait_for("GET /hello", |_| true);
+    let ReceivedSpan { resource, span, .. } =
+        collector.wait_for_span("GET /hello", |_| true).unwrap();
     for (key, value) in [
         ("cloud.provider", "gcp"),
         ("cloud.platform", "gcp_cloud_run"),
@@ -153,9 +119,12 @@ async fn http_requests_cloudevents_and_the_resource() {
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
-    let (_, span) = collector.wait_for("GET /hello", |s| {
-        hex(&s.trace_id) == "105445aa7843bc8bf206b12000100000"
-    });
+    let span = collector
+        .wait_for_span("GET /hello", |s| {
+            hex(&s.trace_id) == "105445aa7843bc8bf206b12000100000"
+        })
+        .unwrap()
+        .span;
     assert_eq!(
         hex(&span.parent_span_id),
         format!("{:016x}", 1234567890123456789_u64)
@@ -173,9 +142,12 @@ async fn http_requests_cloudevents_and_the_resource() {
         .send()
         .await
         .unwrap();
-    let (_, span) = collector.wait_for("GET /hello", |s| {
-        attr(&s.attributes, "user_agent.original").as_deref() == Some("malformed")
-    });
+    let span = collector
+        .wait_for_span("GET /hello", |s| {
+            attr(&s.attributes, "user_agent.original").as_deref() == Some("malformed")
+        })
+        .unwrap()
+        .span;
     assert!(span.parent_span_id.is_empty(), "{:?}", span.parent_span_id);
     assert_eq!(span.trace_id.len(), 16);
     assert_ne!(hex(&span.trace_id), "0af7651916cd43dd8448eb211c80319c");
@@ -183,7 +155,7 @@ async fn http_requests_cloudevents_and_the_resource() {
     // 4. Server error.
     let response = http.get(format!("{base}/fail")).send().await.unwrap();
     assert_eq!(response.status(), 500);
-    let (_, span) = collector.wait_for("GET /fail", |_| true);
+    let span = collector.wait_for_span("GET /fail", |_| true).unwrap().span;
     assert_eq!(attr(&span.attributes, "error.type").as_deref(), Some("500"));
     assert_eq!(span.status.as_ref().unwrap().code, 2);
 
@@ -214,7 +186,10 @@ async fn http_requests_cloudevents_and_the_resource() {
         .await
         .unwrap();
     assert_eq!(response.status(), 204);
-    let (_, span) = collector.wait_for("process orders", |_| true);
+    let span = collector
+        .wait_for_span("process orders", |_| true)
+        .unwrap()
+        .span;
     assert_eq!(span.kind, SpanKind::Consumer as i32);
     assert_eq!(hex(&span.parent_span_id), "b7ad6b7169203331");
     for (key, value) in [
@@ -260,9 +235,12 @@ async fn http_requests_cloudevents_and_the_resource() {
         .await
         .unwrap();
     assert_eq!(response.status(), 204);
-    let (_, span) = collector.wait_for("hello", |s| {
-        attr(&s.attributes, "faas.trigger").as_deref() == Some("datasource")
-    });
+    let span = collector
+        .wait_for_span("hello", |s| {
+            attr(&s.attributes, "faas.trigger").as_deref() == Some("datasource")
+        })
+        .unwrap()
+        .span;
     assert_eq!(span.kind, SpanKind::Server as i32);
     for (key, value) in [
         ("faas.document.collection", "photos"),
@@ -279,48 +257,10 @@ async fn http_requests_cloudevents_and_the_resource() {
     assert_eq!(response.status(), 400);
 
     // 8. SIGTERM: drains and exits 0.
-    let pid = function.0.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = function.0.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(5),
-            "no exit after SIGTERM"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
-    assert!(status.success(), "{status:?}");
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn listens_and_answers_within_one_second_when_the_metadata_server_stalls() {
-    let stalling = Metadata::stalling();
-    let collector = ResourceCollector::start();
-    let port = free_port();
-    let started = Instant::now();
-    let _function = start(&collector, &stalling.host(), port);
-    wait_listening(port).await;
-    let response = client()
-        .get(format!("http://127.0.0.1:{port}/hello"))
-        .send()
+    function.terminate().unwrap();
+    let status = function
+        .wait_exit_async(Duration::from_secs(5))
         .await
         .unwrap();
-    assert_eq!(response.status(), 200);
-    assert!(
-        started.elapsed() < Duration::from_secs(1),
-        "{:?}",
-        started.elapsed()
-    );
-    let (resource, _) = collector.wait_for("GET /hello", |_| true);
-    assert_eq!(attr(&resource, "cloud.account.id"), None);
-    assert_eq!(attr(&resource, "faas.name").as_deref(), Some("hello"));
+    assert!(status.success(), "{status:?}");
 }

@@ -1,14 +1,8 @@
 //! `Server::serve_on` in-process, over real HTTP, driven by a protocol-level fake of the
-//! Functions host (tests/support/host.rs, written from the documented custom-handler
-//! protocol; no Functions host installs offline) and a local OTLP/HTTP collector.
+//! Functions host (the test kit's `azure::FakeHost`, written from the documented
+//! custom-handler protocol; no Functions host installs offline) and the test kit's OTLP/HTTP
+//! receiver.
 #![allow(clippy::unwrap_used)]
-
-#[path = "../../faas-core/tests/support/mod.rs"]
-mod collector;
-#[allow(dead_code)]
-#[path = "../../faas-gcp/tests/support/otlp.rs"]
-mod otlp;
-mod support;
 
 use std::time::Duration;
 
@@ -16,9 +10,9 @@ use axum::Router;
 use axum::routing::{get, post};
 use faas_azure::{Binding, InvokeRequest, InvokeResponse, Server};
 use faas_core::env::Env;
-use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
-use otlp::{ResourceCollector, attr};
-use support::host::FakeHost;
+use faas_testkit::azure::FakeHost;
+use faas_testkit::otlp::proto::tonic::trace::v1::span::SpanKind;
+use faas_testkit::otlp::{OtlpReceiver, ReceivedSpan, attr};
 use tokio::net::TcpListener;
 
 async fn tick(request: InvokeRequest) -> InvokeResponse {
@@ -38,7 +32,8 @@ async fn run(env: Env, server: impl FnOnce(Server) -> Server) -> Running {
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let router = Router::new()
         .route("/", get(|| async { "root" }))
-        .route("/api/items/{id}", get(|| async { "item" }))
+        // Registered without the route prefix: faas-azure serves it at /api/items/{id}.
+        .route("/items/{id}", get(|| async { "item" }))
         .route(
             "/orders",
             post(|r: InvokeRequest| async move {
@@ -69,7 +64,7 @@ impl Running {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn declared_functions_under_a_host() {
-    let collector = ResourceCollector::start();
+    let collector = OtlpReceiver::start().unwrap();
     let env = Env::from_pairs([
         ("FUNCTIONS_CUSTOMHANDLER_PORT", "7071"),
         ("FUNCTIONS_WORKER_RUNTIME", "Custom"),
@@ -84,27 +79,39 @@ async fn declared_functions_under_a_host() {
             .function("items", Binding::http("req", Some("items/{id}")))
     })
     .await;
-    let host = FakeHost::new(running.port);
-    host.wait_ready().await;
+    let host = FakeHost::new(([127, 0, 0, 1], running.port).into()).unwrap();
+    host.wait_ready(Duration::from_secs(10)).await.unwrap();
 
     let answer = host
         .forward(reqwest::Method::GET, "/api/items/9", None)
-        .await;
+        .await
+        .unwrap();
     assert_eq!(answer.body, "item");
-    let (_, span) = collector.wait_for("GET /api/items/{id}", |_| true);
+    let span = collector
+        .wait_for_span("GET /api/items/{id}", |_| true)
+        .unwrap()
+        .span;
     assert_eq!(
         attr(&span.attributes, "faas.name").as_deref(),
         Some("inproc/items")
     );
+    assert_eq!(
+        attr(&span.attributes, "url.path").as_deref(),
+        Some("/api/items/9")
+    );
 
     let answer = host
         .invoke_queue("orders", "order", "plain text", "m-7", None)
-        .await;
+        .await
+        .unwrap();
     assert_eq!(
         answer.json(),
         serde_json::json!({"Outputs": {"copy": "plain text"}, "Logs": [], "ReturnValue": null})
     );
-    let (_, span) = collector.wait_for("process orders-test", |_| true);
+    let span = collector
+        .wait_for_span("process orders-test", |_| true)
+        .unwrap()
+        .span;
     assert_eq!(span.kind, SpanKind::Consumer as i32);
     assert_eq!(
         attr(&span.attributes, "messaging.message.id").as_deref(),
@@ -117,9 +124,12 @@ async fn declared_functions_under_a_host() {
 
     // A timer function on the invoke protocol (the fake host's queue-shaped metadata carries
     // sys.UtcNow, which is what a timer reads).
-    let answer = host.invoke_queue("tick", "timer", "{}", "t-1", None).await;
+    let answer = host
+        .invoke_queue("tick", "timer", "{}", "t-1", None)
+        .await
+        .unwrap();
     assert_eq!(answer.json()["ReturnValue"], "2026-11-26T10:00:01.2205399Z");
-    let (_, span) = collector.wait_for("tick", |_| true);
+    let span = collector.wait_for_span("tick", |_| true).unwrap().span;
     assert_eq!(span.kind, SpanKind::Server as i32);
     assert_eq!(
         attr(&span.attributes, "faas.trigger").as_deref(),
@@ -144,22 +154,25 @@ async fn declared_functions_under_a_host() {
         .await
         .unwrap();
     assert_eq!(response.status(), 400);
-    let (_, span) = collector.wait_for("process orders-test", |s| {
-        attr(&s.attributes, "faas.invocation_id").as_deref() == Some("bad-1")
-    });
+    let span = collector
+        .wait_for_span("process orders-test", |s| {
+            attr(&s.attributes, "faas.invocation_id").as_deref() == Some("bad-1")
+        })
+        .unwrap()
+        .span;
     assert_eq!(
         attr(&span.attributes, "http.response.status_code").as_deref(),
         Some("400")
     );
 
     // The pings (GET / without an invocation id) were answered and never traced.
-    assert!(collector.spans().iter().all(|(_, s)| s.name != "GET /"));
+    assert!(collector.spans().iter().all(|s| s.name != "GET /"));
     running.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn outside_a_host_every_request_is_traced() {
-    let collector = ResourceCollector::start();
+    let collector = OtlpReceiver::start().unwrap();
     let env = Env::from_pairs([
         ("OTEL_SERVICE_NAME", "local-app"),
         ("OTEL_EXPORTER_OTLP_ENDPOINT", collector.url().as_str()),
@@ -182,7 +195,7 @@ async fn outside_a_host_every_request_is_traced() {
         }
     };
     assert_eq!(response.text().await.unwrap(), "root");
-    let (resource, span) = collector.wait_for("GET /", |_| true);
+    let ReceivedSpan { resource, span, .. } = collector.wait_for_span("GET /", |_| true).unwrap();
     assert_eq!(attr(&resource, "cloud.provider"), None);
     assert_eq!(
         attr(&resource, "service.name").as_deref(),
@@ -197,7 +210,10 @@ async fn outside_a_host_every_request_is_traced() {
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
-    let (_, span) = collector.wait_for("POST /orders", |_| true);
+    let span = collector
+        .wait_for_span("POST /orders", |_| true)
+        .unwrap()
+        .span;
     assert_eq!(
         attr(&span.attributes, "faas.trigger").as_deref(),
         Some("http")

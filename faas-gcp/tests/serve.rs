@@ -1,10 +1,6 @@
-//! `serve_on` in-process, over real HTTP, with a fake metadata server (tests/support, written
-//! from Google's documented protocol) and a local OTLP/HTTP collector.
+//! `serve_on` in-process, over real HTTP, with the test kit's fake metadata server (written
+//! from Google's documented protocol) and its OTLP/HTTP receiver.
 #![allow(clippy::unwrap_used)]
-
-#[path = "../../faas-core/tests/support/mod.rs"]
-mod collector;
-mod support;
 
 use std::time::{Duration, Instant};
 
@@ -12,9 +8,9 @@ use axum::Router;
 use axum::routing::get;
 use faas_core::env::Env;
 use faas_gcp::{Server, build_telemetry};
+use faas_testkit::gcp::{self as metadata, MetadataServer};
+use faas_testkit::otlp::{OtlpReceiver, ReceivedSpan, attr};
 use opentelemetry::{Key, Value};
-use support::metadata::{self, Metadata};
-use support::otlp::{ResourceCollector, attr};
 use tokio::net::TcpListener;
 
 fn resource_value(telemetry: &faas_core::pipeline::Telemetry, key: &str) -> Option<Value> {
@@ -23,7 +19,7 @@ fn resource_value(telemetry: &faas_core::pipeline::Telemetry, key: &str) -> Opti
 
 #[tokio::test]
 async fn resource_comes_from_the_metadata_server() {
-    let fake = Metadata::start();
+    let fake = MetadataServer::local().unwrap();
     let env = Env::from_pairs([
         ("K_SERVICE", "hello"),
         ("K_REVISION", "hello-00001-abc"),
@@ -48,7 +44,7 @@ async fn resource_comes_from_the_metadata_server() {
             "{key}"
         );
     }
-    let seen = fake.requests.lock().unwrap().clone();
+    let seen = fake.requests();
     assert_eq!(seen.len(), 3);
     assert!(seen.iter().all(|s| s.flavor.as_deref() == Some("Google")));
     let mut paths: Vec<_> = seen.iter().map(|s| s.path.as_str()).collect();
@@ -64,35 +60,8 @@ async fn resource_comes_from_the_metadata_server() {
 }
 
 #[tokio::test]
-async fn the_fake_metadata_server_requires_the_flavor_header() {
-    let fake = Metadata::start();
-    let url = format!(
-        "http://{}/computeMetadata/v1/project/project-id",
-        fake.host()
-    );
-    let client = reqwest::Client::builder().no_proxy().build().unwrap();
-    let refused = client.get(&url).send().await.unwrap();
-    assert_eq!(refused.status(), 403);
-    let answered = client
-        .get(&url)
-        .header("Metadata-Flavor", "Google")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(answered.status(), 200);
-    assert_eq!(answered.headers()["metadata-flavor"], "Google");
-    assert!(
-        answered.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("text/plain")
-    );
-    assert_eq!(answered.text().await.unwrap(), metadata::PROJECT_ID);
-}
-
-#[tokio::test]
 async fn off_gcp_the_metadata_server_is_never_contacted() {
-    let fake = Metadata::start();
+    let fake = MetadataServer::local().unwrap();
     let env = Env::from_pairs([
         ("OTEL_SERVICE_NAME", "local"),
         ("GCE_METADATA_HOST", fake.host().as_str()),
@@ -102,10 +71,7 @@ async fn off_gcp_the_metadata_server_is_never_contacted() {
     let telemetry = build_telemetry(&env).await.unwrap();
     assert_eq!(resource_value(&telemetry, "cloud.provider"), None);
     tokio::time::sleep(Duration::from_millis(50)).await;
-    assert_eq!(
-        fake.connections.load(std::sync::atomic::Ordering::SeqCst),
-        0
-    );
+    assert_eq!(fake.connections(), 0);
 }
 
 #[tokio::test]
@@ -117,8 +83,8 @@ async fn a_bad_memory_value_stops_start_up_naming_the_variable() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn answers_within_one_second_when_the_metadata_server_never_answers() {
-    let stalling = Metadata::stalling();
-    let collector = ResourceCollector::start();
+    let stalling = MetadataServer::local_stalling().unwrap();
+    let collector = OtlpReceiver::start().unwrap();
     let env = Env::from_pairs([
         ("K_SERVICE", "hello"),
         ("GCE_METADATA_HOST", stalling.host().as_str()),
@@ -157,13 +123,10 @@ async fn answers_within_one_second_when_the_metadata_server_never_answers() {
     );
     // The metadata server was asked (and stalled); the span left without its values,
     // flushed before the response.
-    assert!(
-        stalling
-            .connections
-            .load(std::sync::atomic::Ordering::SeqCst)
-            >= 1
-    );
-    let (resource, span) = collector.wait_for("GET /users/{id}", |_| true);
+    assert!(stalling.connections() >= 1);
+    let ReceivedSpan { resource, span, .. } = collector
+        .wait_for_span("GET /users/{id}", |_| true)
+        .unwrap();
     assert_eq!(attr(&resource, "cloud.account.id"), None);
     assert_eq!(attr(&resource, "faas.name").as_deref(), Some("hello"));
     assert_eq!(

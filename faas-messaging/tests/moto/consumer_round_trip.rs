@@ -4,7 +4,7 @@
 use opentelemetry::context::FutureExt as _;
 use serde_json::json;
 
-use crate::common::*;
+use crate::fixtures::*;
 
 #[tokio::test]
 async fn consumer_links_to_the_producer_span() {

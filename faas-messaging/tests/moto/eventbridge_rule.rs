@@ -5,7 +5,7 @@ use opentelemetry::context::FutureExt as _;
 use opentelemetry::trace::SpanKind;
 use serde_json::Value;
 
-use crate::common::*;
+use crate::fixtures::*;
 
 #[tokio::test]
 async fn rule_to_queue_carries_the_detail_context() {

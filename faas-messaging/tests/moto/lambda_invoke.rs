@@ -8,8 +8,8 @@ use opentelemetry::context::FutureExt as _;
 use opentelemetry::trace::SpanKind;
 use serde_json::{Value, json};
 
-use crate::common::proxy::Proxy;
-use crate::common::*;
+use crate::fixtures::*;
+use faas_testkit::moto::RecordingProxy;
 
 /// An empty zip archive (end of central directory only).
 fn empty_zip() -> Vec<u8> {
@@ -57,11 +57,11 @@ async fn invoke_carries_the_client_context() {
     let Some(endpoint) = moto_endpoint("invoke_carries_the_client_context") else {
         return;
     };
-    let proxy = Proxy::start(&endpoint).await;
+    let proxy = RecordingProxy::local(&endpoint).unwrap();
     let telemetry = Telemetry::new();
     let shared = sdk_config(&endpoint).await;
     let plain = aws_sdk_lambda::Client::new(&shared);
-    let traced_shared = sdk_config(&proxy.endpoint).await;
+    let traced_shared = sdk_config(&proxy.endpoint()).await;
     let lambda = aws_sdk_lambda::Client::from_conf(
         aws_sdk_lambda::config::Builder::from(&traced_shared)
             .interceptor(telemetry.interceptor())

@@ -3,7 +3,7 @@
 //! and passes, unless `CI=true`, where it fails. One binary, one idea per module.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+mod fixtures;
 
 mod concurrency;
 mod consumer_round_trip;

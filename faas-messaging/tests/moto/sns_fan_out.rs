@@ -3,7 +3,7 @@
 use opentelemetry::context::FutureExt as _;
 use opentelemetry::trace::SpanKind;
 
-use crate::common::*;
+use crate::fixtures::*;
 
 #[tokio::test]
 async fn topic_to_queues_carries_the_context() {

@@ -4,7 +4,7 @@
 use opentelemetry::context::FutureExt as _;
 use opentelemetry::trace::{SpanKind, Status};
 
-use crate::common::*;
+use crate::fixtures::*;
 
 #[tokio::test]
 async fn producer_and_client_span_attributes() {

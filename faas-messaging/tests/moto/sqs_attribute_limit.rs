@@ -3,7 +3,7 @@
 use aws_sdk_sqs::types::MessageAttributeValue;
 use opentelemetry::context::FutureExt as _;
 
-use crate::common::*;
+use crate::fixtures::*;
 
 #[tokio::test]
 async fn full_message_is_sent_unchanged() {

@@ -4,7 +4,7 @@ use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
 use opentelemetry::Value;
 use opentelemetry::context::FutureExt as _;
 
-use crate::common::*;
+use crate::fixtures::*;
 
 #[tokio::test]
 async fn batch_of_ten_carries_the_context() {

@@ -5,7 +5,7 @@ use aws_sdk_sqs::types::MessageAttributeValue;
 use opentelemetry::context::FutureExt as _;
 use opentelemetry::trace::SpanKind;
 
-use crate::common::*;
+use crate::fixtures::*;
 
 #[tokio::test]
 async fn received_message_carries_the_producer_span() {

@@ -3,18 +3,18 @@
 
 use opentelemetry::context::FutureExt as _;
 
-use crate::common::proxy::Proxy;
-use crate::common::*;
+use crate::fixtures::*;
+use faas_testkit::moto::RecordingProxy;
 
 #[tokio::test]
 async fn headers_on_the_wire() {
     let Some(endpoint) = moto_endpoint("headers_on_the_wire") else {
         return;
     };
-    let proxy = Proxy::start(&endpoint).await;
+    let proxy = RecordingProxy::local(&endpoint).unwrap();
     let telemetry = Telemetry::new();
     let plain = plain_sqs(&endpoint).await;
-    let sqs = traced_sqs(&proxy.endpoint, &telemetry).await;
+    let sqs = traced_sqs(&proxy.endpoint(), &telemetry).await;
     let name = unique("wire");
     let (url, _) = create_queue(&plain, &name).await;
     sqs.send_message()

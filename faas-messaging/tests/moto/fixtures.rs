@@ -1,10 +1,7 @@
-//! Shared test support: the moto endpoint (or a clear skip), SDK configs with the interceptor,
-//! an in-memory span exporter and a recording HTTP proxy in front of moto.
-#![allow(clippy::unwrap_used, dead_code)]
+//! The SDK fixtures of these tests: SDK configs with the interceptor, an in-memory span
+//! exporter, queue helpers. Moto's endpoint (or a clear skip) and the recording proxy come from
+//! the test kit.
 
-pub mod proxy;
-
-use std::io::Write as _;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
@@ -14,29 +11,7 @@ use opentelemetry::trace::{SpanId, TraceContextExt, TraceId, Tracer, TracerProvi
 use opentelemetry::{Context, KeyValue, Value};
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData};
 
-/// The variable `cargo xtask test` sets to moto's base URL.
-pub const MOTO_ENDPOINT_VAR: &str = "FAAS_OTEL_TEST_MOTO_ENDPOINT";
-
-/// Moto's endpoint, or `None` after a visible "skipped" line. Panics when `CI=true`: CI must
-/// never pass without running these tests.
-pub fn moto_endpoint(test: &str) -> Option<String> {
-    match std::env::var(MOTO_ENDPOINT_VAR) {
-        Ok(endpoint) if !endpoint.trim().is_empty() => Some(endpoint.trim().to_owned()),
-        _ => {
-            let ci = std::env::var("CI").is_ok_and(|v| v.eq_ignore_ascii_case("true"));
-            assert!(
-                !ci,
-                "{test}: {MOTO_ENDPOINT_VAR} is not set and CI=true: run the tests with `cargo xtask test`"
-            );
-            // Written straight to stderr, past the test harness's capture, so it is seen.
-            let _ = writeln!(
-                std::io::stderr(),
-                "SKIPPED {test}: {MOTO_ENDPOINT_VAR} is not set; run `cargo xtask test` (it starts moto) to run this test"
-            );
-            None
-        }
-    }
-}
+pub use faas_testkit::moto_endpoint;
 
 /// A unique resource name.
 pub fn unique(prefix: &str) -> String {
