@@ -284,6 +284,12 @@ fn function(
             "FAAS_OTEL_EXTENSION_TELEMETRY_LISTEN".into(),
             format!("127.0.0.1:{telemetry}"),
         ),
+        // An extension built with its gRPC receiver would take 4317 in every function: any
+        // free port will do, nothing here sends gRPC.
+        (
+            "FAAS_OTEL_EXTENSION_GRPC_LISTEN".into(),
+            "127.0.0.1:0".into(),
+        ),
         ("FAAS_OTEL_EXTENSION_ENDPOINT".into(), sink.endpoint()),
         ("FAAS_OTEL_EXTENSION_PROTOCOL".into(), "http/json".into()),
         ("FAAS_OTEL_EXTENSION_COMPRESSION".into(), "none".into()),
