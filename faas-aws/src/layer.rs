@@ -189,9 +189,7 @@ impl Shared {
                 return Some(cx);
             }
         }
-        if xray_parent
-            && let Some(header) = lambda.xray_trace_id.as_deref()
-        {
+        if xray_parent && let Some(header) = lambda.xray_trace_id.as_deref() {
             let carrier = std::collections::HashMap::from([(
                 "x-amzn-trace-id".to_owned(),
                 header.to_owned(),
@@ -403,7 +401,8 @@ mod tests {
     use faas_core::faas_environment::LocalEnvironment;
     use serde_json::json;
 
-    const XRAY_HEADER: &str = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1";
+    const XRAY_HEADER: &str =
+        "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1";
 
     fn layer(pairs: &[(&str, &str)]) -> FaasLayer {
         let mut vars = vec![

@@ -15,7 +15,7 @@ use tower::{Layer, Service};
 
 use crate::invocation_state::{InvocationState, record_response_facts};
 
-/// Wraps a handler; see the module docs. [`crate::run`] adds it for you.
+/// Wraps a handler; see the module docs. [`crate::run()`] adds it for you.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct OutcomeLayer;
 

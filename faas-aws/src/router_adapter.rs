@@ -1,34 +1,12 @@
-//! An axum `Router` as a `lambda_http` service, for [`crate::serve`].
-
-use std::convert::Infallible;
+//! An axum `Router` answering `lambda_http` requests, for [`crate::serve`].
 
 use axum::Router;
 use tower::ServiceExt as _;
 
-/// `router` as a `lambda_http` service: each `lambda_http::Request` reaches the router with
-/// its body as an axum [`Body`](axum::body::Body); the router's response is converted back by
-/// `lambda_http` (text for textual content types, base64 otherwise).
-pub(crate) fn router_service(
-    router: Router,
-) -> impl tower::Service<
-    lambda_http::Request,
-    Response = lambda_http::Response<lambda_http::Body>,
-    Error = Infallible,
-    Future = impl Future<Output = Result<lambda_http::Response<lambda_http::Body>, Infallible>>
-                 + Send
-                 + 'static,
-> + Clone
-+ Send
-+ 'static {
-    tower::service_fn(move |request: lambda_http::Request| {
-        let router = router.clone();
-        async move { Ok::<_, Infallible>(call(router, request).await) }
-    })
-}
-
-/// One request through the router: the body adapted to axum's, the response to
-/// `lambda_http`'s.
-async fn call(
+/// One request through the router: the body adapted to axum's
+/// [`Body`](axum::body::Body), the router's response converted back by `lambda_http` (text
+/// for textual content types, base64 otherwise).
+pub(crate) async fn call(
     router: Router,
     request: lambda_http::Request,
 ) -> lambda_http::Response<lambda_http::Body> {

@@ -1,5 +1,5 @@
 //! [`Server`]: a traced Lambda function with its options set before it starts, the same shape
-//! as `faas_azure::Server` and `faas_gcp::Server`. [`crate::run`], [`crate::run_http`] and
+//! as `faas_azure::Server` and `faas_gcp::Server`. [`crate::run()`], [`crate::run_http`] and
 //! [`crate::serve`] are `Server::from_env()` with its defaults.
 //!
 //! Whatever it runs, it installs the two layers together, each in the one position where it
@@ -175,8 +175,15 @@ impl Server {
     /// Serves an axum `Router` as a Lambda HTTP function; see [`crate::serve`].
     #[cfg(feature = "http")]
     pub async fn serve(self, router: axum::Router) -> Result<(), Error> {
-        self.run_http(crate::router_adapter::router_service(router))
-            .await
+        let service = tower::service_fn(move |request: lambda_http::Request| {
+            let router = router.clone();
+            async move {
+                Ok::<_, std::convert::Infallible>(
+                    crate::router_adapter::call(router, request).await,
+                )
+            }
+        });
+        self.run_http(service).await
     }
 
     /// The common start: checks the Runtime API variables, builds the telemetry and the

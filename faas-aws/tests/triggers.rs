@@ -861,7 +861,6 @@ fn random_mutations_of_the_fixtures_never_panic_and_never_leak() {
     let strict = DescribeOptions {
         propagation: Propagation::from_names("tracecontext,xray").unwrap(),
         privacy: denied_params(vec!["session_id".into()]),
-        ..DescribeOptions::default()
     };
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     let mut recognised = 0;

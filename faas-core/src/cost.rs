@@ -69,6 +69,7 @@ const MB_PER_DECIMAL_GB: f64 = 1000.0;
 
 /// Processor architecture of the function, which some providers price differently.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Architecture {
     /// x86_64 (also called amd64).
     X86_64,
@@ -212,6 +213,7 @@ pub trait CostModel: Send + Sync + fmt::Debug {
 
 /// How many MB make the "GB" of a plan's GB-second price.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum MemoryUnit {
     /// 1 GB = 1024 MB. This is the unit of AWS Lambda and Azure Functions ("GB-second" is
     /// computed as `memory_mb / 1024`) and numerically the same as the GiB-second of Cloud Run

@@ -20,6 +20,7 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// waits for; the others initialize ahead of traffic, so their first invocation is marked
 /// `faas.coldstart=false` while the initialization itself is still traced.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum InitializationType {
     /// Initialized because an invocation arrived and no environment was free.
     OnDemand,

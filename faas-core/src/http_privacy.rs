@@ -84,7 +84,11 @@ impl HttpPrivacy {
     pub fn query_param_denied(&self, name: &str) -> bool {
         let denied = |d: &str| d.eq_ignore_ascii_case(name);
         REDACTED_QUERY_PARAMS.iter().copied().any(denied)
-            || self.denied_query_params.iter().map(String::as_str).any(denied)
+            || self
+                .denied_query_params
+                .iter()
+                .map(String::as_str)
+                .any(denied)
     }
 
     /// `query` as it came, with the value of every denied parameter replaced by [`REDACTED`]
@@ -136,7 +140,10 @@ mod tests {
             p.redact_query("a=1&TOKEN=t&tok%65n=t&session_id=s&token&b="),
             "a=1&TOKEN=REDACTED&tok%65n=REDACTED&session_id=REDACTED&token&b="
         );
-        assert_eq!(HttpPrivacy::default().redact_query("session_id=s"), "session_id=s");
+        assert_eq!(
+            HttpPrivacy::default().redact_query("session_id=s"),
+            "session_id=s"
+        );
     }
 
     #[test]

@@ -20,6 +20,7 @@ use crate::pipeline::Telemetry;
 
 /// What started the invocation (`faas.trigger`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Trigger {
     /// A response to a data-source operation (database, object store).
     Datasource,
@@ -139,6 +140,7 @@ impl Invocation {
 
 /// How an invocation ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Outcome {
     /// The handler succeeded.
     Ok,

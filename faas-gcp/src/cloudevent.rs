@@ -60,6 +60,7 @@ pub struct CloudEvent {
 
 /// Why a request is not a valid CloudEvent.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum CloudEventError {
     /// Neither binary (`ce-*` headers) nor structured mode.
     #[error("not a CloudEvent: no ce-* headers and not {STRUCTURED_CONTENT_TYPE}")]

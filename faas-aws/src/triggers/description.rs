@@ -62,7 +62,7 @@ pub struct MessageDescription {
     pub attributes: Vec<KeyValue>,
 }
 
-/// How [`describe`] reads the event.
+/// How [`describe`](super::describe) reads the event.
 #[derive(Debug, Clone, Default)]
 pub struct DescribeOptions {
     /// The propagators used to extract an HTTP request's parent (`OTEL_PROPAGATORS`).

@@ -7,10 +7,10 @@ use faas_core::http_privacy::{REDACTED, decode_query_component};
 use faas_core::http_server::{normalize_method, span_name, split_host};
 use faas_core::invocation::Trigger;
 use faas_core::propagation::{MapExtractor, has_remote_parent};
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use opentelemetry::KeyValue;
 use opentelemetry::trace::SpanKind;
 use opentelemetry_semantic_conventions::attribute as attr;
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::Value;
 
 use super::description::{DescribeOptions, TriggerDescription};
@@ -214,7 +214,9 @@ fn redact_raw_query(query: &str, denied: &dyn Fn(&str) -> bool) -> String {
     query
         .split('&')
         .map(|pair| match pair.split_once('=') {
-            Some((name, _)) if denied(&decode_query_component(name)) => format!("{name}={REDACTED}"),
+            Some((name, _)) if denied(&decode_query_component(name)) => {
+                format!("{name}={REDACTED}")
+            }
             _ => pair.to_owned(),
         })
         .collect::<Vec<_>>()

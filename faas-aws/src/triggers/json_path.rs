@@ -13,7 +13,10 @@ pub(super) fn at<'a>(value: &'a Value, path: &[&str]) -> Option<&'a Value> {
 }
 
 /// The value shared by every item, `None` when items disagree or one has none.
-pub(super) fn common<'a, T: PartialEq>(items: &'a [Value], get: impl Fn(&'a Value) -> Option<T>) -> Option<T> {
+pub(super) fn common<'a, T: PartialEq>(
+    items: &'a [Value],
+    get: impl Fn(&'a Value) -> Option<T>,
+) -> Option<T> {
     let mut values = items.iter().map(get);
     let first = values.next()??;
     values.all(|v| v.as_ref() == Some(&first)).then_some(first)

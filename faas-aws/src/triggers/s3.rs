@@ -51,7 +51,10 @@ pub(super) fn describe(records: &[Value]) -> TriggerDescription {
     }
     // Keys arrive URL-encoded (`+` for spaces); the document name is the decoded key.
     if let Some(key) = str_at(record, &["s3", "object", "key"]) {
-        attributes.push(KeyValue::new(attr::FAAS_DOCUMENT_NAME, decode_query_component(key)));
+        attributes.push(KeyValue::new(
+            attr::FAAS_DOCUMENT_NAME,
+            decode_query_component(key),
+        ));
     }
     if let Some(time) = str_at(record, &["eventTime"]) {
         attributes.push(KeyValue::new(attr::FAAS_DOCUMENT_TIME, time.to_owned()));

@@ -13,7 +13,9 @@ use crate::env::Env;
 use crate::error::{ConfigError, ServeError};
 use crate::pipeline::{ShutdownSignal, Telemetry, terminated};
 
-/// What a provider's `Server` is told before it starts; see the [module docs](self).
+/// What a provider's `Server` is told before it starts, and its serving loop: the telemetry,
+/// the shutdown signal, the flush policy, binding the platform's port, serving an axum
+/// [`Router`] until the signal and draining the telemetry.
 ///
 /// Providers wrap it in their own `Server` (which adds what only that platform has) and hand it
 /// the router with [`ServerOptions::serve_on`].
@@ -133,7 +135,10 @@ mod tests {
 
     #[test]
     fn ports_default_when_unset_and_garbage_is_named() {
-        assert_eq!(port_from_env(&Env::from_pairs::<&str, &str>([]), "PORT", 8080).unwrap(), 8080);
+        assert_eq!(
+            port_from_env(&Env::from_pairs::<&str, &str>([]), "PORT", 8080).unwrap(),
+            8080
+        );
         let env = Env::from_pairs([("PORT", " 9000 ")]);
         assert_eq!(port_from_env(&env, "PORT", 8080).unwrap(), 9000);
         for bad in ["http", "70000", "-1", "80 80"] {

@@ -13,8 +13,8 @@ use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 
 use super::http_client::ExportHttpClient;
 use crate::config::{Compression, Protocol, TelemetryConfig};
-use crate::faas_environment::BoxFuture;
 use crate::error::Error;
+use crate::faas_environment::BoxFuture;
 
 /// An object-safe [`SpanExporter`].
 pub(crate) trait DynSpanExporter: Send + Sync + Debug {

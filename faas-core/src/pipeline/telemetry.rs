@@ -23,8 +23,8 @@ use crate::cold_start::ColdStart;
 use crate::config::TelemetryConfig;
 use crate::cost::{Architecture, CostModel};
 use crate::env::Env;
-use crate::faas_environment::{FaasEnvironment, enrich_within};
 use crate::error::Error;
+use crate::faas_environment::{FaasEnvironment, enrich_within};
 use crate::resource::build_resource;
 
 /// Name of the instrumentation scope of every span this project creates.

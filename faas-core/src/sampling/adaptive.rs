@@ -7,7 +7,8 @@ use opentelemetry::trace::{Link, SpanKind, TraceContextExt, TraceId};
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_sdk::trace::{SamplingDecision, SamplingResult, ShouldSample};
 
-use super::{RateMeter, is_cold_start, parent_trace_state, ratio_decision};
+use super::decision::{is_cold_start, parent_trace_state, ratio_decision};
+use super::rate_meter::RateMeter;
 
 /// Keeps about `target_per_second` new traces per second, however busy the function is.
 ///

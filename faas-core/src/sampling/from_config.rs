@@ -2,7 +2,8 @@
 
 use opentelemetry_sdk::trace::{ParentBasedSampler, Sampler, ShouldSample};
 
-use super::{AdaptiveSampler, KeepColdStart};
+use super::adaptive::AdaptiveSampler;
+use super::keep_cold_start::KeepColdStart;
 use crate::env::Env;
 use crate::error::ConfigError;
 
@@ -35,6 +36,7 @@ pub const ADAPTIVE_SAMPLER_NAME: &str = "faas_otel_adaptive";
 /// Every sampler [built](Self::build) from it, except `always_off` and
 /// `parentbased_always_off`, is wrapped in [`KeepColdStart`], so cold starts are always traced.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[non_exhaustive]
 pub enum SamplerConfig {
     /// Sample every span.
     AlwaysOn,
@@ -173,7 +175,7 @@ fn parse_target(arg: Option<String>) -> Result<f64, ConfigError> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::sampling::ratio_decision;
+    use crate::sampling::decision::ratio_decision;
     use crate::sampling::test_support::{decide, parent, trace_ids};
     use opentelemetry::KeyValue;
     use opentelemetry_sdk::trace::SamplingDecision;

@@ -4,7 +4,7 @@ use opentelemetry::trace::{Link, SpanKind, TraceId};
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_sdk::trace::{SamplingDecision, SamplingResult, ShouldSample};
 
-use super::{is_cold_start, parent_trace_state};
+use super::decision::{is_cold_start, parent_trace_state};
 
 /// Wraps a sampler so that a span created with `faas.coldstart = true` is always sampled.
 ///
