@@ -37,3 +37,20 @@ pub(crate) async fn read_body(body: Body, max_body: usize) -> Result<Vec<u8>, Re
     }
     Ok(out)
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_body_over_the_configured_limit_is_413_and_one_at_it_is_kept() {
+        let limit = 1 << 20;
+        let over = read_body(Body::from(vec![0u8; 2 << 20]), limit).await;
+        assert_eq!(over.unwrap_err().0, StatusCode::PAYLOAD_TOO_LARGE);
+        let at = read_body(Body::from(vec![7u8; limit]), limit)
+            .await
+            .unwrap();
+        assert_eq!(at.len(), limit);
+    }
+}

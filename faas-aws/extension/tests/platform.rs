@@ -394,8 +394,8 @@ fn cost_uses_the_overridden_plan_and_the_real_billed_duration() {
         opentelemetry::Value::F64(0.0000004)
     );
     let expected_compute = match Architecture::current() {
-        Architecture::X86_64 => 0.173 * 0.125 * faas_aws::pricing::LAMBDA_X86_64_GB_SECOND_USD,
         Architecture::Arm64 => 0.173 * 0.125 * faas_aws::pricing::LAMBDA_ARM64_GB_SECOND_USD,
+        _ => 0.173 * 0.125 * faas_aws::pricing::LAMBDA_X86_64_GB_SECOND_USD,
     };
     let opentelemetry::Value::F64(compute) = get("faas_otel.cost.compute_usd") else {
         panic!("not a float")
