@@ -83,12 +83,16 @@ pub fn layer(telemetry: &Telemetry, env: &Env, functions: Arc<Functions>) -> Htt
 /// `/hello` is served at `/api/hello` (and `http.route` is `/api/hello`); any other path
 /// (invoke-protocol calls `POST /<function>`, routes already registered with the prefix) is
 /// handed to the router as it is. An empty prefix, or one axum cannot nest under (`{`, `}`,
-/// `*`, empty segments), leaves the router unchanged.
+/// `*`, empty segments, a segment starting with `:`), leaves the router unchanged.
 pub fn with_route_prefix(router: Router, prefix: &str) -> Router {
     let prefix = prefix.trim_matches('/');
+    // What axum's `nest` would panic on: captures, wildcards, empty segments and segments
+    // starting with `:` (axum 0.7 capture syntax).
     let nestable = !prefix.is_empty()
         && !prefix.contains(['{', '}', '*'])
-        && prefix.split('/').all(|segment| !segment.is_empty());
+        && prefix
+            .split('/')
+            .all(|segment| !segment.is_empty() && !segment.starts_with(':'));
     if !nestable {
         return router;
     }
@@ -352,13 +356,21 @@ mod tests {
         );
         // An empty prefix (host.json `"routePrefix": ""`) and one axum cannot nest under
         // leave the router as it is, without a panic.
-        for prefix in ["", "/", "{x}", "a//b", "*rest"] {
+        for prefix in ["", "/", "{x}", "a//b", "*rest", ":id"] {
             let same = with_route_prefix(user.clone(), prefix);
             assert_eq!(
                 call(&same, get.clone(), "/hello").await,
                 (200, "/hello".into()),
                 "{prefix:?}"
             );
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_route_prefix_is_served_or_ignored_without_a_panic(prefix in "[ -~]{0,12}") {
+            let router = Router::new().route("/hello", get(|| async { "hello" }));
+            let _ = with_route_prefix(router, &prefix);
         }
     }
 }

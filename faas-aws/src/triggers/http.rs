@@ -329,4 +329,17 @@ mod tests {
             "a=1&TOKEN=REDACTED&tok%65n=REDACTED&token&b="
         );
     }
+
+    proptest::proptest! {
+        #[test]
+        fn encoded_query_values_decode_back_and_redaction_keeps_pairs(
+            value in "\\PC{0,24}",
+            query in "[a-z0-9%+=&]{0,48}",
+        ) {
+            proptest::prop_assert_eq!(decode_query_component(&percent_encode(&value)), value);
+            let denied = |n: &str| n == "token";
+            let redacted = redact_raw_query(&query, &denied);
+            proptest::prop_assert_eq!(redacted.split('&').count(), query.split('&').count());
+        }
+    }
 }
