@@ -1,4 +1,5 @@
-//! The scripted mode's record of what the extension did, in order: every entry gets the next
+//! The scripted mode's record of what the extension and the function did, in order: every
+//! entry gets the next
 //! number of a [`Sequence`] that a test may share with its other fakes (an OTLP upstream, for
 //! one), so that "the export came before the next `next`" is a comparison of two numbers.
 
@@ -40,8 +41,9 @@ impl From<Arc<AtomicU64>> for Sequence {
     }
 }
 
-/// One thing the extension did, or that was done to it.
+/// One thing the extension or the function's runtime did, or that was done to it.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum Entry {
     /// `POST /2020-01-01/extension/register`.
     Register {
@@ -100,6 +102,32 @@ pub enum Entry {
         /// The status the extension answered (`None`: no answer).
         status: Option<u16>,
     },
+    /// `GET /2018-06-01/runtime/invocation/next` arrived: one of the runtime's callers is done
+    /// with its previous invocation (its flush, if any, is over).
+    RuntimeNext,
+    /// An invocation was handed to the runtime by `next`.
+    RuntimeDelivered {
+        /// `Lambda-Runtime-Aws-Request-Id`.
+        id: String,
+    },
+    /// `POST /2018-06-01/runtime/invocation/{id}/response` or `.../error` of an invocation in
+    /// flight.
+    RuntimeAnswered {
+        /// The request id.
+        id: String,
+        /// `None` for a response; the error type for an error (`Lambda-Runtime-Function-Error-Type`,
+        /// else the body's `errorType`, else `Unhandled`).
+        error_type: Option<String>,
+        /// The body as sent (lossy UTF-8).
+        body: String,
+    },
+    /// `POST /2018-06-01/runtime/init/error`.
+    RuntimeInitError {
+        /// `Lambda-Runtime-Function-Error-Type` (`Runtime.Unknown` when missing).
+        error_type: String,
+        /// The body as sent.
+        body: String,
+    },
 }
 
 impl Entry {
@@ -108,9 +136,20 @@ impl Entry {
         matches!(self, Self::Next { .. })
     }
 
-    /// Whether this is the delivery of the event with `id` (a request id or `SHUTDOWN`).
+    /// Whether this is the delivery of the event with `id` (a request id or `SHUTDOWN`) to an
+    /// extension.
     pub fn is_delivery_of(&self, id: &str) -> bool {
         matches!(self, Self::Delivered { id: delivered, .. } if delivered == id)
+    }
+
+    /// Whether this is a [`Entry::RuntimeNext`].
+    pub fn is_runtime_next(&self) -> bool {
+        matches!(self, Self::RuntimeNext)
+    }
+
+    /// Whether this is the runtime's answer (response or error) to invocation `id`.
+    pub fn is_answer_to(&self, id: &str) -> bool {
+        matches!(self, Self::RuntimeAnswered { id: answered, .. } if answered == id)
     }
 }
 

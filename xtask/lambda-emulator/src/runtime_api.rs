@@ -9,50 +9,23 @@ use serde_json::json;
 
 use crate::reply::Reply;
 use crate::request::Request;
+use crate::runtime_protocol::{self, Delivery, RuntimeCall};
 use crate::state::Shared;
 
 /// Handles `/2018-06-01/runtime/<rest>`.
 pub(crate) fn handle(shared: &Arc<Shared>, request: &Request, rest: &str) -> Option<Reply> {
-    match (request.method.as_str(), rest) {
-        ("GET", "invocation/next") => next(shared),
-        ("POST", "init/error") => Some(init_error(shared, request)),
-        ("POST", tail) => {
-            let Some((id, kind)) = tail
-                .strip_prefix("invocation/")
-                .and_then(|t| t.split_once('/'))
-            else {
-                return Some(not_found(request));
-            };
-            match kind {
-                "response" => Some(answer(shared, id, request.body.clone(), None)),
-                "error" => {
-                    let error_type = request
-                        .header("lambda-runtime-function-error-type")
-                        .map(str::to_string)
-                        .or_else(|| {
-                            serde_json::from_slice::<serde_json::Value>(&request.body)
-                                .ok()
-                                .and_then(|v| v["errorType"].as_str().map(str::to_string))
-                        })
-                        .unwrap_or_else(|| "Unhandled".into());
-                    Some(answer(shared, id, request.body.clone(), Some(error_type)))
-                }
-                _ => Some(not_found(request)),
-            }
-        }
-        _ => Some(not_found(request)),
+    match RuntimeCall::parse(&request.method, rest) {
+        RuntimeCall::Next => next(shared),
+        RuntimeCall::InitError => Some(init_error(shared, request)),
+        RuntimeCall::Response(id) => Some(answer(shared, id, request.body.clone(), None)),
+        RuntimeCall::Error(id) => Some(answer(
+            shared,
+            id,
+            request.body.clone(),
+            Some(runtime_protocol::error_type(request)),
+        )),
+        RuntimeCall::Unknown => Some(runtime_protocol::not_found(request)),
     }
-}
-
-fn not_found(request: &Request) -> Reply {
-    Reply::error(
-        404,
-        "NotFound",
-        &format!(
-            "{} {} is not a Runtime API route",
-            request.method, request.path
-        ),
-    )
 }
 
 /// The long poll: marks the runtime back (ending the previous invocation when the extensions
@@ -77,27 +50,16 @@ fn next(shared: &Arc<Shared>) -> Option<Reply> {
             return None;
         }
         if let Some((pending, deadline_ms)) = shared.try_deliver(&mut state) {
-            let mut reply = Reply {
-                status: 200,
-                headers: vec![
-                    ("Content-Type".into(), "application/json".into()),
-                    ("Lambda-Runtime-Aws-Request-Id".into(), pending.id.clone()),
-                    ("Lambda-Runtime-Deadline-Ms".into(), deadline_ms.to_string()),
-                    (
-                        "Lambda-Runtime-Invoked-Function-Arn".into(),
-                        shared.arn.clone(),
-                    ),
-                    (
-                        "Lambda-Runtime-Trace-Id".into(),
-                        pending.trace_header.clone(),
-                    ),
-                ],
-                body: pending.payload,
+            let delivery = Delivery {
+                request_id: pending.id,
+                deadline_ms,
+                invoked_function_arn: shared.arn.clone(),
+                trace_header: Some(pending.trace_header),
+                client_context: pending.client_context,
+                cognito_identity: None,
+                payload: pending.payload,
             };
-            if let Some(context) = pending.client_context {
-                reply = reply.with_header("Lambda-Runtime-Client-Context", &context);
-            }
-            return Some(reply);
+            return Some(delivery.into_reply());
         }
         state = shared.wait(state, Duration::from_secs(1));
     }
@@ -112,10 +74,7 @@ fn answer(shared: &Arc<Shared>, id: &str, body: Vec<u8>, error_type: Option<Stri
 }
 
 fn init_error(shared: &Arc<Shared>, request: &Request) -> Reply {
-    let error_type = request
-        .header("lambda-runtime-function-error-type")
-        .unwrap_or("Runtime.Unknown")
-        .to_string();
+    let error_type = runtime_protocol::init_error_type(request);
     let mut state = shared.lock();
     state.init_error = Some((error_type, request.body.clone()));
     shared.emit(

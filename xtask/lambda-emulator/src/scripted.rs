@@ -1,7 +1,8 @@
-//! [`ScriptedLambda`]: the Extensions and Telemetry APIs with no runtime, for testing an
-//! extension process. The test starts the extension itself (with [`ScriptedLambda::env`]),
-//! queues the INVOKE and SHUTDOWN events, posts Telemetry API batches to the subscribed
-//! destination and asserts on the ordered [`Logged`] entries of what the extension did.
+//! [`ScriptedLambda`]: the Runtime, Extensions and Telemetry APIs with no environment state
+//! machine, for testing a function or an extension process. The test starts the process
+//! itself (with [`ScriptedLambda::env`]), queues the invocations and the SHUTDOWN event, posts
+//! Telemetry API batches to the subscribed destination, reads the runtime's answers and
+//! asserts on the ordered [`Logged`] entries of what the processes did.
 //!
 //! Every call is cheap and non-blocking except the `wait_*` methods and
 //! [`ScriptedLambda::post_telemetry`], which block the calling thread (the waits for at most
@@ -11,96 +12,26 @@
 
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 
-use crate::defaults::{ACCOUNT_ID, DEFAULT_REGION};
+use crate::defaults::ACCOUNT_ID;
 use crate::http_client;
 use crate::http_server::HttpServer;
 use crate::ids;
+use crate::invocation::InvokeResult;
+use crate::invoke_event::InvokeEvent;
 use crate::journal::{Entry, Journal, Logged, PATIENCE, Sequence};
 use crate::request::Request;
+use crate::runtime_protocol::Delivery;
 use crate::scripted_api::Script;
+use crate::scripted_options::ScriptedOptions;
+use crate::scripted_runtime::Queued;
 
-/// An X-Ray header for scripted invocations that do not name one.
-pub const DEFAULT_TRACE_HEADER: &str =
-    "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1";
-
-/// How to start a [`ScriptedLambda`].
-#[derive(Debug, Clone)]
-pub struct ScriptedOptions {
-    /// `AWS_LAMBDA_FUNCTION_NAME` and the function in the ARNs (default `orders`).
-    pub function_name: String,
-    /// `AWS_REGION` and the region of the ARNs (default [`DEFAULT_REGION`]).
-    pub region: String,
-    /// `AWS_LAMBDA_FUNCTION_MEMORY_SIZE` (default 128).
-    pub memory_mb: u32,
-    /// Behave as Lambda Managed Instances: a registration asking for INVOKE is refused (400),
-    /// a Telemetry API subscription must use schema `2025-01-29`, the Logs API does not exist,
-    /// and [`ScriptedLambda::env`] says `AWS_LAMBDA_INITIALIZATION_TYPE=lambda-managed-instances`.
-    pub managed_instances: bool,
-    /// The sequence that numbers the entries; share it with the test's other fakes.
-    pub sequence: Sequence,
-}
-
-impl Default for ScriptedOptions {
-    fn default() -> Self {
-        Self {
-            function_name: "orders".into(),
-            region: DEFAULT_REGION.into(),
-            memory_mb: 128,
-            managed_instances: false,
-            sequence: Sequence::new(),
-        }
-    }
-}
-
-/// An INVOKE event to queue.
-#[derive(Debug, Clone)]
-pub struct InvokeEvent {
-    /// `requestId`.
-    pub request_id: String,
-    /// `deadlineMs` is now (when queued) plus this (default 30 s).
-    pub deadline_in: Duration,
-    /// `tracing.value` (default [`DEFAULT_TRACE_HEADER`]).
-    pub trace_header: String,
-    /// `invokedFunctionArn` (default: the function's ARN).
-    pub invoked_function_arn: Option<String>,
-}
-
-impl InvokeEvent {
-    /// An INVOKE for `request_id` with the defaults.
-    pub fn new(request_id: impl Into<String>) -> Self {
-        Self {
-            request_id: request_id.into(),
-            deadline_in: Duration::from_secs(30),
-            trace_header: DEFAULT_TRACE_HEADER.into(),
-            invoked_function_arn: None,
-        }
-    }
-
-    /// With `deadlineMs` `deadline_in` from now.
-    pub fn deadline_in(mut self, deadline_in: Duration) -> Self {
-        self.deadline_in = deadline_in;
-        self
-    }
-
-    /// With `trace_header` as `tracing.value`.
-    pub fn trace_header(mut self, trace_header: impl Into<String>) -> Self {
-        self.trace_header = trace_header.into();
-        self
-    }
-
-    /// With `arn` as `invokedFunctionArn`.
-    pub fn invoked_function_arn(mut self, arn: impl Into<String>) -> Self {
-        self.invoked_function_arn = Some(arn.into());
-        self
-    }
-}
-
-/// The Extensions and Telemetry APIs of one scripted sandbox on `127.0.0.1` and a free port.
+/// The Runtime, Extensions and Telemetry APIs of one scripted sandbox on `127.0.0.1` and a
+/// free port.
 /// Clones share it; the APIs stop when the last clone is dropped.
 #[derive(Debug, Clone)]
 pub struct ScriptedLambda {
@@ -133,6 +64,7 @@ impl ScriptedLambda {
         let script = Arc::new(Script::new(
             &options.function_name,
             options.managed_instances,
+            options.max_concurrency,
             Journal::new(options.sequence.clone()),
         ));
         let routes = script.clone();
@@ -154,12 +86,12 @@ impl ScriptedLambda {
         self.inner.server.addr()
     }
 
-    /// `host:port`: the extension's `AWS_LAMBDA_RUNTIME_API`.
+    /// `host:port`: the processes' `AWS_LAMBDA_RUNTIME_API`.
     pub fn runtime_api(&self) -> String {
         self.addr().to_string()
     }
 
-    /// The function's ARN (the INVOKE events' default `invokedFunctionArn`).
+    /// The function's ARN (the invocations' default invoked function ARN).
     pub fn function_arn(&self) -> String {
         let options = &self.inner.options;
         format!(
@@ -168,9 +100,11 @@ impl ScriptedLambda {
         )
     }
 
-    /// The variables Lambda gives an extension: `AWS_LAMBDA_RUNTIME_API`,
+    /// The variables Lambda gives a runtime and its extensions: `AWS_LAMBDA_RUNTIME_API`,
     /// `AWS_LAMBDA_FUNCTION_NAME`, `_VERSION`, `_MEMORY_SIZE`, `AWS_REGION`,
-    /// `AWS_DEFAULT_REGION` and `AWS_LAMBDA_INITIALIZATION_TYPE`.
+    /// `AWS_DEFAULT_REGION`, `AWS_LAMBDA_INITIALIZATION_TYPE` and, with a
+    /// [`ScriptedOptions::max_concurrency`] above 1 or on Lambda Managed Instances,
+    /// `AWS_LAMBDA_MAX_CONCURRENCY`.
     pub fn env(&self) -> Vec<(String, String)> {
         let options = &self.inner.options;
         let initialization = if options.managed_instances {
@@ -194,6 +128,14 @@ impl ScriptedLambda {
             ("AWS_LAMBDA_INITIALIZATION_TYPE", initialization.to_string()),
         ]
         .into_iter()
+        .chain(
+            (options.managed_instances || options.max_concurrency > 1).then(|| {
+                (
+                    "AWS_LAMBDA_MAX_CONCURRENCY",
+                    options.max_concurrency.max(1).to_string(),
+                )
+            }),
+        )
         .map(|(k, v)| (k.to_string(), v))
         .collect()
     }
@@ -203,23 +145,39 @@ impl ScriptedLambda {
         self.inner.script.journal.sequence().clone()
     }
 
-    /// Queues an INVOKE event for the extensions registered for INVOKE (also those that
-    /// register later).
+    /// Queues an invocation: an INVOKE event for the extensions registered for INVOKE (also
+    /// those that register later), and the event for the runtime's next free `next` caller.
     pub fn invoke(&self, event: InvokeEvent) {
-        let deadline = ids::epoch_ms(SystemTime::now() + event.deadline_in);
+        let deadline_ms = ids::epoch_ms(SystemTime::now() + event.deadline_in);
         let arn = event
             .invoked_function_arn
             .unwrap_or_else(|| self.function_arn());
-        self.inner.script.queue(json!({
+        let mut invoke = json!({
             "eventType": "INVOKE",
-            "deadlineMs": deadline,
+            "deadlineMs": deadline_ms,
             "requestId": event.request_id,
             "invokedFunctionArn": arn,
-            "tracing": { "type": "X-Amzn-Trace-Id", "value": event.trace_header },
-        }));
+        });
+        if let Some(trace_header) = &event.trace_header {
+            invoke["tracing"] = json!({ "type": "X-Amzn-Trace-Id", "value": trace_header });
+        }
+        self.inner.script.queue(invoke);
+        self.inner.script.runtime.queue(Queued {
+            delivery: Delivery {
+                request_id: event.request_id,
+                deadline_ms,
+                invoked_function_arn: arn,
+                trace_header: event.trace_header,
+                client_context: event.client_context,
+                cognito_identity: event.cognito_identity,
+                payload: event.payload,
+            },
+            queued_at: Instant::now(),
+        });
     }
 
-    /// Queues an INVOKE and waits until it was handed out; the number of that delivery.
+    /// Queues an invocation and waits until an extension got its INVOKE event; the number of
+    /// that delivery.
     pub fn invoke_and_wait(&self, event: InvokeEvent) -> u64 {
         let id = event.request_id.clone();
         self.invoke(event);
@@ -237,6 +195,47 @@ impl ScriptedLambda {
         }));
     }
 
+    /// Queues an invocation and waits for the runtime's answer (see [`Self::wait_answer`]).
+    pub fn invoke_and_answer(&self, event: InvokeEvent) -> InvokeResult {
+        let id = event.request_id.clone();
+        self.invoke(event);
+        self.wait_answer(&id)
+    }
+
+    /// Blocks until the runtime answered invocation `id` (response or error); the result:
+    /// body, [`crate::FunctionError`] for an error, the trace header it was given (empty when
+    /// none) and when it was queued, delivered and answered.
+    pub fn wait_answer(&self, id: &str) -> InvokeResult {
+        // The result is stored before its entry is recorded, whose push wakes this wait.
+        let runtime = &self.inner.script.runtime;
+        self.wait_for(&format!("the runtime's answer to {id}"), |_| {
+            runtime.result(id)
+        })
+    }
+
+    /// Blocks until the `n`-th (1-based) call of the runtime to `next` arrived; that entry (its
+    /// number and time).
+    pub fn wait_runtime_nexts(&self, n: usize) -> Logged {
+        self.wait_for(&format!("{n} calls of the runtime to next"), |entries| {
+            entries
+                .iter()
+                .filter(|l| l.entry.is_runtime_next())
+                .nth(n.saturating_sub(1))
+                .cloned()
+        })
+    }
+
+    /// `(error type, body)` of every `POST /2018-06-01/runtime/init/error`.
+    pub fn runtime_init_errors(&self) -> Vec<(String, String)> {
+        self.entries()
+            .into_iter()
+            .filter_map(|l| match l.entry {
+                Entry::RuntimeInitError { error_type, body } => Some((error_type, body)),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// Every entry so far, in order.
     pub fn entries(&self) -> Vec<Logged> {
         self.inner.script.journal.entries()
@@ -250,7 +249,7 @@ impl ScriptedLambda {
             .count()
     }
 
-    /// How many `next` calls arrived.
+    /// How many `next` calls of extensions arrived.
     pub fn nexts(&self) -> usize {
         self.count(Entry::is_next)
     }
@@ -281,7 +280,7 @@ impl ScriptedLambda {
             .collect()
     }
 
-    /// `(error type, body)` of every `init/error`.
+    /// `(error type, body)` of every extension `init/error`.
     pub fn init_errors(&self) -> Vec<(String, String)> {
         self.entries()
             .into_iter()
@@ -329,7 +328,7 @@ impl ScriptedLambda {
         self.wait_for(what, |entries| predicate(entries).then_some(()));
     }
 
-    /// Blocks until the `n`-th `next` call (1-based) arrived; its number.
+    /// Blocks until the `n`-th `next` call (1-based) of an extension arrived; its number.
     pub fn wait_nexts(&self, n: usize) -> u64 {
         self.wait_for(&format!("{n} calls to next"), |entries| {
             entries
@@ -340,8 +339,8 @@ impl ScriptedLambda {
         })
     }
 
-    /// Blocks until the event `id` (a request id, or `SHUTDOWN`) was handed out; the number of
-    /// that delivery.
+    /// Blocks until the event `id` (a request id, or `SHUTDOWN`) was handed out to an
+    /// extension; the number of that delivery.
     pub fn wait_delivered(&self, id: &str) -> u64 {
         self.wait_for(&format!("the delivery of {id}"), |entries| {
             entries

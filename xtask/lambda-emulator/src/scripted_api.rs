@@ -1,10 +1,11 @@
-//! The Extensions API and Telemetry API of the scripted mode: no runtime, no state machine of
-//! an environment; events are handed out in the order the test queued them, and everything
-//! the extension does is recorded in the [`Journal`].
+//! The APIs of the scripted mode: no state machine of an environment; events are handed out
+//! in the order the test queued them, and everything the extension and the function do is
+//! recorded in the [`Journal`].
 //!
-//! Routes: `POST /2020-01-01/extension/register`, `GET /2020-01-01/extension/event/next` (a
-//! long poll, answered from the thread tiny_http gave the request once the test queues an
-//! event), `POST /2020-01-01/extension/init/error` and `.../exit/error`,
+//! Routes: the Runtime API under `/2018-06-01/runtime/` (in [`ScriptedRuntime`]),
+//! `POST /2020-01-01/extension/register`, `GET /2020-01-01/extension/event/next` (a long poll,
+//! answered from the thread tiny_http gave the request once the test queues an event),
+//! `POST /2020-01-01/extension/init/error` and `.../exit/error`,
 //! `PUT /2022-07-01/telemetry` and (except on Lambda Managed Instances) `PUT /2020-08-15/logs`.
 
 use std::sync::{Condvar, Mutex, MutexGuard};
@@ -18,6 +19,7 @@ use crate::journal::{Entry, Journal};
 use crate::registration::{self, Registration};
 use crate::reply::Reply;
 use crate::request::Request;
+use crate::scripted_runtime::ScriptedRuntime;
 use crate::subscription::{self, Destination};
 
 /// The schema version a subscription must use on Lambda Managed Instances.
@@ -58,18 +60,27 @@ pub(crate) struct Script {
     pub managed_instances: bool,
     /// The record of what happened.
     pub journal: Journal,
+    /// The Runtime API's side: invocations queued and in flight, results.
+    pub runtime: ScriptedRuntime,
     state: Mutex<ScriptState>,
     changed: Condvar,
 }
 
 impl Script {
-    /// A script for `function_name` with an empty state.
-    pub fn new(function_name: &str, managed_instances: bool, journal: Journal) -> Self {
+    /// A script for `function_name` with an empty state, whose runtime side keeps at most
+    /// `max_concurrency` invocations in flight.
+    pub fn new(
+        function_name: &str,
+        managed_instances: bool,
+        max_concurrency: usize,
+        journal: Journal,
+    ) -> Self {
         Self {
             function_name: function_name.to_string(),
             version: "$LATEST".into(),
             managed_instances,
             journal,
+            runtime: ScriptedRuntime::new(max_concurrency),
             state: Mutex::default(),
             changed: Condvar::new(),
         }
@@ -90,6 +101,7 @@ impl Script {
     pub fn close(&self) {
         self.lock().closed = true;
         self.changed.notify_all();
+        self.runtime.close();
         self.journal.notify();
     }
 
@@ -97,6 +109,9 @@ impl Script {
     pub fn handle(&self, request: &Request) -> Option<Reply> {
         let path = request.path.as_str();
         let method = request.method.as_str();
+        if let Some(rest) = path.strip_prefix("/2018-06-01/runtime/") {
+            return self.runtime.handle(&self.journal, request, rest);
+        }
         Some(match (method, path) {
             ("POST", "/2020-01-01/extension/register") => self.register(request),
             ("GET", "/2020-01-01/extension/event/next") => return self.next(request),

@@ -12,14 +12,14 @@ use lambda_emulator::{
 };
 use serde_json::{Value, json};
 
-/// `(status, identifier header, body)` of one call; every status is an answer.
-fn call(
+/// `(status, headers with lower-case names, body)` of one call; every status is an answer.
+fn exchange(
     api: &str,
     method: &str,
     path: &str,
     headers: &[(&str, &str)],
     body: &str,
-) -> (u16, Option<String>, Value) {
+) -> (u16, Vec<(String, String)>, String) {
     let mut request = ureq::http::Request::builder()
         .method(method)
         .uri(format!("http://{api}{path}"));
@@ -37,16 +37,46 @@ fn call(
     } else {
         agent.run(request.body(body).unwrap()).unwrap()
     };
+    let head = response
+        .headers()
+        .iter()
+        .map(|(name, value)| {
+            (
+                name.as_str().to_string(),
+                value.to_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let text = response.body_mut().read_to_string().unwrap();
+    (response.status().as_u16(), head, text)
+}
+
+/// The first value of header `name` (lower-case).
+fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// `(status, identifier header, body)` of one call to the Extensions or Telemetry API.
+fn call(
+    api: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, Option<String>, Value) {
+    let (status, head, text) = exchange(api, method, path, headers, body);
     let id = [
         "lambda-extension-identifier",
         "lambda-extension-event-identifier",
     ]
     .iter()
-    .find_map(|h| response.headers().get(*h))
-    .map(|v| v.to_str().unwrap().to_string());
-    let text = response.body_mut().read_to_string().unwrap();
+    .find_map(|h| header(&head, h))
+    .map(str::to_string);
     let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
-    (response.status().as_u16(), id, body)
+    (status, id, body)
 }
 
 fn register(api: &str, name: &str, events: &[&str]) -> (u16, Option<String>, Value) {
@@ -224,6 +254,7 @@ fn an_extension_is_driven_event_by_event_and_observed_in_order() {
             Entry::TelemetryPosted { status } => format!("posted {status:?}"),
             Entry::InitError { .. } => "init error".into(),
             Entry::ExitError { error_type, .. } => format!("exit error {error_type}"),
+            other => format!("{other:?}"),
         })
         .collect();
     // The post lands between the second next and the SHUTDOWN's delivery.
@@ -361,5 +392,256 @@ fn errors_restarts_and_strangers_are_recorded() {
     assert_eq!(
         lambda.wait_delivered("req-9"),
         lambda.entries().last().unwrap().seq
+    );
+}
+
+/// A runtime's `GET next`: `(request id, headers, event)`.
+fn runtime_next(api: &str) -> (String, Vec<(String, String)>, String) {
+    let (status, head, event) =
+        exchange(api, "GET", "/2018-06-01/runtime/invocation/next", &[], "");
+    assert_eq!(status, 200, "{event}");
+    let id = header(&head, "lambda-runtime-aws-request-id")
+        .unwrap()
+        .to_string();
+    (id, head, event)
+}
+
+/// A runtime's `POST invocation/{id}/{kind}`: the status.
+fn runtime_post(api: &str, id: &str, kind: &str, headers: &[(&str, &str)], body: &str) -> u16 {
+    let path = format!("/2018-06-01/runtime/invocation/{id}/{kind}");
+    exchange(api, "POST", &path, headers, body).0
+}
+
+#[test]
+fn a_function_gets_the_runtime_headers_and_its_answers_are_recorded() {
+    let lambda = ScriptedLambda::start_with(ScriptedOptions {
+        region: "eu-west-1".into(),
+        ..ScriptedOptions::default()
+    })
+    .unwrap();
+    assert_eq!(
+        lambda.function_arn(),
+        "arn:aws:lambda:eu-west-1:123456789012:function:orders"
+    );
+    assert!(
+        !lambda
+            .env()
+            .iter()
+            .any(|(k, _)| k == "AWS_LAMBDA_MAX_CONCURRENCY"),
+        "on demand: one invocation at a time, no variable"
+    );
+    let api = lambda.runtime_api();
+    let alias = "arn:aws:lambda:eu-west-1:123456789012:function:orders:live";
+    let cognito = r#"{"cognitoIdentityId":"eu-west-1:1","cognitoIdentityPoolId":"eu-west-1:p"}"#;
+    lambda.invoke(
+        InvokeEvent::new("req-1")
+            .payload(r#"{"order":42}"#)
+            .deadline_in(Duration::from_secs(5))
+            .invoked_function_arn(alias)
+            .client_context(r#"{"custom":{"k":"v"}}"#)
+            .cognito_identity(cognito),
+    );
+    lambda.invoke(
+        InvokeEvent::new("req-2")
+            .without_trace_header()
+            .payload("[]"),
+    );
+
+    let (id, head, event) = runtime_next(&api);
+    assert_eq!((id.as_str(), event.as_str()), ("req-1", r#"{"order":42}"#));
+    assert_eq!(header(&head, "content-type"), Some("application/json"));
+    assert_eq!(
+        header(&head, "lambda-runtime-trace-id"),
+        Some(DEFAULT_TRACE_HEADER)
+    );
+    assert_eq!(
+        header(&head, "lambda-runtime-invoked-function-arn"),
+        Some(alias)
+    );
+    assert_eq!(
+        header(&head, "lambda-runtime-client-context"),
+        Some(r#"{"custom":{"k":"v"}}"#)
+    );
+    assert_eq!(
+        header(&head, "lambda-runtime-cognito-identity"),
+        Some(cognito)
+    );
+    let deadline: u64 = header(&head, "lambda-runtime-deadline-ms")
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(deadline > now_ms() && deadline <= now_ms() + 5_000);
+    assert_eq!(runtime_post(&api, "req-1", "response", &[], "done"), 202);
+    // Answered once: a second answer, or one to an invocation never delivered, is refused.
+    assert_eq!(runtime_post(&api, "req-1", "response", &[], "again"), 400);
+    assert_eq!(runtime_post(&api, "req-2", "response", &[], "early"), 400);
+    let first = lambda.wait_answer("req-1");
+    assert_eq!((first.text(), first.error), ("done".to_string(), None));
+    assert_eq!(first.trace_header, DEFAULT_TRACE_HEADER);
+    let delivered = first.timings.delivered.unwrap();
+    assert!(first.timings.queued <= delivered && delivered <= first.timings.completed);
+
+    // No trace header: none on `next`, no `tracing` in the extensions' INVOKE event.
+    let (id, head, event) = runtime_next(&api);
+    assert_eq!((id.as_str(), event.as_str()), ("req-2", "[]"));
+    assert_eq!(header(&head, "lambda-runtime-trace-id"), None);
+    assert_eq!(header(&head, "lambda-runtime-client-context"), None);
+    assert_eq!(header(&head, "lambda-runtime-cognito-identity"), None);
+    assert_eq!(
+        header(&head, "lambda-runtime-invoked-function-arn"),
+        Some(lambda.function_arn().as_str())
+    );
+    let error = r#"{"errorType":"OrderError","errorMessage":"no stock"}"#;
+    let typed = [("Lambda-Runtime-Function-Error-Type", "Runtime.Panic")];
+    assert_eq!(runtime_post(&api, "req-2", "error", &typed, error), 202);
+    let second = lambda.wait_answer("req-2");
+    assert_eq!(second.error.as_ref().unwrap().error_type, "Runtime.Panic");
+    assert_eq!(
+        (second.text(), second.trace_header),
+        (error.to_string(), String::new())
+    );
+    // Without the header the body's errorType names the error.
+    lambda.invoke(InvokeEvent::new("req-3"));
+    runtime_next(&api);
+    assert_eq!(runtime_post(&api, "req-3", "error", &[], error), 202);
+    assert_eq!(
+        lambda.wait_answer("req-3").error.unwrap().error_type,
+        "OrderError"
+    );
+
+    let (status, _, _) = exchange(
+        &api,
+        "POST",
+        "/2018-06-01/runtime/init/error",
+        &typed,
+        "bad",
+    );
+    assert_eq!(status, 202);
+    assert_eq!(
+        lambda.runtime_init_errors(),
+        [("Runtime.Panic".to_string(), "bad".to_string())]
+    );
+    let (status, _, _) = exchange(&api, "GET", "/2018-06-01/runtime/elsewhere", &[], "");
+    assert_eq!(status, 404);
+
+    // The journal has the runtime's side in order, and the extensions' side got the same
+    // invocations: an extension registering now is handed req-1 with its trace header, and
+    // req-2 without one.
+    let kinds: Vec<String> = lambda
+        .entries()
+        .iter()
+        .map(|l| match &l.entry {
+            Entry::RuntimeNext => "next".into(),
+            Entry::RuntimeDelivered { id } => format!("delivered {id}"),
+            Entry::RuntimeAnswered { id, error_type, .. } => {
+                format!("answered {id} {error_type:?}")
+            }
+            Entry::RuntimeInitError { error_type, .. } => format!("init error {error_type}"),
+            other => format!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "next",
+            "delivered req-1",
+            "answered req-1 None",
+            "next",
+            "delivered req-2",
+            "answered req-2 Some(\"Runtime.Panic\")",
+            "next",
+            "delivered req-3",
+            "answered req-3 Some(\"OrderError\")",
+            "init error Runtime.Panic",
+        ]
+    );
+    let (_, extension, _) = register(&api, "probe", &["INVOKE"]);
+    let headers = [("Lambda-Extension-Identifier", extension.as_deref().unwrap())];
+    let next = "/2020-01-01/extension/event/next";
+    let (_, _, invoke) = call(&api, "GET", next, &headers, "");
+    assert_eq!(invoke["tracing"]["value"], DEFAULT_TRACE_HEADER);
+    assert_eq!(invoke["invokedFunctionArn"], alias);
+    let (_, _, invoke) = call(&api, "GET", next, &headers, "");
+    assert_eq!(invoke["requestId"], "req-2");
+    assert!(invoke.get("tracing").is_none(), "{invoke}");
+}
+
+/// Starts a ScriptedLambda keeping `max` invocations in flight, queues three, and has three
+/// `next` callers take them; how many were delivered before any was answered.
+fn in_flight_at_once(max: usize) -> usize {
+    let lambda = ScriptedLambda::start_with(ScriptedOptions {
+        max_concurrency: max,
+        ..ScriptedOptions::default()
+    })
+    .unwrap();
+    let api = lambda.runtime_api();
+    let callers: Vec<_> = (0..3)
+        .map(|_| {
+            let api = api.clone();
+            thread::spawn(move || runtime_next(&api).0)
+        })
+        .collect();
+    for n in 1..=3 {
+        lambda.invoke(InvokeEvent::new(format!("req-{n}")));
+    }
+    lambda.wait_runtime_nexts(3);
+    let delivered =
+        |lambda: &ScriptedLambda| lambda.count(|e| matches!(e, Entry::RuntimeDelivered { .. }));
+    lambda.wait_until("the first deliveries", |entries| {
+        entries
+            .iter()
+            .filter(|l| matches!(l.entry, Entry::RuntimeDelivered { .. }))
+            .count()
+            >= max.min(3)
+    });
+    // Give a caller that should not get one the time to get it anyway.
+    thread::sleep(Duration::from_millis(200));
+    let at_once = delivered(&lambda);
+    // Each answer frees a place: every caller gets its invocation in the end, in order.
+    let mut answered = Vec::new();
+    for n in 1..=3 {
+        let id = format!("req-{n}");
+        lambda.wait_until(&format!("the delivery of {id}"), |entries| {
+            entries
+                .iter()
+                .any(|l| l.entry == Entry::RuntimeDelivered { id: id.clone() })
+        });
+        assert_eq!(runtime_post(&api, &id, "response", &[], "{}"), 202);
+        answered.push(lambda.wait_answer(&id).request_id);
+    }
+    let mut taken: Vec<String> = callers.into_iter().map(|c| c.join().unwrap()).collect();
+    taken.sort();
+    assert_eq!(taken, ["req-1", "req-2", "req-3"]);
+    assert_eq!(answered, taken);
+    at_once
+}
+
+#[test]
+fn invocations_overlap_up_to_the_maximum_concurrency() {
+    // On demand: one invocation in flight, whoever else waits in `next`.
+    assert_eq!(in_flight_at_once(1), 1);
+    assert_eq!(in_flight_at_once(0), 1, "0 counts as 1");
+    // Lambda Managed Instances: several at once, each to its own caller.
+    assert_eq!(in_flight_at_once(2), 2);
+    assert_eq!(in_flight_at_once(4), 3);
+    let lambda = ScriptedLambda::start_with(ScriptedOptions {
+        max_concurrency: 4,
+        ..ScriptedOptions::default()
+    })
+    .unwrap();
+    assert!(
+        lambda
+            .env()
+            .contains(&("AWS_LAMBDA_MAX_CONCURRENCY".into(), "4".into()))
+    );
+    let managed = ScriptedLambda::start_with(ScriptedOptions {
+        managed_instances: true,
+        ..ScriptedOptions::default()
+    })
+    .unwrap();
+    assert!(
+        managed
+            .env()
+            .contains(&("AWS_LAMBDA_MAX_CONCURRENCY".into(), "1".into()))
     );
 }
