@@ -14,6 +14,8 @@ mod deploy;
 mod infra_checks;
 mod lambda_arch;
 mod local_http;
+#[cfg(test)]
+mod module_graph;
 mod package;
 mod reproducible_zip;
 mod servers;
