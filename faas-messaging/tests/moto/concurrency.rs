@@ -8,19 +8,16 @@ use crate::fixtures::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_sends_keep_their_own_context() {
-    let Some(endpoint) = moto_endpoint("concurrent_sends_keep_their_own_context") else {
+    let Some(scene) =
+        QueueScene::start("concurrent_sends_keep_their_own_context", "concurrent").await
+    else {
         return;
     };
-    let telemetry = Telemetry::new();
-    let plain = plain_sqs(&endpoint).await;
-    let sqs = traced_sqs(&endpoint, &telemetry).await;
-    let name = unique("concurrent");
-    let (url, _) = create_queue(&plain, &name).await;
 
     let mut tasks = Vec::new();
     for i in 0..8 {
-        let parent = telemetry.parent();
-        let (sqs, url) = (sqs.clone(), url.clone());
+        let parent = scene.telemetry.parent();
+        let (sqs, url) = (scene.sqs.clone(), scene.url.clone());
         tasks.push(tokio::spawn(async move {
             sqs.send_message()
                 .queue_url(&url)
@@ -38,19 +35,14 @@ async fn concurrent_sends_keep_their_own_context() {
         parents.insert(body, parent);
     }
 
-    let producers: Vec<_> = telemetry
+    let producers: Vec<_> = scene
+        .telemetry
         .spans()
         .into_iter()
-        .filter(|s| s.name == format!("send {name}"))
+        .filter(|s| s.name == format!("send {}", scene.name))
         .collect();
     assert_eq!(producers.len(), 8);
-    let mut received = Vec::new();
-    for _ in 0..10 {
-        received.extend(receive_all(&plain, &url).await);
-        if received.len() >= 8 {
-            break;
-        }
-    }
+    let received = scene.receive_at_least(8).await;
     assert_eq!(received.len(), 8);
     for message in &received {
         let parent = &parents[message.body.as_deref().unwrap()];

@@ -1,31 +1,19 @@
 //! Producer to consumer: the received SQS message, as Lambda would deliver it, makes
 //! `faas_aws::triggers::describe` link to the PRODUCER span.
 
-use opentelemetry::context::FutureExt as _;
 use serde_json::json;
 
 use crate::fixtures::*;
 
 #[tokio::test]
 async fn consumer_links_to_the_producer_span() {
-    let Some(endpoint) = moto_endpoint("consumer_links_to_the_producer_span") else {
+    let Some(scene) = QueueScene::start("consumer_links_to_the_producer_span", "consumer").await
+    else {
         return;
     };
-    let telemetry = Telemetry::new();
-    let plain = plain_sqs(&endpoint).await;
-    let sqs = traced_sqs(&endpoint, &telemetry).await;
-    let name = unique("consumer");
-    let (url, arn) = create_queue(&plain, &name).await;
-    sqs.send_message()
-        .queue_url(&url)
-        .message_body("work")
-        .send()
-        .with_context(telemetry.parent())
-        .await
-        .unwrap();
-    let producer = telemetry.span(&format!("send {name}"));
+    let producer = scene.send_traced("work").await;
 
-    let messages = receive_all(&plain, &url).await;
+    let messages = receive_all(&scene.plain, &scene.url).await;
     let message = &messages[0];
     let attributes: serde_json::Map<String, serde_json::Value> = message
         .message_attributes
@@ -47,7 +35,7 @@ async fn consumer_links_to_the_producer_span() {
         "messageAttributes": attributes,
         "md5OfBody": message.md5_of_body,
         "eventSource": "aws:sqs",
-        "eventSourceARN": arn,
+        "eventSourceARN": scene.arn,
         "awsRegion": "us-east-1"
     }]});
     let description =

@@ -19,11 +19,7 @@ async fn rule_to_queue_carries_the_detail_context() {
     let telemetry = Telemetry::new();
     let shared = sdk_config(&endpoint).await;
     let plain_events = aws_sdk_eventbridge::Client::new(&shared);
-    let events = aws_sdk_eventbridge::Client::from_conf(
-        aws_sdk_eventbridge::config::Builder::from(&shared)
-            .interceptor(telemetry.interceptor())
-            .build(),
-    );
+    let events = traced!(aws_sdk_eventbridge, &shared, telemetry);
     let plain = plain_sqs(&endpoint).await;
     let (url, queue_arn) = create_queue(&plain, &unique("events")).await;
     let source = unique("faas.test");
@@ -64,14 +60,14 @@ async fn rule_to_queue_carries_the_detail_context() {
         .unwrap();
     assert_eq!(output.failed_entry_count, 0);
     let producer = telemetry.span("publish default");
-    assert_eq!(producer.span_kind, SpanKind::Producer);
-    assert_eq!(
-        attribute(&producer, "messaging.system").map(|v| v.to_string()),
-        Some("aws.eventbridge".to_owned())
-    );
-    assert_eq!(
-        attribute(&producer, "messaging.message.id").map(|v| v.to_string()),
-        output.entries.unwrap()[0].event_id.clone()
+    let entries = output.entries.unwrap();
+    assert_span(
+        &producer,
+        SpanKind::Producer,
+        &[
+            ("messaging.system", Some("aws.eventbridge")),
+            ("messaging.message.id", entries[0].event_id.as_deref()),
+        ],
     );
     let expected = traceparent_of(&producer);
 

@@ -7,7 +7,9 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_sqs::config::Credentials;
 use faas_messaging::TracingInterceptor;
-use opentelemetry::trace::{SpanId, TraceContextExt, TraceId, Tracer, TracerProvider as _};
+use opentelemetry::trace::{
+    SpanId, SpanKind, TraceContextExt, TraceId, Tracer, TracerProvider as _,
+};
 use opentelemetry::{Context, KeyValue, Value};
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData};
 
@@ -181,17 +183,130 @@ pub fn trace_id(cx: &Context) -> TraceId {
     cx.span().span_context().trace_id()
 }
 
+/// A client of SDK `$sdk` on `$config` with `$telemetry`'s interceptor (each SDK has its own
+/// config builder type, so this is a macro).
+macro_rules! traced {
+    ($sdk:ident, $config:expr, $telemetry:expr) => {
+        $sdk::Client::from_conf(
+            $sdk::config::Builder::from($config)
+                .interceptor($telemetry.interceptor())
+                .build(),
+        )
+    };
+}
+pub(crate) use traced;
+
 /// An SQS client with the interceptor.
 pub async fn traced_sqs(endpoint: &str, telemetry: &Telemetry) -> aws_sdk_sqs::Client {
-    let shared = sdk_config(endpoint).await;
-    aws_sdk_sqs::Client::from_conf(
-        aws_sdk_sqs::config::Builder::from(&shared)
-            .interceptor(telemetry.interceptor())
-            .build(),
-    )
+    traced!(aws_sdk_sqs, &sdk_config(endpoint).await, telemetry)
 }
 
 /// An SQS client without the interceptor (set-up and receiving).
 pub async fn plain_sqs(endpoint: &str) -> aws_sdk_sqs::Client {
     aws_sdk_sqs::Client::new(&sdk_config(endpoint).await)
+}
+
+/// A span's attribute `key` as text.
+pub fn attribute_text(span: &SpanData, key: &str) -> Option<String> {
+    attribute(span, key).map(|v| v.to_string())
+}
+
+/// Checks a span's kind and, key by key, its attributes as text (`None`: absent).
+pub fn assert_span(span: &SpanData, kind: SpanKind, expected: &[(&str, Option<&str>)]) {
+    assert_eq!(span.span_kind, kind, "{}", span.name);
+    for (key, value) in expected {
+        assert_eq!(attribute_text(span, key).as_deref(), *value, "{key}");
+    }
+}
+
+/// A string SQS message attribute.
+fn text_attribute(value: &str) -> aws_sdk_sqs::types::MessageAttributeValue {
+    aws_sdk_sqs::types::MessageAttributeValue::builder()
+        .data_type("String")
+        .string_value(value)
+        .build()
+        .unwrap()
+}
+
+/// The set-up of the SQS tests: a fresh queue on moto, a plain client (set-up and receiving)
+/// and a traced one writing spans to `telemetry`.
+pub struct QueueScene {
+    pub telemetry: Telemetry,
+    pub plain: aws_sdk_sqs::Client,
+    pub sqs: aws_sdk_sqs::Client,
+    /// The queue's name (the PRODUCER span is `send NAME`).
+    pub name: String,
+    pub url: String,
+    pub arn: String,
+}
+
+impl QueueScene {
+    /// A queue named after `prefix` on moto; `None` (the test is skipped, see
+    /// [`moto_endpoint`]) when `test` has no moto to run against.
+    pub async fn start(test: &str, prefix: &str) -> Option<Self> {
+        let endpoint = moto_endpoint(test)?;
+        Some(Self::on(&endpoint, &endpoint, prefix).await)
+    }
+
+    /// A queue named after `prefix` on moto at `endpoint`; the traced client sends through
+    /// `traced_endpoint` (moto itself or a proxy in front of it).
+    pub async fn on(endpoint: &str, traced_endpoint: &str, prefix: &str) -> Self {
+        let telemetry = Telemetry::new();
+        let plain = plain_sqs(endpoint).await;
+        let sqs = traced_sqs(traced_endpoint, &telemetry).await;
+        let name = unique(prefix);
+        let (url, arn) = create_queue(&plain, &name).await;
+        Self {
+            telemetry,
+            plain,
+            sqs,
+            name,
+            url,
+            arn,
+        }
+    }
+
+    /// Sends `body` with the string message `attributes` through the traced client, in
+    /// `parent`'s context.
+    pub async fn send(
+        &self,
+        body: &str,
+        attributes: &[(String, String)],
+        parent: Context,
+    ) -> aws_sdk_sqs::operation::send_message::SendMessageOutput {
+        use opentelemetry::context::FutureExt as _;
+        let mut request = self
+            .sqs
+            .send_message()
+            .queue_url(&self.url)
+            .message_body(body);
+        for (name, value) in attributes {
+            request = request.message_attributes(name, text_attribute(value));
+        }
+        request.send().with_context(parent).await.unwrap()
+    }
+
+    /// Sends `body` through the traced client under a fresh parent span; returns the
+    /// PRODUCER span.
+    pub async fn send_traced(&self, body: &str) -> SpanData {
+        self.send(body, &[], self.telemetry.parent()).await;
+        self.producer()
+    }
+
+    /// The one PRODUCER span `send NAME`.
+    pub fn producer(&self) -> SpanData {
+        self.telemetry.span(&format!("send {}", self.name))
+    }
+
+    /// Receives (polling) until at least `n` messages arrived, at most ten times.
+    pub async fn receive_at_least(&self, n: usize) -> Vec<aws_sdk_sqs::types::Message> {
+        let mut received = Vec::new();
+        for _ in 0..10 {
+            received.extend(receive_all(&self.plain, &self.url).await);
+            if received.len() >= n {
+                break;
+            }
+        }
+        received
+    }
 }

@@ -62,11 +62,7 @@ async fn invoke_carries_the_client_context() {
     let shared = sdk_config(&endpoint).await;
     let plain = aws_sdk_lambda::Client::new(&shared);
     let traced_shared = sdk_config(&proxy.endpoint()).await;
-    let lambda = aws_sdk_lambda::Client::from_conf(
-        aws_sdk_lambda::config::Builder::from(&traced_shared)
-            .interceptor(telemetry.interceptor())
-            .build(),
-    );
+    let lambda = traced!(aws_sdk_lambda, &traced_shared, telemetry);
     let function = unique("fn");
     plain
         .create_function()
@@ -95,20 +91,17 @@ async fn invoke_carries_the_client_context() {
         .unwrap();
 
     let span = telemetry.span(&format!("{function} invoke"));
-    assert_eq!(span.span_kind, SpanKind::Client);
-    for (key, value) in [
-        ("faas.invoked_name", function.as_str()),
-        ("faas.invoked_provider", "aws"),
-        ("faas.invoked_region", "us-east-1"),
-        ("rpc.service", "Lambda"),
-        ("rpc.method", "Invoke"),
-    ] {
-        assert_eq!(
-            attribute(&span, key).map(|v| v.to_string()).as_deref(),
-            Some(value),
-            "{key}"
-        );
-    }
+    assert_span(
+        &span,
+        SpanKind::Client,
+        &[
+            ("faas.invoked_name", Some(function.as_str())),
+            ("faas.invoked_provider", Some("aws")),
+            ("faas.invoked_region", Some("us-east-1")),
+            ("rpc.service", Some("Lambda")),
+            ("rpc.method", Some("Invoke")),
+        ],
+    );
 
     let invokes: Vec<_> = proxy
         .requests()

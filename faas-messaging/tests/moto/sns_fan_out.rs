@@ -13,11 +13,7 @@ async fn topic_to_queues_carries_the_context() {
     let telemetry = Telemetry::new();
     let shared = sdk_config(&endpoint).await;
     let plain_sns = aws_sdk_sns::Client::new(&shared);
-    let sns = aws_sdk_sns::Client::from_conf(
-        aws_sdk_sns::config::Builder::from(&shared)
-            .interceptor(telemetry.interceptor())
-            .build(),
-    );
+    let sns = traced!(aws_sdk_sns, &shared, telemetry);
     let plain = plain_sqs(&endpoint).await;
     let topic = unique("topic");
     let topic_arn = plain_sns
@@ -57,18 +53,14 @@ async fn topic_to_queues_carries_the_context() {
         .await
         .unwrap();
     let producer = telemetry.span(&format!("publish {topic}"));
-    assert_eq!(producer.span_kind, SpanKind::Producer);
-    assert_eq!(
-        attribute(&producer, "messaging.system").map(|v| v.to_string()),
-        Some("aws.sns".to_owned())
-    );
-    assert_eq!(
-        attribute(&producer, "messaging.destination.name").map(|v| v.to_string()),
-        Some(topic.clone())
-    );
-    assert_eq!(
-        attribute(&producer, "messaging.message.id").map(|v| v.to_string()),
-        published.message_id.clone()
+    assert_span(
+        &producer,
+        SpanKind::Producer,
+        &[
+            ("messaging.system", Some("aws.sns")),
+            ("messaging.destination.name", Some(topic.as_str())),
+            ("messaging.message.id", published.message_id.as_deref()),
+        ],
     );
     let expected = traceparent_of(&producer);
 

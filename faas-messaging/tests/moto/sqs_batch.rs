@@ -8,14 +8,9 @@ use crate::fixtures::*;
 
 #[tokio::test]
 async fn batch_of_ten_carries_the_context() {
-    let Some(endpoint) = moto_endpoint("batch_of_ten_carries_the_context") else {
+    let Some(scene) = QueueScene::start("batch_of_ten_carries_the_context", "batch").await else {
         return;
     };
-    let telemetry = Telemetry::new();
-    let plain = plain_sqs(&endpoint).await;
-    let sqs = traced_sqs(&endpoint, &telemetry).await;
-    let name = unique("batch");
-    let (url, _) = create_queue(&plain, &name).await;
     let entries: Vec<_> = (0..10)
         .map(|i| {
             SendMessageBatchRequestEntry::builder()
@@ -25,17 +20,18 @@ async fn batch_of_ten_carries_the_context() {
                 .unwrap()
         })
         .collect();
-    let output = sqs
+    let output = scene
+        .sqs
         .send_message_batch()
-        .queue_url(&url)
+        .queue_url(&scene.url)
         .set_entries(Some(entries))
         .send()
-        .with_context(telemetry.parent())
+        .with_context(scene.telemetry.parent())
         .await
         .unwrap();
     assert_eq!(output.successful.len(), 10);
 
-    let producer = telemetry.span(&format!("send {name}"));
+    let producer = scene.producer();
     assert_eq!(
         attribute(&producer, "messaging.batch.message_count"),
         Some(Value::I64(10))
@@ -43,13 +39,7 @@ async fn batch_of_ten_carries_the_context() {
     assert_eq!(attribute(&producer, "messaging.message.id"), None);
     let expected = traceparent_of(&producer);
 
-    let mut received = Vec::new();
-    for _ in 0..10 {
-        received.extend(receive_all(&plain, &url).await);
-        if received.len() >= 10 {
-            break;
-        }
-    }
+    let received = scene.receive_at_least(10).await;
     assert_eq!(received.len(), 10);
     for message in &received {
         assert_eq!(

@@ -1,8 +1,6 @@
 //! The HTTP requests the SDK sends carry `traceparent` and `X-Amzn-Trace-Id` of the call's span
 //! (observed through a recording proxy in front of moto).
 
-use opentelemetry::context::FutureExt as _;
-
 use crate::fixtures::*;
 use faas_testkit::moto::RecordingProxy;
 
@@ -12,20 +10,8 @@ async fn headers_on_the_wire() {
         return;
     };
     let proxy = RecordingProxy::local(&endpoint).unwrap();
-    let telemetry = Telemetry::new();
-    let plain = plain_sqs(&endpoint).await;
-    let sqs = traced_sqs(&proxy.endpoint(), &telemetry).await;
-    let name = unique("wire");
-    let (url, _) = create_queue(&plain, &name).await;
-    sqs.send_message()
-        .queue_url(&url)
-        .message_body("x")
-        .send()
-        .with_context(telemetry.parent())
-        .await
-        .unwrap();
-
-    let producer = telemetry.span(&format!("send {name}"));
+    let scene = QueueScene::on(&endpoint, &proxy.endpoint(), "wire").await;
+    let producer = scene.send_traced("x").await;
     let sends = proxy.requests_of("SendMessage");
     assert_eq!(sends.len(), 1, "{:?}", proxy.requests());
     let request = &sends[0];

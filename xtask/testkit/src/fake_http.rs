@@ -2,68 +2,39 @@
 //! API a test only needs to record and answer (e.g. the Lambda Invoke API).
 
 use std::io;
-use std::net::SocketAddr;
+use std::ops::Deref;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::Duration;
 
 use crate::lock::lock;
-use crate::server::{Action, Background, Handler, Listener, Reply, Script, respond};
+use crate::server::{Endpoint, Handler, Listener, Script, answer, respond};
 use crate::wait::{Timeout, wait_until};
 use crate::{Recorded, Sequence};
 
-#[derive(Default)]
-struct State {
-    script: Script,
-    recorded: Vec<Recorded>,
-}
-
 /// A recording HTTP endpoint. Every request is recorded ([`FakeHttp::requests`]) and
-/// answered with the next scripted [`Reply`] (default [`Reply::Accept`]: 200, empty body).
+/// answered with the next scripted [`crate::Reply`] (default [`crate::Reply::Accept`]: 200,
+/// empty body). Where it listens and its script are the [`Endpoint`]'s it dereferences to.
 pub struct FakeHttp {
-    server: Background,
-    state: Arc<Mutex<State>>,
+    endpoint: Endpoint,
+    recorded: Arc<Mutex<Vec<Recorded>>>,
 }
 
 impl FakeHttp {
     /// Serves on `listener`, numbering requests from `sequence`.
     pub fn start(listener: impl Into<Listener>, sequence: Sequence) -> io::Result<Self> {
-        let state = Arc::new(Mutex::new(State::default()));
-        let shared = state.clone();
+        let script = Arc::new(Mutex::new(Script::default()));
+        let recorded = Arc::new(Mutex::new(Vec::new()));
+        let (replies, log) = (script.clone(), recorded.clone());
         let handler: Handler = Arc::new(move |incoming| {
-            let reply = lock(&shared).script.next();
-            let status = reply.status_code();
-            lock(&shared).recorded.push(Recorded {
-                seq: sequence.tick(),
-                at: Instant::now(),
-                wall: SystemTime::now(),
-                method: incoming.method,
-                path: incoming.path,
-                headers: incoming.headers,
-                body: incoming.body,
-                status,
-            });
-            Box::pin(async move {
-                match reply {
-                    Reply::Accept | Reply::PartialSuccess { .. } => respond(200, &[], ""),
-                    Reply::Status {
-                        status,
-                        headers,
-                        body,
-                    } => {
-                        let headers: Vec<(&str, &str)> = headers
-                            .iter()
-                            .map(|(k, v)| (k.as_str(), v.as_str()))
-                            .collect();
-                        respond(status, &headers, body)
-                    }
-                    Reply::Close => Action::Close,
-                    Reply::Stall => Action::Stall,
-                }
-            })
+            let reply = lock(&replies).next();
+            let seq = sequence.tick();
+            lock(&log).push(Recorded::arrived(seq, incoming, reply.status_code()));
+            let action = answer(&reply, |_| respond(200, &[], ""));
+            Box::pin(async move { action })
         });
         Ok(Self {
-            server: Background::start("fake-http", listener.into(), handler)?,
-            state,
+            endpoint: Endpoint::start("fake-http", listener.into(), script, handler)?,
+            recorded,
         })
     }
 
@@ -72,29 +43,9 @@ impl FakeHttp {
         Self::start(Listener::local()?, Sequence::new())
     }
 
-    /// Where it listens.
-    pub fn addr(&self) -> SocketAddr {
-        self.server.addr()
-    }
-
-    /// `http://ADDR`.
-    pub fn url(&self) -> String {
-        format!("http://{}", self.addr())
-    }
-
-    /// Answers the next requests with `replies`, in order, then the default again.
-    pub fn script(&self, replies: impl IntoIterator<Item = Reply>) {
-        lock(&self.state).script.extend(replies);
-    }
-
-    /// The answer once the script is used up.
-    pub fn set_default(&self, reply: Reply) {
-        lock(&self.state).script.set_default(reply);
-    }
-
     /// Every request so far, in arrival order.
     pub fn requests(&self) -> Vec<Recorded> {
-        lock(&self.state).recorded.clone()
+        lock(&self.recorded).clone()
     }
 
     /// Waits (at most `bound`) until `n` requests arrived; returns them.
@@ -104,9 +55,12 @@ impl FakeHttp {
             (all.len() >= n).then_some(all)
         })
     }
+}
 
-    /// How many connections it accepted.
-    pub fn connections(&self) -> usize {
-        self.server.connections()
+impl Deref for FakeHttp {
+    type Target = Endpoint;
+
+    fn deref(&self) -> &Endpoint {
+        &self.endpoint
     }
 }

@@ -20,7 +20,8 @@
 //! - `gcp`: [`gcp::MetadataServer`], the GCP metadata server;
 //! - `lambda`: [`lambda::RuntimeApi`], a Lambda Runtime API fake;
 //! - `moto`: [`moto::RecordingProxy`], a recording HTTP proxy in front of moto;
-//! - `server` (implied by each): [`FakeHttp`], [`Listener`], [`Reply`], [`RefusedPort`].
+//! - `server` (implied by each): [`FakeHttp`], [`Endpoint`], [`Listener`], [`Reply`],
+//!   [`RefusedPort`].
 
 mod listening;
 mod lock;
@@ -64,4 +65,4 @@ pub use fake_http::FakeHttp;
 #[cfg(feature = "server")]
 pub use recorded::Recorded;
 #[cfg(feature = "server")]
-pub use server::{Listener, RefusedPort, Reply};
+pub use server::{Endpoint, Listener, RefusedPort, Reply};

@@ -5,6 +5,8 @@ use std::time::{Instant, SystemTime};
 use bytes::Bytes;
 use http::HeaderMap;
 
+use crate::server::Incoming;
+
 /// One request a fake received, numbered from the fake's [`crate::Sequence`].
 #[derive(Debug, Clone)]
 pub struct Recorded {
@@ -27,6 +29,20 @@ pub struct Recorded {
 }
 
 impl Recorded {
+    /// `incoming`, arrived now as request number `seq` and answered `status`.
+    pub(crate) fn arrived(seq: u64, incoming: Incoming, status: Option<u16>) -> Self {
+        Self {
+            seq,
+            at: Instant::now(),
+            wall: SystemTime::now(),
+            method: incoming.method,
+            path: incoming.path,
+            headers: incoming.headers,
+            body: incoming.body,
+            status,
+        }
+    }
+
     /// The value of header `name` (case-insensitive), if present and text.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())

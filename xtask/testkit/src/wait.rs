@@ -31,6 +31,36 @@ impl fmt::Display for Timeout {
 
 impl std::error::Error for Timeout {}
 
+/// The bound of one wait: what is waited for and when it gives up.
+struct Deadline<'a> {
+    what: &'a str,
+    bound: Duration,
+    until: Instant,
+}
+
+impl<'a> Deadline<'a> {
+    fn new(what: &'a str, bound: Duration) -> Self {
+        Self {
+            what,
+            bound,
+            until: Instant::now() + bound,
+        }
+    }
+
+    /// The end of the wait after a poll that saw `seen`: the value, a timeout once the
+    /// bound passed, or `None` to poll again.
+    fn settle<T>(&self, seen: Option<T>) -> Option<Result<T, Timeout>> {
+        match seen {
+            Some(value) => Some(Ok(value)),
+            None if Instant::now() >= self.until => Some(Err(Timeout {
+                what: self.what.to_owned(),
+                after: self.bound,
+            })),
+            None => None,
+        }
+    }
+}
+
 /// Polls `check` (blocking the thread between polls) until it returns `Some`, at most
 /// `bound`.
 pub fn wait_until<T>(
@@ -38,16 +68,10 @@ pub fn wait_until<T>(
     bound: Duration,
     mut check: impl FnMut() -> Option<T>,
 ) -> Result<T, Timeout> {
-    let until = Instant::now() + bound;
+    let deadline = Deadline::new(what, bound);
     loop {
-        if let Some(value) = check() {
-            return Ok(value);
-        }
-        if Instant::now() >= until {
-            return Err(Timeout {
-                what: what.to_owned(),
-                after: bound,
-            });
+        if let Some(done) = deadline.settle(check()) {
+            return done;
         }
         std::thread::sleep(POLL);
     }
@@ -61,16 +85,10 @@ pub async fn wait_until_async<T>(
     bound: Duration,
     mut check: impl FnMut() -> Option<T>,
 ) -> Result<T, Timeout> {
-    let until = Instant::now() + bound;
+    let deadline = Deadline::new(what, bound);
     loop {
-        if let Some(value) = check() {
-            return Ok(value);
-        }
-        if Instant::now() >= until {
-            return Err(Timeout {
-                what: what.to_owned(),
-                after: bound,
-            });
+        if let Some(done) = deadline.settle(check()) {
+            return done;
         }
         tokio::time::sleep(POLL).await;
     }

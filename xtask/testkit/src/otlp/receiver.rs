@@ -1,9 +1,9 @@
 //! The OTLP/HTTP receiver: scriptable answers, a request log on a shared sequence.
 
 use std::io;
-use std::net::SocketAddr;
+use std::ops::Deref;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
@@ -16,7 +16,7 @@ use opentelemetry_proto::tonic::trace::v1::Span;
 use super::decode;
 use super::{OtlpRequest, Payload, str_attr};
 use crate::lock::lock;
-use crate::server::{Action, Background, Handler, Listener, Reply, Script, respond};
+use crate::server::{Endpoint, Handler, Listener, Reply, Script, answer, respond};
 use crate::wait::{PATIENCE, Timeout, wait_until};
 use crate::{Recorded, Sequence};
 
@@ -35,7 +35,6 @@ pub struct ReceivedSpan {
 
 #[derive(Default)]
 struct State {
-    script: Script,
     requests: Vec<OtlpRequest>,
     count_only: bool,
     counted_spans: u64,
@@ -53,9 +52,10 @@ struct State {
 /// [`OtlpReceiver::spans`] only count requests answered 2xx.
 ///
 /// It runs on its own thread and runtime, so it serves `#[test]`s and any tokio flavour
-/// alike; dropping it stops it.
+/// alike; dropping it stops it. Where it listens and its script are the [`Endpoint`]'s it
+/// dereferences to.
 pub struct OtlpReceiver {
-    server: Background,
+    endpoint: Endpoint,
     state: Arc<Mutex<State>>,
 }
 
@@ -98,72 +98,41 @@ impl OtlpReceiverBuilder {
             Some(listener) => listener,
             None => Listener::local()?,
         };
-        let state = Arc::new(Mutex::new(State {
-            script: self.script,
-            ..State::default()
-        }));
-        let handler = handler(state.clone(), self.sequence);
+        let state = Arc::new(Mutex::new(State::default()));
+        let script = Arc::new(Mutex::new(self.script));
+        let handler = handler(state.clone(), script.clone(), self.sequence);
         Ok(OtlpReceiver {
-            server: Background::start("otlp-receiver", listener, handler)?,
+            endpoint: Endpoint::start("otlp-receiver", listener, script, handler)?,
             state,
         })
     }
 }
 
-fn handler(state: Arc<Mutex<State>>, sequence: Sequence) -> Handler {
+fn handler(state: Arc<Mutex<State>>, script: Arc<Mutex<Script>>, sequence: Sequence) -> Handler {
     Arc::new(move |incoming| {
         let seq = sequence.tick();
         let format = decode::format(&incoming.headers);
         let encoding = decode::encoding(&incoming.headers);
         let payload = decode::payload(&incoming.path, format, encoding.as_deref(), &incoming.body);
+        let mut reply = lock(&script).next();
         let mut state = lock(&state);
         state.last_at = Some(Instant::now());
-        let mut reply = state.script.next();
         if let Payload::Invalid(error) = &payload
             && matches!(reply, Reply::Accept | Reply::PartialSuccess { .. })
         {
             reply = Reply::status(400).body(error.clone());
         }
-        let action = match &reply {
-            Reply::Accept => {
-                let (content_type, body) = decode::success(&payload, format, None);
-                respond(200, &[("content-type", content_type)], body)
-            }
-            Reply::PartialSuccess { rejected, message } => {
-                let partial = Some((*rejected, message.clone()));
-                let (content_type, body) = decode::success(&payload, format, partial);
-                respond(200, &[("content-type", content_type)], body)
-            }
-            Reply::Status {
-                status,
-                headers,
-                body,
-            } => {
-                let headers: Vec<(&str, &str)> = headers
-                    .iter()
-                    .map(|(k, v)| (k.as_str(), v.as_str()))
-                    .collect();
-                respond(*status, &headers, body.clone())
-            }
-            Reply::Close => Action::Close,
-            Reply::Stall => Action::Stall,
-        };
+        let action = answer(&reply, |partial| {
+            let (content_type, body) = decode::success(&payload, format, partial);
+            respond(200, &[("content-type", content_type)], body)
+        });
         if state.count_only {
             if let Payload::Traces(request) = &payload {
                 state.counted_spans += decode::span_count(request);
             }
         } else {
             state.requests.push(OtlpRequest {
-                http: Recorded {
-                    seq,
-                    at: Instant::now(),
-                    wall: SystemTime::now(),
-                    method: incoming.method,
-                    path: incoming.path,
-                    headers: incoming.headers,
-                    body: incoming.body,
-                    status: reply.status_code(),
-                },
+                http: Recorded::arrived(seq, incoming, reply.status_code()),
                 encoding,
                 format,
                 payload,
@@ -189,26 +158,6 @@ impl OtlpReceiver {
         Self::builder().default_reply(reply).start()
     }
 
-    /// Where it listens.
-    pub fn addr(&self) -> SocketAddr {
-        self.server.addr()
-    }
-
-    /// `http://ADDR`, for `OTEL_EXPORTER_OTLP_ENDPOINT`.
-    pub fn url(&self) -> String {
-        format!("http://{}", self.addr())
-    }
-
-    /// Answers the next requests with `replies`, in order, then the default again.
-    pub fn script(&self, replies: impl IntoIterator<Item = Reply>) {
-        lock(&self.state).script.extend(replies);
-    }
-
-    /// The answer once the script is used up.
-    pub fn set_default(&self, reply: Reply) {
-        lock(&self.state).script.set_default(reply);
-    }
-
     /// From now on keeps nothing but a count of spans and the time of the last request (for
     /// load measurements); see [`OtlpReceiver::counted`].
     pub fn count_only(&self) {
@@ -219,11 +168,6 @@ impl OtlpReceiver {
     pub fn counted(&self) -> (u64, Option<Instant>) {
         let state = lock(&self.state);
         (state.counted_spans, state.last_at)
-    }
-
-    /// How many connections it accepted.
-    pub fn connections(&self) -> usize {
-        self.server.connections()
     }
 
     /// Every request so far, in arrival order, whatever it was answered.
@@ -417,5 +361,13 @@ impl OtlpReceiver {
                 _ => 0,
             })
             .sum()
+    }
+}
+
+impl Deref for OtlpReceiver {
+    type Target = Endpoint;
+
+    fn deref(&self) -> &Endpoint {
+        &self.endpoint
     }
 }
