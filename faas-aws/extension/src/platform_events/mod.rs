@@ -15,7 +15,6 @@ mod event;
 mod init_records;
 mod invocation_context;
 mod invoke_records;
-mod lambda_environment;
 mod lenient;
 mod metrics;
 mod outcome;
