@@ -9,13 +9,14 @@
 //! and out, settings errors, tail sampling, and (feature `grpc`) the OTLP/gRPC receiver.
 #![allow(clippy::unwrap_used)]
 
+mod fixtures;
+
 use std::collections::{BTreeMap, HashSet};
 use std::io::{Read, Write};
 use std::net::SocketAddr;
 use std::process::Command;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use faas_core::cost::{Architecture, BillingInput, CostModel};
 use faas_core::env::Env;
 use faas_testkit::otlp::proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
@@ -23,13 +24,17 @@ use faas_testkit::otlp::proto::tonic::collector::trace::v1::{
 use faas_testkit::otlp::proto::tonic::common::v1::any_value;
 use faas_testkit::otlp::proto::tonic::resource::v1::Resource;
 use faas_testkit::otlp::proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, span, status};
-use faas_testkit::otlp::proto::transform::common::tonic::Attributes;
 use faas_testkit::otlp::{OtlpReceiver, kv, str_attr};
 use faas_testkit::{PATIENCE, Process, Reply, wait_until};
 use lambda_emulator::{Entry, InvokeEvent, ScriptedLambda};
 use opentelemetry::KeyValue;
 use prost::Message;
 use serde_json::Value;
+
+use fixtures::{
+    REQ_ERROR, REQ_TIMEOUT, T_TIMEOUT, assert_failed_invoke, assert_timed_out_invoke, cost_in,
+    fixture_bytes, on_demand_init_attributes,
+};
 
 // ---------------------------------------------------------------------------------------------
 // The extension process and what a function sends.
@@ -812,34 +817,14 @@ async fn without_any_signal_the_wait_ends_at_the_fallback_or_the_deadline() {
 // ---------------------------------------------------------------------------------------------
 // Platform events.
 
-const REQ_TIMEOUT: &str = "c7a1f0e2-7c0f-4a4e-9f55-1d0f6b0d3e11";
-const REQ_ERROR: &str = "e1b2c3d4-0000-4000-8000-00000000e770";
-const T_TIMEOUT: u128 = 0x0af7_6519_16cd_43dd_8448_eb21_1c80_319c;
 const T_ERROR: u128 = 0x4bf9_2f35_77b3_4da6_a3ce_929d_0e0e_4736;
-const MIB: i64 = 1_048_576;
-
-fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(format!(
-        "{}/tests/fixtures/telemetry/{name}.json",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap()
-}
-
-fn proto(kvs: Vec<KeyValue>) -> Vec<faas_testkit::otlp::proto::tonic::common::v1::KeyValue> {
-    Attributes::from(kvs).0
-}
-
 /// The cost attributes for `billed_ms` at `memory_mb` with faas-aws's price plan.
 fn cost(billed_ms: u64, memory_mb: u64) -> Vec<KeyValue> {
-    faas_aws::pricing::lambda_plan()
-        .with_overrides(&Env::from_pairs([("AWS_REGION", "us-east-1")]))
-        .unwrap()
-        .estimate(
-            &BillingInput::new(Duration::from_millis(billed_ms), memory_mb)
-                .with_architecture(Architecture::current()),
-        )
-        .attributes()
+    cost_in(
+        &Env::from_pairs([("AWS_REGION", "us-east-1")]),
+        billed_ms,
+        memory_mb,
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -849,7 +834,9 @@ async fn platform_events_become_spans_joined_to_the_function_traces() {
     assert_eq!(subscription["types"], serde_json::json!(["platform"]));
     assert_eq!(subscription["destination"]["protocol"], "HTTP");
     assert_eq!(
-        lambda.post_telemetry(fixture("init-on-demand")).unwrap(),
+        lambda
+            .post_telemetry(fixture_bytes("init-on-demand"))
+            .unwrap(),
         200
     );
 
@@ -868,7 +855,7 @@ async fn platform_events_become_spans_joined_to_the_function_traces() {
         } else {
             "invoke-error"
         };
-        assert_eq!(lambda.post_telemetry(fixture(batch)).unwrap(), 200);
+        assert_eq!(lambda.post_telemetry(fixture_bytes(batch)).unwrap(), 200);
         lambda.wait_nexts(n + 2);
     }
     extension.shut_down(&lambda);
@@ -882,15 +869,7 @@ async fn platform_events_become_spans_joined_to_the_function_traces() {
     let init = init[0];
     assert_eq!(init.trace_id, T_TIMEOUT.to_be_bytes());
     assert!(init.parent_span_id.is_empty());
-    assert_eq!(
-        init.attributes,
-        proto(vec![
-            KeyValue::new("faas_otel.init.type", "on-demand"),
-            KeyValue::new("faas_otel.init.phase", "init"),
-            KeyValue::new("faas_otel.init.duration_s", 0.12533),
-            KeyValue::new("faas.coldstart", true),
-        ])
-    );
+    assert_eq!(init.attributes, on_demand_init_attributes());
     assert_eq!(
         init.status.as_ref().unwrap().code,
         status::StatusCode::Ok as i32
@@ -904,17 +883,7 @@ async fn platform_events_become_spans_joined_to_the_function_traces() {
         .unwrap();
     assert_eq!(timeout.trace_id, T_TIMEOUT.to_be_bytes());
     assert!(timeout.parent_span_id.is_empty());
-    let mut expected = vec![
-        KeyValue::new("faas.invocation_id", REQ_TIMEOUT),
-        KeyValue::new("faas.max_memory", 128 * MIB),
-        KeyValue::new("faas_otel.memory.max_used_bytes", 64 * MIB),
-    ];
-    expected.extend(cost(3000, 128));
-    expected.push(KeyValue::new("error.type", "timeout"));
-    assert_eq!(timeout.attributes, proto(expected));
-    let timeout_status = timeout.status.as_ref().unwrap();
-    assert_eq!(timeout_status.code, status::StatusCode::Error as i32);
-    assert_eq!(timeout_status.message, "Sandbox.Timedout");
+    assert_timed_out_invoke(timeout, cost);
 
     let error = invokes
         .iter()
@@ -922,18 +891,7 @@ async fn platform_events_become_spans_joined_to_the_function_traces() {
         .unwrap();
     assert_eq!(error.trace_id, T_ERROR.to_be_bytes());
     assert!(error.parent_span_id.is_empty());
-    let mut expected = vec![
-        KeyValue::new("faas.invocation_id", REQ_ERROR),
-        KeyValue::new("faas.max_memory", 512 * MIB),
-        KeyValue::new("faas_otel.memory.max_used_bytes", 87 * MIB),
-    ];
-    expected.extend(cost(46, 512));
-    expected.push(KeyValue::new("error.type", "Runtime.HandlerError"));
-    assert_eq!(error.attributes, proto(expected));
-    assert_eq!(
-        error.status.as_ref().unwrap().code,
-        status::StatusCode::Error as i32
-    );
+    assert_failed_invoke(error, cost);
     // Nothing else: the function's two spans and three platform spans.
     assert_eq!(spans.len(), 5);
 }
@@ -1099,6 +1057,7 @@ fn kinds(lambda: &ScriptedLambda) -> Vec<&'static str> {
             Entry::InitError { .. } => "init error",
             Entry::ExitError { .. } => "exit error",
             Entry::TelemetryPosted { .. } => "telemetry",
+            _ => "runtime",
         })
         .collect()
 }

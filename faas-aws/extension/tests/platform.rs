@@ -2,10 +2,9 @@
 //! into spans and metrics, joined to the function's own spans.
 #![allow(clippy::unwrap_used)]
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+mod fixtures;
 
-use faas_core::cost::{Architecture, BillingInput, CostModel};
+use faas_core::cost::Architecture;
 use faas_core::env::Env;
 use faas_otel_extension::{
     INIT_JOIN_EVENT_LIMIT, INIT_SPAN_NAME, INVOKE_SPAN_NAME, InvocationOutcome, PlatformTelemetry,
@@ -15,27 +14,29 @@ use faas_otel_extension::{OtherReason, PlatformEvent, parse_batch};
 use opentelemetry::KeyValue;
 use opentelemetry::trace::{SpanId, TraceId};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::tonic::common::v1::KeyValue as ProtoKeyValue;
 use opentelemetry_proto::tonic::metrics::v1::number_data_point::Value as NumberValue;
 use opentelemetry_proto::tonic::metrics::v1::{AggregationTemporality, Metric, metric};
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, span, status};
-use opentelemetry_proto::transform::common::tonic::Attributes;
 use opentelemetry_sdk::trace::IdGenerator;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use fixtures::{
+    REQ_ERROR, REQ_TIMEOUT, T_TIMEOUT, assert_failed_invoke, assert_timed_out_invoke, cost_in,
+    fixture_bytes, invoke_attributes, on_demand_init_attributes, proto,
+};
 
 /// 2022-10-12T00:00:00Z in nanoseconds: the day of the fixtures.
 const DAY_NS: u64 = 1_665_532_800 * 1_000_000_000;
 const MIB: i64 = 1_048_576;
 
 const REQ_OK: &str = "6d68ca91-49c9-448d-89b8-7ca3e6dc66aa";
-const REQ_TIMEOUT: &str = "c7a1f0e2-7c0f-4a4e-9f55-1d0f6b0d3e11";
-const REQ_ERROR: &str = "e1b2c3d4-0000-4000-8000-00000000e770";
 
 /// The function's trace of the first (cold) invocation, under an API Gateway parent.
 const T1: u128 = 0x5759_e988_bd86_2e3f_e1be_46a9_9427_2793;
 const S1: u64 = 0x1111_0000_0000_0001;
 const P1: u64 = 0x5399_5c3f_42cd_8ad8;
 /// The function's trace of the timed-out invocation, a root.
-const T2: u128 = 0x0af7_6519_16cd_43dd_8448_eb21_1c80_319c;
+const T2: u128 = T_TIMEOUT;
 const S2: u64 = 0x2222_0000_0000_0002;
 
 /// Ids in sequence: trace ids `0xa...01, 02, ...`, span ids `0xb...01, 02, ...`.
@@ -58,11 +59,7 @@ impl IdGenerator for SequentialIds {
 }
 
 fn fixture(name: &str) -> Vec<PlatformEvent> {
-    let path = format!(
-        "{}/tests/fixtures/telemetry/{name}.json",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    parse_batch(&std::fs::read(&path).unwrap()).unwrap()
+    parse_batch(&fixture_bytes(name)).unwrap()
 }
 
 fn lambda_env() -> Env {
@@ -80,10 +77,6 @@ fn new_telemetry() -> PlatformTelemetry {
     PlatformTelemetry::from_env(&lambda_env())
         .unwrap()
         .with_id_generator(Box::new(SequentialIds::default()))
-}
-
-fn proto(kvs: Vec<KeyValue>) -> Vec<ProtoKeyValue> {
-    Attributes::from(kvs).0
 }
 
 /// A span of the function.
@@ -145,14 +138,7 @@ fn spans_of(request: &ExportTraceServiceRequest) -> Vec<Span> {
 /// The cost attributes faas-core's model gives for `billed_ms` at `memory_mb`, with the price
 /// plan and overrides the function uses.
 fn cost(billed_ms: u64, memory_mb: u64) -> Vec<KeyValue> {
-    let plan = faas_aws::pricing::lambda_plan()
-        .with_overrides(&lambda_env())
-        .unwrap();
-    plan.estimate(
-        &BillingInput::new(Duration::from_millis(billed_ms), memory_mb)
-            .with_architecture(Architecture::current()),
-    )
-    .attributes()
+    cost_in(&lambda_env(), billed_ms, memory_mb)
 }
 
 fn ns(offset_ms: f64) -> u64 {
@@ -284,15 +270,7 @@ fn init_and_invocations_become_spans_joined_to_the_function_traces() {
     assert_eq!(init.span_id, span_id(GENERATED_SPAN + 1));
     assert_eq!(init.start_time_unix_nano, ns(15_064.0));
     assert_eq!(init.end_time_unix_nano, ns(15_064.0 + 125.33));
-    assert_eq!(
-        init.attributes,
-        proto(vec![
-            KeyValue::new("faas_otel.init.type", "on-demand"),
-            KeyValue::new("faas_otel.init.phase", "init"),
-            KeyValue::new("faas_otel.init.duration_s", 0.12533),
-            KeyValue::new("faas.coldstart", true),
-        ])
-    );
+    assert_eq!(init.attributes, on_demand_init_attributes());
     let ok = init.status.as_ref().unwrap();
     assert_eq!(ok.code, status::StatusCode::Ok as i32);
 
@@ -303,14 +281,13 @@ fn init_and_invocations_become_spans_joined_to_the_function_traces() {
     assert_eq!(success.span_id, span_id(GENERATED_SPAN + 2));
     assert_eq!(success.start_time_unix_nano, ns(15_200.0));
     assert_eq!(success.end_time_unix_nano, ns(15_200.0 + 172.41));
-    let mut expected = vec![
-        KeyValue::new("faas.invocation_id", REQ_OK),
-        KeyValue::new("faas.max_memory", 128 * MIB),
-        KeyValue::new("faas_otel.memory.max_used_bytes", 31 * MIB),
-    ];
-    expected.extend(cost(173, 128));
-    expected.push(KeyValue::new("faas.coldstart", true));
-    assert_eq!(success.attributes, proto(expected));
+    let expected = invoke_attributes(
+        REQ_OK,
+        (128, 31),
+        cost(173, 128),
+        KeyValue::new("faas.coldstart", true),
+    );
+    assert_eq!(success.attributes, expected);
     assert_eq!(
         success.status.as_ref().unwrap().code,
         status::StatusCode::Ok as i32
@@ -323,17 +300,7 @@ fn init_and_invocations_become_spans_joined_to_the_function_traces() {
     assert_eq!(timeout.span_id, span_id(GENERATED_SPAN + 3));
     assert_eq!(timeout.start_time_unix_nano, ns(60_000.0));
     assert_eq!(timeout.end_time_unix_nano, ns(63_000.0));
-    let mut expected = vec![
-        KeyValue::new("faas.invocation_id", REQ_TIMEOUT),
-        KeyValue::new("faas.max_memory", 128 * MIB),
-        KeyValue::new("faas_otel.memory.max_used_bytes", 64 * MIB),
-    ];
-    expected.extend(cost(3000, 128));
-    expected.push(KeyValue::new("error.type", "timeout"));
-    assert_eq!(timeout.attributes, proto(expected));
-    let status = timeout.status.as_ref().unwrap();
-    assert_eq!(status.code, status::StatusCode::Error as i32);
-    assert_eq!(status.message, "Sandbox.Timedout");
+    assert_timed_out_invoke(timeout, cost);
 
     // platform invoke, error, never seen in the function's spans: a root in a new trace.
     let error = &spans[3];
@@ -345,18 +312,7 @@ fn init_and_invocations_become_spans_joined_to_the_function_traces() {
     assert_eq!(error.span_id, span_id(GENERATED_SPAN + 4));
     assert_eq!(error.start_time_unix_nano, ns(120_000.0));
     assert_eq!(error.end_time_unix_nano, ns(120_000.0 + 45.6));
-    let mut expected = vec![
-        KeyValue::new("faas.invocation_id", REQ_ERROR),
-        KeyValue::new("faas.max_memory", 512 * MIB),
-        KeyValue::new("faas_otel.memory.max_used_bytes", 87 * MIB),
-    ];
-    expected.extend(cost(46, 512));
-    expected.push(KeyValue::new("error.type", "Runtime.HandlerError"));
-    assert_eq!(error.attributes, proto(expected));
-    assert_eq!(
-        error.status.as_ref().unwrap().code,
-        status::StatusCode::Error as i32
-    );
+    assert_failed_invoke(error, cost);
 
     assert_eq!(telemetry.outcome(REQ_OK), Some(InvocationOutcome::Success));
     assert_eq!(
