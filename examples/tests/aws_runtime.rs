@@ -1,32 +1,46 @@
-//! The example functions under the test kit's Lambda Runtime API fake (written from the
-//! documented protocol), exporting to its OTLP/HTTP receiver, whose requests are decoded with
-//! `opentelemetry-proto`.
+//! The example functions under the workspace's Lambda emulator (`lambda-emulator`'s scripted
+//! mode: the documented Runtime API for a function process the test starts with Lambda's
+//! environment), exporting to the test kit's OTLP/HTTP receiver, whose requests are decoded
+//! with `opentelemetry-proto`.
 #![allow(clippy::unwrap_used)]
 
 use std::collections::HashMap;
 use std::process::Command;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
-use faas_testkit::lambda::{Answer, FUNCTION_ARN, Invoke, RuntimeApi};
 use faas_testkit::otlp::proto::tonic::common::v1::any_value::Value as Any;
 use faas_testkit::otlp::proto::tonic::trace::v1::Span;
 use faas_testkit::otlp::proto::tonic::trace::v1::span::SpanKind;
 use faas_testkit::otlp::{OtlpReceiver, attribute_map, hex};
 use faas_testkit::{FakeHttp, Process, RefusedPort, Reply, moto_endpoint};
+use lambda_emulator::{Entry, InvokeEvent, InvokeResult, ScriptedLambda, ScriptedOptions};
 
 const TRACEPARENT: &str = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
 const XRAY: &str = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1";
+const FUNCTION_ARN: &str = "arn:aws:lambda:eu-west-1:123456789012:function:orders";
 
-fn start(binary: &str, api: &RuntimeApi, endpoint: &str, extra: &[(&str, &str)]) -> Process {
+/// The Runtime API of function `orders` in eu-west-1, keeping at most `max_concurrency`
+/// invocations in flight (above 1 the function is told so by `AWS_LAMBDA_MAX_CONCURRENCY`).
+fn lambda(max_concurrency: usize) -> ScriptedLambda {
+    let lambda = ScriptedLambda::start_with(ScriptedOptions {
+        region: "eu-west-1".into(),
+        max_concurrency,
+        ..ScriptedOptions::default()
+    })
+    .unwrap();
+    assert_eq!(lambda.function_arn(), FUNCTION_ARN);
+    lambda
+}
+
+/// The function `binary` started as Lambda starts a runtime, against `lambda`, exporting to
+/// `endpoint`.
+fn start(binary: &str, lambda: &ScriptedLambda, endpoint: &str, extra: &[(&str, &str)]) -> Process {
     let mut command = Command::new(binary);
     command
         .env_clear()
-        .env("AWS_LAMBDA_RUNTIME_API", api.host_port())
-        .env("AWS_LAMBDA_FUNCTION_NAME", "orders")
-        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
-        .env("AWS_REGION", "eu-west-1")
+        .envs(lambda.env())
         .env("AWS_LAMBDA_LOG_STREAM_NAME", "2026/11/26/[$LATEST]0123")
         .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/orders")
         .env("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint)
@@ -37,29 +51,49 @@ fn start(binary: &str, api: &RuntimeApi, endpoint: &str, extra: &[(&str, &str)])
     Process::spawn(command).unwrap()
 }
 
-/// A receiver answering `script` (then accepting), a Runtime API fake and the function
-/// `binary` running against them.
+/// A receiver answering `script` (then accepting), a Runtime API and the function `binary`
+/// running against them.
 fn launch(
     binary: &str,
     script: &[Reply],
     extra: &[(&str, &str)],
-) -> (OtlpReceiver, RuntimeApi, Process) {
+) -> (OtlpReceiver, ScriptedLambda, Process) {
+    launch_on(lambda(1), binary, script, extra)
+}
+
+/// [`launch`] on the Runtime API `api`.
+fn launch_on(
+    api: ScriptedLambda,
+    binary: &str,
+    script: &[Reply],
+    extra: &[(&str, &str)],
+) -> (OtlpReceiver, ScriptedLambda, Process) {
     let collector = OtlpReceiver::builder()
         .script(script.to_vec())
         .start()
         .unwrap();
-    let api = RuntimeApi::local().unwrap();
     let function = start(binary, &api, &collector.url(), extra);
     (collector, api, function)
 }
 
+/// An invocation with event `body`, a fresh request id and no `Lambda-Runtime-Trace-Id`
+/// (add one with [`InvokeEvent::trace_header`]).
+fn invocation(body: impl Into<Vec<u8>>) -> InvokeEvent {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed) + 1;
+    InvokeEvent::new(format!("00000000-0000-4000-8000-{n:012}"))
+        .payload(body)
+        .without_trace_header()
+}
+
+/// Whether the function posted a response (not an error) for `answer`.
+fn responded(answer: &InvokeResult) -> bool {
+    answer.error.is_none()
+}
+
 /// Invokes the HTTP function with `GET path` and no extra header.
-fn get(api: &RuntimeApi, path: &str) -> Answer {
-    api.invoke(Invoke {
-        body: http_event("GET", path, &[]),
-        ..Invoke::default()
-    })
-    .unwrap()
+fn get(api: &ScriptedLambda, path: &str) -> InvokeResult {
+    api.invoke_and_answer(invocation(http_event("GET", path, &[])))
 }
 
 fn http_event(method: &str, path: &str, headers: &[(&str, &str)]) -> String {
@@ -120,24 +154,15 @@ fn s(v: &str) -> Any {
 fn http_invocations_cold_then_warm_with_w3c_and_xray_parents() {
     let (collector, api, _function) = launch(env!("CARGO_BIN_EXE_aws-http-api"), &[], &[]);
 
-    let first = api
-        .invoke(Invoke {
-            body: http_event("GET", "/hello", &[("traceparent", TRACEPARENT)]),
-            trace_id: Some(XRAY.to_owned()),
-            ..Invoke::default()
-        })
-        .unwrap();
-    assert_eq!(first.kind, "response");
-    let response: serde_json::Value = serde_json::from_str(&first.body).unwrap();
+    let first = api.invoke_and_answer(
+        invocation(http_event("GET", "/hello", &[("traceparent", TRACEPARENT)])).trace_header(XRAY),
+    );
+    assert!(responded(&first), "{}", first.text());
+    let response: serde_json::Value = serde_json::from_slice(&first.body).unwrap();
     assert_eq!(response["statusCode"], 200);
-    let second = api
-        .invoke(Invoke {
-            body: http_event("GET", "/hello", &[]),
-            trace_id: Some(XRAY.to_owned()),
-            ..Invoke::default()
-        })
-        .unwrap();
-    api.wait_next_calls(3).unwrap();
+    let second =
+        api.invoke_and_answer(invocation(http_event("GET", "/hello", &[])).trace_header(XRAY));
+    api.wait_runtime_nexts(3);
 
     let spans = collector.spans_named("GET /hello");
     assert_eq!(spans.len(), 2, "{:?}", collector.span_names());
@@ -182,21 +207,18 @@ fn http_invocations_cold_then_warm_with_w3c_and_xray_parents() {
 fn malformed_headers_give_a_fresh_root_and_errors_are_recorded() {
     let (collector, api, _function) = launch(env!("CARGO_BIN_EXE_aws-http-api"), &[], &[]);
 
-    let ok = api
-        .invoke(Invoke {
-            body: http_event(
-                "GET",
-                "/hello",
-                &[("traceparent", "00-zz-not-a-traceparent-01")],
-            ),
-            trace_id: Some("Root=garbage;Parent=;Sampled=".to_owned()),
-            ..Invoke::default()
-        })
-        .unwrap();
-    assert_eq!(ok.kind, "response");
+    let ok = api.invoke_and_answer(
+        invocation(http_event(
+            "GET",
+            "/hello",
+            &[("traceparent", "00-zz-not-a-traceparent-01")],
+        ))
+        .trace_header("Root=garbage;Parent=;Sampled="),
+    );
+    assert!(responded(&ok), "{}", ok.text());
     let failed = get(&api, "/fail");
-    assert_eq!(failed.kind, "error");
-    api.wait_next_calls(3).unwrap();
+    assert!(!responded(&failed), "{}", failed.text());
+    api.wait_runtime_nexts(3);
 
     let hello = &collector.spans_named("GET /hello")[0];
     assert!(hello.parent_span_id.is_empty(), "fresh root expected");
@@ -215,14 +237,14 @@ fn time_back_at_next(reply: Option<Reply>, extra: &[(&str, &str)]) -> Duration {
     let refused = RefusedPort::new().unwrap();
     let endpoint = collector
         .as_ref()
-        .map(OtlpReceiver::url)
+        .map(|c| c.url())
         .unwrap_or_else(|| refused.url());
-    let api = RuntimeApi::local().unwrap();
+    let api = lambda(1);
     let _function = start(env!("CARGO_BIN_EXE_aws-http-api"), &api, &endpoint, extra);
     let answer = get(&api, "/hello");
-    assert_eq!(answer.kind, "response");
-    let next = api.wait_next_calls(2).unwrap()[1];
-    next.saturating_duration_since(answer.at)
+    assert!(responded(&answer), "{}", answer.text());
+    let next = api.wait_runtime_nexts(2).at;
+    next.saturating_duration_since(answer.timings.completed)
 }
 
 #[test]
@@ -276,15 +298,10 @@ fn sqs_batch_links_every_producer_and_marks_failed_messages() {
             serde_json::json!({"traceparent": {"stringValue": "garbage", "dataType": "String"}}),
             serde_json::json!({})),
     ]});
-    let answer = api
-        .invoke(Invoke {
-            body: event.to_string(),
-            ..Invoke::default()
-        })
-        .unwrap();
-    let response: serde_json::Value = serde_json::from_str(&answer.body).unwrap();
+    let answer = api.invoke_and_answer(invocation(event.to_string()));
+    let response: serde_json::Value = serde_json::from_slice(&answer.body).unwrap();
     assert_eq!(response["batchItemFailures"][0]["itemIdentifier"], "m-2");
-    api.wait_next_calls(2).unwrap();
+    api.wait_runtime_nexts(2);
 
     let spans = collector.spans_named("orders-queue process");
     assert_eq!(spans.len(), 4, "one batch span and one per message");
@@ -329,11 +346,10 @@ fn sqs_batch_links_every_producer_and_marks_failed_messages() {
 
 #[test]
 fn concurrent_invocations_each_take_their_own_parent_and_one_cold_start() {
-    let (collector, api, _function) = launch(
-        env!("CARGO_BIN_EXE_aws-http-api"),
-        &[],
-        &[("AWS_LAMBDA_MAX_CONCURRENCY", "4")],
-    );
+    // As on Lambda Managed Instances: `AWS_LAMBDA_MAX_CONCURRENCY=4`, and up to four
+    // invocations in flight, each handed to one of the runtime's concurrent `next` callers.
+    let (collector, api, _function) =
+        launch_on(lambda(4), env!("CARGO_BIN_EXE_aws-http-api"), &[], &[]);
     let mut expected = HashMap::new();
     let ids: Vec<String> = (0..8u64)
         .map(|i| {
@@ -344,18 +360,24 @@ fn concurrent_invocations_each_take_their_own_parent_and_one_cold_start() {
                 &trace[8..],
                 0x77 + i
             );
-            let id = api.enqueue(Invoke {
-                body: http_event("GET", "/hello", &[]),
-                trace_id: Some(xray),
-                ..Invoke::default()
-            });
+            let event = invocation(http_event("GET", "/hello", &[])).trace_header(xray);
+            let id = event.request_id.clone();
+            api.invoke(event);
             expected.insert(id.clone(), trace);
             id
         })
         .collect();
     for id in &ids {
-        assert_eq!(api.wait_answer(id).unwrap().kind, "response");
+        let answer = api.wait_answer(id);
+        assert!(responded(&answer), "{}", answer.text());
     }
+    let overlapping = api
+        .entries()
+        .iter()
+        .take_while(|l| !matches!(l.entry, Entry::RuntimeAnswered { .. }))
+        .filter(|l| matches!(l.entry, Entry::RuntimeDelivered { .. }))
+        .count();
+    assert!(overlapping > 1, "the invocations overlapped: {overlapping}");
     let deadline = Instant::now() + Duration::from_secs(10);
     while collector.spans_named("GET /hello").len() < 8 && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));
@@ -382,19 +404,14 @@ fn warmup_pings_skip_the_handler_and_absorb_the_cold_start() {
         &[("FAAS_OTEL_WARMUP", "source=serverless-plugin-warmup")],
     );
     // Not an HTTP event: had the handler run, lambda_http would have failed to parse it.
-    let ping = api
-        .invoke(Invoke {
-            body: r#"{"source":"serverless-plugin-warmup"}"#.to_owned(),
-            ..Invoke::default()
-        })
-        .unwrap();
+    let ping = api.invoke_and_answer(invocation(r#"{"source":"serverless-plugin-warmup"}"#));
     assert_eq!(
-        (ping.kind, ping.body.as_str()),
-        ("response", r#"{"warmup":true}"#)
+        (responded(&ping), ping.text().as_str()),
+        (true, r#"{"warmup":true}"#)
     );
     let real = get(&api, "/hello");
-    assert_eq!(real.kind, "response");
-    api.wait_next_calls(3).unwrap();
+    assert!(responded(&real), "{}", real.text());
+    api.wait_runtime_nexts(3);
 
     let all = collector.spans();
     let warm = all
@@ -410,10 +427,10 @@ fn warmup_pings_skip_the_handler_and_absorb_the_cold_start() {
 fn a_panic_is_recorded_and_the_runtime_keeps_serving() {
     let (collector, api, _function) = launch(env!("CARGO_BIN_EXE_aws-http-api"), &[], &[]);
     let panicked = get(&api, "/panic");
-    assert_eq!(panicked.kind, "error");
+    assert!(!responded(&panicked), "{}", panicked.text());
     let after = get(&api, "/hello");
-    assert_eq!(after.kind, "response");
-    api.wait_next_calls(3).unwrap();
+    assert!(responded(&after), "{}", after.text());
+    api.wait_runtime_nexts(3);
     let span = &collector.spans_named("GET /panic")[0];
     assert_eq!(attrs(span)["error.type"], s("panic"));
     assert_eq!(span.status.clone().unwrap().code, 2);
@@ -425,16 +442,13 @@ fn a_direct_invoke_takes_its_parent_from_the_client_context() {
     let (collector, api, _function) = launch(env!("CARGO_BIN_EXE_aws-sqs-consumer"), &[], &[]);
     // As the SDK's Invoke sends it (base64 on the wire to Lambda, JSON on the Runtime API).
     let client_context = serde_json::json!({ "custom": { "traceparent": TRACEPARENT } });
-    let answer = api
-        .invoke(Invoke {
-            body: r#"{"Records":[]}"#.to_owned(),
-            client_context: Some(client_context.to_string()),
-            trace_id: Some(XRAY.to_owned()),
-            ..Invoke::default()
-        })
-        .unwrap();
-    assert_eq!(answer.kind, "response");
-    api.wait_next_calls(2).unwrap();
+    let answer = api.invoke_and_answer(
+        invocation(r#"{"Records":[]}"#)
+            .trace_header(XRAY)
+            .client_context(client_context.to_string()),
+    );
+    assert!(responded(&answer), "{}", answer.text());
+    api.wait_runtime_nexts(2);
     let span = &collector.spans_named("orders")[0];
     assert_eq!(attrs(span)["faas.trigger"], s("other"));
     assert_eq!(span.kind, SpanKind::Server as i32);
@@ -451,9 +465,9 @@ fn spans_a_flush_dropped_are_counted_on_the_next_invocation() {
     );
     for _ in 0..2 {
         let answer = get(&api, "/hello");
-        assert_eq!(answer.kind, "response");
+        assert!(responded(&answer), "{}", answer.text());
     }
-    api.wait_next_calls(3).unwrap();
+    api.wait_runtime_nexts(3);
     // The first flush (invocation, `faas init` and its 3 phases) met a 500.
     let spans = collector.spans_named("GET /hello");
     assert_eq!(spans.len(), 1);
@@ -498,19 +512,14 @@ fn one_trace_from_the_http_call_through_sqs_to_the_consumer() {
 
     // 1. The HTTP function sends the order.
     let (collector, api, _function) = launch(env!("CARGO_BIN_EXE_aws-http-api"), &[], &aws);
-    let answer = api
-        .invoke(Invoke {
-            body: http_event_with_body(
-                "POST",
-                "/orders",
-                &[("traceparent", TRACEPARENT)],
-                Some(r#"{"order":42}"#),
-            ),
-            ..Invoke::default()
-        })
-        .unwrap();
-    assert_eq!(answer.kind, "response", "{}", answer.body);
-    api.wait_next_calls(2).unwrap();
+    let answer = api.invoke_and_answer(invocation(http_event_with_body(
+        "POST",
+        "/orders",
+        &[("traceparent", TRACEPARENT)],
+        Some(r#"{"order":42}"#),
+    )));
+    assert!(responded(&answer), "{}", answer.text());
+    api.wait_runtime_nexts(2);
     let http = &collector.spans_named("POST /orders")[0];
     let send = &collector.spans_named(&format!("send {queue_name}"))[0];
     assert_eq!(hex(&http.trace_id), "0af7651916cd43dd8448eb211c80319c");
@@ -546,14 +555,11 @@ fn one_trace_from_the_http_call_through_sqs_to_the_consumer() {
     // 3. The consumer links its processing to the send.
     let (consumer_collector, consumer_api, _consumer) =
         launch(env!("CARGO_BIN_EXE_aws-sqs-consumer"), &[], &[]);
-    let answer = consumer_api
-        .invoke(Invoke {
-            body: serde_json::json!({ "Records": [record] }).to_string(),
-            ..Invoke::default()
-        })
-        .unwrap();
-    assert_eq!(answer.kind, "response");
-    consumer_api.wait_next_calls(2).unwrap();
+    let answer = consumer_api.invoke_and_answer(invocation(
+        serde_json::json!({ "Records": [record] }).to_string(),
+    ));
+    assert!(responded(&answer), "{}", answer.text());
+    consumer_api.wait_runtime_nexts(2);
     let batch = consumer_collector
         .spans_named(&format!("{queue_name} process"))
         .into_iter()
@@ -597,18 +603,12 @@ fn a_chained_invoke_carries_the_invoke_span_in_the_client_context() {
             ("AWS_SECRET_ACCESS_KEY", "testing"),
         ],
     );
-    let answer = api
-        .invoke(Invoke {
-            body: r#"{"order":42}"#.to_owned(),
-            trace_id: Some(XRAY.to_owned()),
-            ..Invoke::default()
-        })
-        .unwrap();
+    let answer = api.invoke_and_answer(invocation(r#"{"order":42}"#).trace_header(XRAY));
     assert_eq!(
-        (answer.kind, answer.body.as_str()),
-        ("response", r#"{"ok":true}"#)
+        (responded(&answer), answer.text().as_str()),
+        (true, r#"{"ok":true}"#)
     );
-    api.wait_next_calls(2).unwrap();
+    api.wait_runtime_nexts(2);
 
     let invocation = &collector.spans_named("orders")[0];
     let invoke = &collector.spans_named("billing invoke")[0];

@@ -18,7 +18,6 @@
 //! - `otlp`: [`otlp::OtlpReceiver`], the OTLP/HTTP receiver (protobuf and OTLP/JSON, gzip);
 //! - `azure`: [`azure::FakeHost`], the Azure Functions host (custom-handler protocol);
 //! - `gcp`: [`gcp::MetadataServer`], the GCP metadata server;
-//! - `lambda`: [`lambda::RuntimeApi`], a Lambda Runtime API fake;
 //! - `moto`: [`moto::RecordingProxy`], a recording HTTP proxy in front of moto;
 //! - `server` (implied by each): [`FakeHttp`], [`Endpoint`], [`Listener`], [`Reply`],
 //!   [`RefusedPort`].
@@ -43,8 +42,6 @@ mod server;
 pub mod azure;
 #[cfg(feature = "gcp")]
 pub mod gcp;
-#[cfg(feature = "lambda")]
-pub mod lambda;
 #[cfg(feature = "moto")]
 pub mod moto;
 #[cfg(feature = "otlp")]
