@@ -76,6 +76,25 @@ pub(crate) fn inject_optional<V>(
     result
 }
 
+/// Runs `inject` on every entry of a batch, all of them even after a skip; the first reason an
+/// entry was skipped.
+#[cfg_attr(
+    not(any(feature = "sqs", feature = "sns", feature = "eventbridge")),
+    allow(dead_code)
+)]
+pub(crate) fn inject_each<T>(
+    entries: impl IntoIterator<Item = T>,
+    mut inject: impl FnMut(T) -> Result<(), SkipReason>,
+) -> Option<SkipReason> {
+    let mut skipped = None;
+    for entry in entries {
+        if let Err(reason) = inject(entry) {
+            skipped.get_or_insert(reason);
+        }
+    }
+    skipped
+}
+
 /// Adds the W3C fields of `cx` to a message attribute map holding at most `limit` attributes,
 /// never overwriting an attribute of the user; all or nothing.
 #[cfg_attr(not(any(feature = "sqs", feature = "sns")), allow(dead_code))]

@@ -1,6 +1,5 @@
 //! Amazon EventBridge: `detail._faas_otel` and the entry's X-Ray trace header.
 
-use aws_sdk_eventbridge::error::ProvideErrorMetadata;
 use aws_sdk_eventbridge::operation::put_events::{PutEventsError, PutEventsInput, PutEventsOutput};
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 use aws_smithy_runtime_api::client::interceptors::context::{Error, Input, Output};
@@ -9,8 +8,9 @@ use opentelemetry::trace::TraceContextExt;
 use serde_json::Value;
 
 use crate::SkipReason;
-use crate::carrier::{TRACEPARENT, TRACESTATE, w3c_fields, xray_trace_header};
+use crate::carrier::{TRACEPARENT, TRACESTATE, inject_each, w3c_fields, xray_trace_header};
 use crate::plan::Plan;
+use crate::sdk_error::code_of;
 
 /// The field of an event's `detail` object that carries the context:
 /// `{"_faas_otel": {"traceparent": "…", "tracestate": "…"}}` (the consumer side reads the same
@@ -103,13 +103,9 @@ pub(crate) fn inject(operation: &str, input: &mut Input, cx: &Context) -> Option
         return None;
     }
     let input = input.downcast_mut::<PutEventsInput>()?;
-    let mut skipped = None;
-    for entry in input.entries.iter_mut().flatten() {
-        if let Err(reason) = inject_eventbridge_entry(cx, entry) {
-            skipped.get_or_insert(reason);
-        }
-    }
-    skipped
+    inject_each(input.entries.iter_mut().flatten(), |entry| {
+        inject_eventbridge_entry(cx, entry)
+    })
 }
 
 /// `messaging.message.id` of a single-event call.
@@ -129,10 +125,7 @@ pub(crate) fn message_id(operation: &str, output: &Output) -> Option<String> {
 
 /// The error code of a failed call, when the SDK parsed one.
 pub(crate) fn error_code(error: &Error) -> Option<String> {
-    error
-        .downcast_ref::<PutEventsError>()?
-        .code()
-        .map(str::to_owned)
+    code_of::<PutEventsError>(error)
 }
 
 #[cfg(test)]

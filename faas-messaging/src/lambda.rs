@@ -1,6 +1,5 @@
 //! AWS Lambda `Invoke`: the context in the client context's `custom` map.
 
-use aws_sdk_lambda::error::ProvideErrorMetadata;
 use aws_sdk_lambda::operation::invoke::{InvokeError, InvokeInput};
 use aws_smithy_runtime_api::client::interceptors::context::{Error, Input};
 use base64::Engine;
@@ -12,6 +11,7 @@ use serde_json::{Map, Value};
 use crate::SkipReason;
 use crate::carrier::w3c_fields;
 use crate::plan::Plan;
+use crate::sdk_error::code_of;
 
 /// The largest client context Lambda accepts, in bytes of its base64 form.
 pub const LAMBDA_MAX_CLIENT_CONTEXT_BYTES: usize = 3583;
@@ -92,13 +92,7 @@ pub(crate) fn plan(operation: &str, input: &Input, region: Option<&str>) -> Opti
     plan = plan
         .with(KeyValue::new(semconv::FAAS_INVOKED_NAME, name.to_owned()))
         .with(KeyValue::new(semconv::FAAS_INVOKED_PROVIDER, "aws"));
-    if let Some(region) = arn_region.or(region) {
-        plan = plan.with(KeyValue::new(
-            semconv::FAAS_INVOKED_REGION,
-            region.to_owned(),
-        ));
-    }
-    Some(plan)
+    Some(plan.with_known(semconv::FAAS_INVOKED_REGION, arn_region.or(region)))
 }
 
 /// Injects the context into the client context of the call.
@@ -112,10 +106,7 @@ pub(crate) fn inject(operation: &str, input: &mut Input, cx: &Context) -> Option
 
 /// The error code of a failed call, when the SDK parsed one.
 pub(crate) fn error_code(error: &Error) -> Option<String> {
-    error
-        .downcast_ref::<InvokeError>()?
-        .code()
-        .map(str::to_owned)
+    code_of::<InvokeError>(error)
 }
 
 #[cfg(test)]

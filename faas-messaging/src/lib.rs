@@ -3,6 +3,7 @@
 mod carrier;
 mod interceptor;
 mod plan;
+mod sdk_error;
 mod skip;
 
 #[cfg(feature = "eventbridge")]

@@ -69,12 +69,21 @@ impl Plan {
     }
 
     /// Adds an attribute.
+    #[cfg_attr(not(feature = "lambda"), allow(dead_code))]
+    pub(crate) fn with(mut self, attribute: KeyValue) -> Self {
+        self.attributes.push(attribute);
+        self
+    }
+
+    /// Adds the string attribute `key` when `value` is known.
     #[cfg_attr(
         not(any(feature = "sqs", feature = "sns", feature = "lambda")),
         allow(dead_code)
     )]
-    pub(crate) fn with(mut self, attribute: KeyValue) -> Self {
-        self.attributes.push(attribute);
+    pub(crate) fn with_known(mut self, key: &'static str, value: Option<&str>) -> Self {
+        if let Some(value) = value {
+            self.attributes.push(KeyValue::new(key, value.to_owned()));
+        }
         self
     }
 }

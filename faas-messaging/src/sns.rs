@@ -2,17 +2,17 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_sns::error::ProvideErrorMetadata;
 use aws_sdk_sns::operation::publish::{PublishError, PublishInput, PublishOutput};
 use aws_sdk_sns::operation::publish_batch::{PublishBatchError, PublishBatchInput};
 use aws_sdk_sns::types::MessageAttributeValue;
 use aws_smithy_runtime_api::client::interceptors::context::{Error, Input, Output};
-use opentelemetry::{Context, KeyValue};
+use opentelemetry::Context;
 use opentelemetry_semantic_conventions::attribute as semconv;
 
 use crate::SkipReason;
-use crate::carrier::{inject_into_map, inject_optional};
+use crate::carrier::{inject_each, inject_into_map, inject_optional};
 use crate::plan::Plan;
+use crate::sdk_error::code_of;
 
 /// The most message attributes an SNS message may carry to be delivered to SQS subscribers
 /// (SQS accepts 10; SNS itself allows more, the delivery would fail).
@@ -70,11 +70,10 @@ pub(crate) fn plan(operation: &str, input: &Input) -> Option<Plan> {
         }
         _ => return None,
     };
-    let mut plan = Plan::producer(SYSTEM, "publish", arn.and_then(topic_name), batch);
-    if let Some(arn) = arn {
-        plan = plan.with(KeyValue::new(semconv::AWS_SNS_TOPIC_ARN, arn.to_owned()));
-    }
-    Some(plan)
+    Some(
+        Plan::producer(SYSTEM, "publish", arn.and_then(topic_name), batch)
+            .with_known(semconv::AWS_SNS_TOPIC_ARN, arn),
+    )
 }
 
 /// Injects the context into the messages of the call; the first reason a message was skipped.
@@ -86,15 +85,10 @@ pub(crate) fn inject(operation: &str, input: &mut Input, cx: &Context) -> Option
         }
         "PublishBatch" => {
             let input = input.downcast_mut::<PublishBatchInput>()?;
-            let mut skipped = None;
-            for entry in input.publish_batch_request_entries.iter_mut().flatten() {
-                if let Err(reason) =
-                    inject_optional(cx, &mut entry.message_attributes, inject_sns_attributes)
-                {
-                    skipped.get_or_insert(reason);
-                }
-            }
-            skipped
+            let entries = input.publish_batch_request_entries.iter_mut().flatten();
+            inject_each(entries, |entry| {
+                inject_optional(cx, &mut entry.message_attributes, inject_sns_attributes)
+            })
         }
         _ => None,
     }
@@ -110,13 +104,7 @@ pub(crate) fn message_id(operation: &str, output: &Output) -> Option<String> {
 
 /// The error code of a failed call, when the SDK parsed one.
 pub(crate) fn error_code(error: &Error) -> Option<String> {
-    if let Some(error) = error.downcast_ref::<PublishError>() {
-        return error.code().map(str::to_owned);
-    }
-    error
-        .downcast_ref::<PublishBatchError>()?
-        .code()
-        .map(str::to_owned)
+    code_of::<PublishError>(error).or_else(|| code_of::<PublishBatchError>(error))
 }
 
 #[cfg(test)]

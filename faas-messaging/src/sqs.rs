@@ -2,17 +2,17 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_sqs::error::ProvideErrorMetadata;
 use aws_sdk_sqs::operation::send_message::{SendMessageError, SendMessageInput, SendMessageOutput};
 use aws_sdk_sqs::operation::send_message_batch::{SendMessageBatchError, SendMessageBatchInput};
 use aws_sdk_sqs::types::MessageAttributeValue;
 use aws_smithy_runtime_api::client::interceptors::context::{Error, Input, Output};
-use opentelemetry::{Context, KeyValue};
+use opentelemetry::Context;
 use opentelemetry_semantic_conventions::attribute as semconv;
 
 use crate::SkipReason;
-use crate::carrier::{inject_into_map, inject_optional};
+use crate::carrier::{inject_each, inject_into_map, inject_optional};
 use crate::plan::Plan;
+use crate::sdk_error::code_of;
 
 /// The most message attributes SQS accepts on one message.
 pub const SQS_MAX_MESSAGE_ATTRIBUTES: usize = 10;
@@ -66,11 +66,10 @@ pub(crate) fn plan(operation: &str, input: &Input) -> Option<Plan> {
         }
         _ => return None,
     };
-    let mut plan = Plan::producer(SYSTEM, "send", url.and_then(queue_name), batch);
-    if let Some(url) = url {
-        plan = plan.with(KeyValue::new(semconv::AWS_SQS_QUEUE_URL, url.to_owned()));
-    }
-    Some(plan)
+    Some(
+        Plan::producer(SYSTEM, "send", url.and_then(queue_name), batch)
+            .with_known(semconv::AWS_SQS_QUEUE_URL, url),
+    )
 }
 
 /// Injects the context into the messages of the call; the first reason a message was skipped.
@@ -82,15 +81,9 @@ pub(crate) fn inject(operation: &str, input: &mut Input, cx: &Context) -> Option
         }
         "SendMessageBatch" => {
             let input = input.downcast_mut::<SendMessageBatchInput>()?;
-            let mut skipped = None;
-            for entry in input.entries.iter_mut().flatten() {
-                if let Err(reason) =
-                    inject_optional(cx, &mut entry.message_attributes, inject_sqs_attributes)
-                {
-                    skipped.get_or_insert(reason);
-                }
-            }
-            skipped
+            inject_each(input.entries.iter_mut().flatten(), |entry| {
+                inject_optional(cx, &mut entry.message_attributes, inject_sqs_attributes)
+            })
         }
         _ => None,
     }
@@ -109,13 +102,7 @@ pub(crate) fn message_id(operation: &str, output: &Output) -> Option<String> {
 
 /// The error code of a failed call, when the SDK parsed one.
 pub(crate) fn error_code(error: &Error) -> Option<String> {
-    if let Some(error) = error.downcast_ref::<SendMessageError>() {
-        return error.code().map(str::to_owned);
-    }
-    error
-        .downcast_ref::<SendMessageBatchError>()?
-        .code()
-        .map(str::to_owned)
+    code_of::<SendMessageError>(error).or_else(|| code_of::<SendMessageBatchError>(error))
 }
 
 #[cfg(test)]
