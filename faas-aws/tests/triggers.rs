@@ -20,6 +20,16 @@ fn fixture(name: &str) -> Value {
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
+/// `describe` with the default options.
+fn describe_default(event: &Value) -> TriggerDescription {
+    describe(event, &DescribeOptions::default())
+}
+
+/// Whether the description has an attribute `key`.
+fn has_key(d: &TriggerDescription, key: &str) -> bool {
+    d.attributes.iter().any(|kv| kv.key.as_str() == key)
+}
+
 fn options(propagators: &str) -> DescribeOptions {
     DescribeOptions {
         propagation: Propagation::from_names(propagators).unwrap(),
@@ -88,6 +98,25 @@ fn messaging(system: &str, destination: Option<&str>) -> Vec<KeyValue> {
     attributes
 }
 
+/// The attributes of a data source event: collection and operation, the document's name
+/// when it has one, the time, and the batch count when there are several records.
+fn document(
+    (collection, operation): (&str, &str),
+    name: Option<&str>,
+    time: &str,
+    records: Option<i64>,
+) -> Vec<KeyValue> {
+    let mut attributes = vec![
+        kv(attr::FAAS_DOCUMENT_COLLECTION, collection),
+        kv(attr::FAAS_DOCUMENT_OPERATION, operation),
+    ];
+    attributes.extend(name.map(|name| kv(attr::FAAS_DOCUMENT_NAME, name)));
+    attributes.push(kv(attr::FAAS_DOCUMENT_TIME, time));
+    attributes.extend(records.map(count));
+    attributes
+}
+
+#[derive(Clone)]
 struct Case {
     fixture: &'static str,
     options: DescribeOptions,
@@ -114,6 +143,32 @@ impl Case {
             links: Vec::new(),
             messages: Vec::new(),
         }
+    }
+    /// An HTTP request: a SERVER span named `name`.
+    fn http(fixture: &'static str, name: &'static str, attributes: Vec<KeyValue>) -> Self {
+        Self::new(fixture, Trigger::Http)
+            .name(name)
+            .kind(SpanKind::Server)
+            .attributes(attributes)
+    }
+    /// Messages: a CONSUMER span named `name`, a link per message that has a context.
+    fn consumer(
+        fixture: &'static str,
+        name: &'static str,
+        attributes: Vec<KeyValue>,
+        messages: Vec<(&'static str, Option<Ids>)>,
+    ) -> Self {
+        Self::new(fixture, Trigger::PubSub)
+            .name(name)
+            .kind(SpanKind::Consumer)
+            .attributes(attributes)
+            .messages(messages)
+    }
+    /// A timer or a data source: an unnamed SERVER span.
+    fn server(fixture: &'static str, trigger: Trigger, attributes: Vec<KeyValue>) -> Self {
+        Self::new(fixture, trigger)
+            .kind(SpanKind::Server)
+            .attributes(attributes)
     }
     fn options(mut self, options: DescribeOptions) -> Self {
         self.options = options;
@@ -268,123 +323,96 @@ fn cases() -> Vec<Case> {
     let mut kinesis = messaging("aws_kinesis", Some("lambda-stream"));
     kinesis.push(count(2));
 
+    let apigw_v1 = Case::http("apigw-v1.json", "GET /items/{id}", v1);
+    let apigw_v2 = Case::http("apigw-v2.json", "POST /orders/{orderId}", v2);
+    let alb = Case::http("alb.json", "GET", alb);
+    let sqs_batch = Case::consumer(
+        "sqs-batch.json",
+        "orders process",
+        sqs,
+        vec![
+            (sqs_ids[0], Some(W3C)),
+            (sqs_ids[1], Some(XRAY_UNSAMPLED)),
+            (sqs_ids[2], None),
+        ],
+    );
+
     vec![
-        Case::new("apigw-v1.json", Trigger::Http)
+        apigw_v1
+            .clone()
             .options(v1_options("tracecontext,baggage"))
-            .name("GET /items/{id}")
-            .kind(SpanKind::Server)
-            .attributes(v1.clone())
             .parent(W3C),
         // The last propagator that finds a parent wins.
-        Case::new("apigw-v1.json", Trigger::Http)
+        apigw_v1
             .options(v1_options("tracecontext,xray"))
-            .name("GET /items/{id}")
-            .kind(SpanKind::Server)
-            .attributes(v1)
             .parent(XRAY),
         // Only an X-Ray header: no parent with the default propagators ...
-        Case::new("apigw-v2.json", Trigger::Http)
-            .name("POST /orders/{orderId}")
-            .kind(SpanKind::Server)
-            .attributes(v2.clone()),
+        apigw_v2.clone(),
         // ... the X-Ray parent when configured.
-        Case::new("apigw-v2.json", Trigger::Http)
-            .options(options("xray"))
-            .name("POST /orders/{orderId}")
-            .kind(SpanKind::Server)
-            .attributes(v2)
-            .parent(XRAY),
-        Case::new("function-url.json", Trigger::Http)
-            .name("PUT")
-            .kind(SpanKind::Server)
-            .attributes(
-                Http {
-                    method: "PUT",
-                    route: None,
-                    path: "/my/path",
-                    scheme: "https",
-                    query: Some("parameter1=value1&parameter1=value2&signature=REDACTED"),
-                    user_agent: "python-requests/2.31.0",
-                    client: "192.0.2.44",
-                    server: "abcdefghijklmnopqrstuvwxyz0123456.lambda-url.us-east-1.on.aws",
-                }
-                .attributes(),
-            )
-            .parent(W3C_2_UNSAMPLED),
-        Case::new("alb.json", Trigger::Http)
-            .name("GET")
-            .kind(SpanKind::Server)
-            .attributes(alb.clone())
-            .parent(W3C),
+        apigw_v2.options(options("xray")).parent(XRAY),
+        Case::http(
+            "function-url.json",
+            "PUT",
+            Http {
+                method: "PUT",
+                route: None,
+                path: "/my/path",
+                scheme: "https",
+                query: Some("parameter1=value1&parameter1=value2&signature=REDACTED"),
+                user_agent: "python-requests/2.31.0",
+                client: "192.0.2.44",
+                server: "abcdefghijklmnopqrstuvwxyz0123456.lambda-url.us-east-1.on.aws",
+            }
+            .attributes(),
+        )
+        .parent(W3C_2_UNSAMPLED),
+        alb.clone().parent(W3C),
         // ALB's own X-Amzn-Trace-Id has no `Parent=`: not a parent.
-        Case::new("alb.json", Trigger::Http)
-            .options(options("xray"))
-            .name("GET")
-            .kind(SpanKind::Server)
-            .attributes(alb),
-        Case::new("sqs-batch.json", Trigger::PubSub)
-            .name("orders process")
-            .kind(SpanKind::Consumer)
-            .attributes(sqs.clone())
-            .messages(vec![
-                (sqs_ids[0], Some(W3C)),
-                (sqs_ids[1], Some(XRAY_UNSAMPLED)),
-                (sqs_ids[2], None),
-            ]),
+        alb.options(options("xray")),
+        sqs_batch.clone(),
         // Message links do not depend on the configured propagators ...
-        Case::new("sqs-batch.json", Trigger::PubSub)
-            .options(options("xray"))
-            .name("orders process")
-            .kind(SpanKind::Consumer)
-            .attributes(sqs.clone())
-            .messages(vec![
-                (sqs_ids[0], Some(W3C)),
-                (sqs_ids[1], Some(XRAY_UNSAMPLED)),
-                (sqs_ids[2], None),
-            ]),
+        sqs_batch.clone().options(options("xray")),
         // ... but `none` disables them.
-        Case::new("sqs-batch.json", Trigger::PubSub)
+        sqs_batch
             .options(options("none"))
-            .name("orders process")
-            .kind(SpanKind::Consumer)
-            .attributes(sqs)
-            .messages(vec![
-                (sqs_ids[0], None),
-                (sqs_ids[1], None),
-                (sqs_ids[2], None),
-            ]),
-        Case::new("sqs-multiple-sources.json", Trigger::PubSub)
-            .name("multiple_sources process")
-            .kind(SpanKind::Consumer)
-            .attributes(sqs_multi)
-            .messages(vec![
+            .messages(sqs_ids.iter().map(|id| (*id, None)).collect()),
+        Case::consumer(
+            "sqs-multiple-sources.json",
+            "multiple_sources process",
+            sqs_multi,
+            vec![
                 ("19dd0b57-b21e-4ac1-bd88-01bbb068cb78", None),
                 ("a8c1bd55-8a7b-4d1c-9b53-3f0e51f4a3c2", None),
-            ]),
-        Case::new("sns.json", Trigger::PubSub)
-            .name("sns-lambda process")
-            .kind(SpanKind::Consumer)
-            .attributes(sns)
-            .messages(vec![("95df01b4-ee98-5cb9-9903-4c221d41eb5e", Some(W3C_2))]),
-        Case::new("eventbridge.json", Trigger::PubSub)
-            .name("com.example.orders process")
-            .kind(SpanKind::Consumer)
-            .attributes(eventbridge)
-            .messages(vec![("6a7e8feb-b491-4cf7-a9f1-bf3703467718", Some(W3C))]),
-        Case::new("scheduled.json", Trigger::Timer)
-            .kind(SpanKind::Server)
-            .attributes(vec![
+            ],
+        ),
+        Case::consumer(
+            "sns.json",
+            "sns-lambda process",
+            sns,
+            vec![("95df01b4-ee98-5cb9-9903-4c221d41eb5e", Some(W3C_2))],
+        ),
+        Case::consumer(
+            "eventbridge.json",
+            "com.example.orders process",
+            eventbridge,
+            vec![("6a7e8feb-b491-4cf7-a9f1-bf3703467718", Some(W3C))],
+        ),
+        Case::server(
+            "scheduled.json",
+            Trigger::Timer,
+            vec![
                 kv(attr::FAAS_TIME, "2015-10-08T16:53:06Z"),
                 kv(
                     EVENTBRIDGE_RULE_ARN,
                     "arn:aws:events:us-east-1:123456789012:rule/my-scheduled-rule",
                 ),
-            ]),
-        Case::new("kinesis.json", Trigger::PubSub)
-            .name("lambda-stream process")
-            .kind(SpanKind::Consumer)
-            .attributes(kinesis)
-            .messages(vec![
+            ],
+        ),
+        Case::consumer(
+            "kinesis.json",
+            "lambda-stream process",
+            kinesis,
+            vec![
                 (
                     "49590338271490256608559692538361571095921575989136588898",
                     None,
@@ -393,32 +421,38 @@ fn cases() -> Vec<Case> {
                     "49590338271490256608559692540925702759324208523137515618",
                     None,
                 ),
-            ]),
-        Case::new("s3-put.json", Trigger::Datasource)
-            .kind(SpanKind::Server)
-            .attributes(vec![
-                kv(attr::FAAS_DOCUMENT_COLLECTION, "photos-bucket"),
-                kv(attr::FAAS_DOCUMENT_OPERATION, "insert"),
-                kv(attr::FAAS_DOCUMENT_NAME, "2026/my summer photo!.jpg"),
-                kv(attr::FAAS_DOCUMENT_TIME, "2026-08-01T12:00:00.000Z"),
-            ]),
-        Case::new("s3-delete.json", Trigger::Datasource)
-            .kind(SpanKind::Server)
-            .attributes(vec![
-                kv(attr::FAAS_DOCUMENT_COLLECTION, "archive-bucket"),
-                kv(attr::FAAS_DOCUMENT_OPERATION, "delete"),
-                kv(attr::FAAS_DOCUMENT_NAME, "logs/2026-08-01.gz"),
-                kv(attr::FAAS_DOCUMENT_TIME, "2026-08-02T08:30:15.123Z"),
-                count(2),
-            ]),
-        Case::new("dynamodb.json", Trigger::Datasource)
-            .kind(SpanKind::Server)
-            .attributes(vec![
-                kv(attr::FAAS_DOCUMENT_COLLECTION, "ExampleTableWithStream"),
-                kv(attr::FAAS_DOCUMENT_OPERATION, "insert"),
-                kv(attr::FAAS_DOCUMENT_TIME, "2016-11-18T20:09:00Z"),
-                count(3),
-            ]),
+            ],
+        ),
+        Case::server(
+            "s3-put.json",
+            Trigger::Datasource,
+            document(
+                ("photos-bucket", "insert"),
+                Some("2026/my summer photo!.jpg"),
+                "2026-08-01T12:00:00.000Z",
+                None,
+            ),
+        ),
+        Case::server(
+            "s3-delete.json",
+            Trigger::Datasource,
+            document(
+                ("archive-bucket", "delete"),
+                Some("logs/2026-08-01.gz"),
+                "2026-08-02T08:30:15.123Z",
+                Some(2),
+            ),
+        ),
+        Case::server(
+            "dynamodb.json",
+            Trigger::Datasource,
+            document(
+                ("ExampleTableWithStream", "insert"),
+                None,
+                "2016-11-18T20:09:00Z",
+                Some(3),
+            ),
+        ),
         Case::new("direct-invoke.json", Trigger::Other),
         Case::new("cloudwatch-logs.json", Trigger::Other),
     ]
@@ -468,7 +502,7 @@ fn malformed_shapes_are_other() {
 
 #[test]
 fn sqs_link_keeps_the_trace_state() {
-    let d = describe(&fixture("sqs-batch.json"), &DescribeOptions::default());
+    let d = describe_default(&fixture("sqs-batch.json"));
     let state = d.links[0].span_context.trace_state();
     assert_eq!(state.header(), "congo=t61rcWkgMzE");
     assert!(d.links[0].span_context.is_remote());
@@ -483,7 +517,7 @@ fn sqs_prefers_w3c_and_falls_back_to_xray_when_w3c_is_invalid() {
     // Record 2: malformed W3C, valid X-Ray: X-Ray.
     event["Records"][2]["attributes"]["AWSTraceHeader"] =
         json!("Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1");
-    let d = describe(&event, &DescribeOptions::default());
+    let d = describe_default(&event);
     let links: Vec<_> = d
         .messages
         .iter()
@@ -503,7 +537,7 @@ fn sqs_prefers_w3c_and_falls_back_to_xray_when_w3c_is_invalid() {
 #[test]
 fn sqs_records_without_a_source_arn() {
     let event = json!({"Records": [{"eventSource": "aws:sqs", "messageId": "m"}]});
-    let d = describe(&event, &DescribeOptions::default());
+    let d = describe_default(&event);
     assert_eq!(d.trigger, Trigger::PubSub);
     assert_eq!(d.span_name.as_deref(), Some("process"));
     let mut event = fixture("sqs-multiple-sources.json");
@@ -511,20 +545,16 @@ fn sqs_records_without_a_source_arn() {
         .as_object_mut()
         .unwrap()
         .remove("eventSourceARN");
-    let d = describe(&event, &DescribeOptions::default());
+    let d = describe_default(&event);
     assert_eq!(d.span_name.as_deref(), Some("multiple_sources process"));
-    assert!(
-        !d.attributes
-            .iter()
-            .any(|kv| kv.key.as_str() == attr::MESSAGING_DESTINATION_NAME)
-    );
+    assert!(!has_key(&d, attr::MESSAGING_DESTINATION_NAME));
 }
 
 #[test]
 fn sns_ignores_non_string_trace_attributes() {
     let mut event = fixture("sns.json");
     event["Records"][0]["Sns"]["MessageAttributes"]["traceparent"]["Type"] = json!("Binary");
-    let d = describe(&event, &DescribeOptions::default());
+    let d = describe_default(&event);
     assert!(d.links.is_empty());
     assert!(d.messages[0].link.is_none());
 }
@@ -536,14 +566,10 @@ fn eventbridge_falls_back_to_the_xray_trace_header() {
         .as_object_mut()
         .unwrap()
         .remove(EVENTBRIDGE_DETAIL_FIELD);
-    assert!(
-        describe(&event, &DescribeOptions::default())
-            .links
-            .is_empty()
-    );
+    assert!(describe_default(&event).links.is_empty());
     event["trace-header"] =
         json!("Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1");
-    let d = describe(&event, &DescribeOptions::default());
+    let d = describe_default(&event);
     let links: Vec<_> = d.links.iter().map(|l| ids(&l.span_context)).collect();
     assert_eq!(links, vec![owned(XRAY)]);
     assert!(d.parent.is_none(), "messages are linked, never parented");
@@ -563,7 +589,7 @@ fn headers_are_case_insensitive_and_multi_value_headers_count() {
         "TraceParent": ["00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"],
         "HOST": ["api.example.com:8443"],
     });
-    let d = describe(&event, &DescribeOptions::default());
+    let d = describe_default(&event);
     let parent = d.parent.as_ref().map(|cx| ids(cx.span().span_context()));
     assert_eq!(parent, Some(owned(W3C_2)));
     let attributes = sorted(d.attributes);
@@ -576,11 +602,7 @@ fn invalid_traceparent_gives_no_parent() {
     let mut event = fixture("alb.json");
     event["headers"]["traceparent"] =
         json!("00-00000000000000000000000000000000-b7ad6b7169203331-01");
-    assert!(
-        describe(&event, &DescribeOptions::default())
-            .parent
-            .is_none()
-    );
+    assert!(describe_default(&event).parent.is_none());
     assert!(describe(&event, &options("none")).parent.is_none());
 }
 
@@ -588,7 +610,7 @@ fn invalid_traceparent_gives_no_parent() {
 fn methods_are_normalised() {
     let mut event = fixture("alb.json");
     event["httpMethod"] = json!("PROPFIND");
-    let d = describe(&event, &DescribeOptions::default());
+    let d = describe_default(&event);
     assert_eq!(d.span_name.as_deref(), Some("HTTP"));
     assert!(
         d.attributes
@@ -601,7 +623,7 @@ fn methods_are_normalised() {
 
     let mut event = fixture("apigw-v1.json");
     event["httpMethod"] = json!("get");
-    let d = describe(&event, &DescribeOptions::default());
+    let d = describe_default(&event);
     assert_eq!(d.span_name.as_deref(), Some("GET /items/{id}"));
     assert!(d.attributes.contains(&kv(attr::HTTP_REQUEST_METHOD, "GET")));
     assert!(
@@ -615,14 +637,10 @@ fn http_api_payload_1_0_default_route_is_not_a_route() {
     let mut event = fixture("apigw-v1.json");
     event["resource"] = json!("$default");
     event["version"] = json!("1.0");
-    let d = describe(&event, &DescribeOptions::default());
+    let d = describe_default(&event);
     assert_eq!(d.trigger, Trigger::Http);
     assert_eq!(d.span_name.as_deref(), Some("GET"));
-    assert!(
-        !d.attributes
-            .iter()
-            .any(|kv| kv.key.as_str() == attr::HTTP_ROUTE)
-    );
+    assert!(!has_key(&d, attr::HTTP_ROUTE));
 }
 
 #[test]
@@ -630,7 +648,7 @@ fn sns_batch_count_only_for_several_records() {
     let mut event = fixture("sns.json");
     let record = event["Records"][0].clone();
     event["Records"].as_array_mut().unwrap().push(record);
-    let d = describe(&event, &DescribeOptions::default());
+    let d = describe_default(&event);
     assert!(d.attributes.contains(&count(2)));
     assert_eq!(d.links.len(), 2);
 }
@@ -640,7 +658,7 @@ fn http_api_default_route_has_no_route() {
     let mut event = fixture("apigw-v2.json");
     event["routeKey"] = json!("$default");
     event["rawQueryString"] = json!("");
-    let d = describe(&event, &DescribeOptions::default());
+    let d = describe_default(&event);
     assert_eq!(d.span_name.as_deref(), Some("POST"));
     assert!(
         !d.attributes
