@@ -3,6 +3,8 @@
 //! a real function binary when one is built.
 #![allow(clippy::unwrap_used)]
 
+mod client;
+
 use std::net::TcpListener;
 use std::path::Path;
 use std::sync::mpsc;
@@ -14,57 +16,9 @@ use lambda_emulator::{
 };
 use serde_json::{Value, json};
 
+use client::{Response, send};
+
 const WAIT: Duration = Duration::from_secs(10);
-
-/// An answer read by [`send`].
-struct Response {
-    status: u16,
-    headers: ureq::http::HeaderMap,
-    body: Vec<u8>,
-}
-
-impl Response {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
-    }
-
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-}
-
-/// One request to `http://{api}{path}`; every status is an answer.
-fn send(
-    api: &str,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &[u8],
-    timeout: Duration,
-) -> Result<Response, ureq::Error> {
-    let mut request = ureq::http::Request::builder()
-        .method(method)
-        .uri(format!("http://{api}{path}"));
-    for (name, value) in headers {
-        request = request.header(*name, *value);
-    }
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .proxy(None)
-        .timeout_global(Some(timeout))
-        .build()
-        .into();
-    let mut response = if body.is_empty() {
-        agent.run(request.body(()).unwrap())?
-    } else {
-        agent.run(request.body(body).unwrap())?
-    };
-    Ok(Response {
-        status: response.status().as_u16(),
-        headers: response.headers().clone(),
-        body: response.body_mut().read_to_vec()?,
-    })
-}
 
 fn get(api: &str, path: &str, headers: &[(&str, &str)]) -> Response {
     send(api, "GET", path, headers, b"", Duration::from_secs(20)).unwrap()

@@ -2,6 +2,8 @@
 //! Extensions and Telemetry APIs).
 #![allow(clippy::unwrap_used)]
 
+mod client;
+
 use std::net::TcpListener;
 use std::sync::mpsc;
 use std::thread;
@@ -12,51 +14,19 @@ use lambda_emulator::{
 };
 use serde_json::{Value, json};
 
-/// `(status, headers with lower-case names, body)` of one call; every status is an answer.
-fn exchange(
-    api: &str,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &str,
-) -> (u16, Vec<(String, String)>, String) {
-    let mut request = ureq::http::Request::builder()
-        .method(method)
-        .uri(format!("http://{api}{path}"));
-    for (name, value) in headers {
-        request = request.header(*name, *value);
-    }
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .proxy(None)
-        .timeout_global(Some(Duration::from_secs(30)))
-        .build()
-        .into();
-    let mut response = if body.is_empty() {
-        agent.run(request.body(()).unwrap()).unwrap()
-    } else {
-        agent.run(request.body(body).unwrap()).unwrap()
-    };
-    let head = response
-        .headers()
-        .iter()
-        .map(|(name, value)| {
-            (
-                name.as_str().to_string(),
-                value.to_str().unwrap().to_string(),
-            )
-        })
-        .collect();
-    let text = response.body_mut().read_to_string().unwrap();
-    (response.status().as_u16(), head, text)
-}
+use client::{Response, send};
 
-/// The first value of header `name` (lower-case).
-fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    headers
-        .iter()
-        .find(|(n, _)| n == name)
-        .map(|(_, v)| v.as_str())
+/// One call; every status is an answer.
+fn exchange(api: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Response {
+    send(
+        api,
+        method,
+        path,
+        headers,
+        body.as_bytes(),
+        Duration::from_secs(30),
+    )
+    .unwrap()
 }
 
 /// `(status, identifier header, body)` of one call to the Extensions or Telemetry API.
@@ -67,16 +37,17 @@ fn call(
     headers: &[(&str, &str)],
     body: &str,
 ) -> (u16, Option<String>, Value) {
-    let (status, head, text) = exchange(api, method, path, headers, body);
+    let response = exchange(api, method, path, headers, body);
+    let text = response.text();
     let id = [
         "lambda-extension-identifier",
         "lambda-extension-event-identifier",
     ]
     .iter()
-    .find_map(|h| header(&head, h))
+    .find_map(|h| response.header(h))
     .map(str::to_string);
     let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
-    (status, id, body)
+    (response.status, id, body)
 }
 
 fn register(api: &str, name: &str, events: &[&str]) -> (u16, Option<String>, Value) {
@@ -396,11 +367,12 @@ fn errors_restarts_and_strangers_are_recorded() {
 }
 
 /// A runtime's `GET next`: `(request id, headers, event)`.
-fn runtime_next(api: &str) -> (String, Vec<(String, String)>, String) {
-    let (status, head, event) =
-        exchange(api, "GET", "/2018-06-01/runtime/invocation/next", &[], "");
-    assert_eq!(status, 200, "{event}");
-    let id = header(&head, "lambda-runtime-aws-request-id")
+fn runtime_next(api: &str) -> (String, Response, String) {
+    let head = exchange(api, "GET", "/2018-06-01/runtime/invocation/next", &[], "");
+    let event = head.text();
+    assert_eq!(head.status, 200, "{event}");
+    let id = head
+        .header("lambda-runtime-aws-request-id")
         .unwrap()
         .to_string();
     (id, head, event)
@@ -409,7 +381,7 @@ fn runtime_next(api: &str) -> (String, Vec<(String, String)>, String) {
 /// A runtime's `POST invocation/{id}/{kind}`: the status.
 fn runtime_post(api: &str, id: &str, kind: &str, headers: &[(&str, &str)], body: &str) -> u16 {
     let path = format!("/2018-06-01/runtime/invocation/{id}/{kind}");
-    exchange(api, "POST", &path, headers, body).0
+    exchange(api, "POST", &path, headers, body).status
 }
 
 #[test]
@@ -449,24 +421,25 @@ fn a_function_gets_the_runtime_headers_and_its_answers_are_recorded() {
 
     let (id, head, event) = runtime_next(&api);
     assert_eq!((id.as_str(), event.as_str()), ("req-1", r#"{"order":42}"#));
-    assert_eq!(header(&head, "content-type"), Some("application/json"));
+    assert_eq!(head.header("content-type"), Some("application/json"));
     assert_eq!(
-        header(&head, "lambda-runtime-trace-id"),
+        head.header("lambda-runtime-trace-id"),
         Some(DEFAULT_TRACE_HEADER)
     );
     assert_eq!(
-        header(&head, "lambda-runtime-invoked-function-arn"),
+        head.header("lambda-runtime-invoked-function-arn"),
         Some(alias)
     );
     assert_eq!(
-        header(&head, "lambda-runtime-client-context"),
+        head.header("lambda-runtime-client-context"),
         Some(r#"{"custom":{"k":"v"}}"#)
     );
     assert_eq!(
-        header(&head, "lambda-runtime-cognito-identity"),
+        head.header("lambda-runtime-cognito-identity"),
         Some(cognito)
     );
-    let deadline: u64 = header(&head, "lambda-runtime-deadline-ms")
+    let deadline: u64 = head
+        .header("lambda-runtime-deadline-ms")
         .unwrap()
         .parse()
         .unwrap();
@@ -484,11 +457,11 @@ fn a_function_gets_the_runtime_headers_and_its_answers_are_recorded() {
     // No trace header: none on `next`, no `tracing` in the extensions' INVOKE event.
     let (id, head, event) = runtime_next(&api);
     assert_eq!((id.as_str(), event.as_str()), ("req-2", "[]"));
-    assert_eq!(header(&head, "lambda-runtime-trace-id"), None);
-    assert_eq!(header(&head, "lambda-runtime-client-context"), None);
-    assert_eq!(header(&head, "lambda-runtime-cognito-identity"), None);
+    assert_eq!(head.header("lambda-runtime-trace-id"), None);
+    assert_eq!(head.header("lambda-runtime-client-context"), None);
+    assert_eq!(head.header("lambda-runtime-cognito-identity"), None);
     assert_eq!(
-        header(&head, "lambda-runtime-invoked-function-arn"),
+        head.header("lambda-runtime-invoked-function-arn"),
         Some(lambda.function_arn().as_str())
     );
     let error = r#"{"errorType":"OrderError","errorMessage":"no stock"}"#;
@@ -509,19 +482,20 @@ fn a_function_gets_the_runtime_headers_and_its_answers_are_recorded() {
         "OrderError"
     );
 
-    let (status, _, _) = exchange(
+    let status = exchange(
         &api,
         "POST",
         "/2018-06-01/runtime/init/error",
         &typed,
         "bad",
-    );
+    )
+    .status;
     assert_eq!(status, 202);
     assert_eq!(
         lambda.runtime_init_errors(),
         [("Runtime.Panic".to_string(), "bad".to_string())]
     );
-    let (status, _, _) = exchange(&api, "GET", "/2018-06-01/runtime/elsewhere", &[], "");
+    let status = exchange(&api, "GET", "/2018-06-01/runtime/elsewhere", &[], "").status;
     assert_eq!(status, 404);
 
     // The journal has the runtime's side in order, and the extensions' side got the same
