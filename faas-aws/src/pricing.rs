@@ -7,9 +7,7 @@
 //! Lambda also bills the INIT phase of on-demand functions; the estimate covers the invocation
 //! only (see [`faas_core::cost`]).
 
-use std::time::Duration;
-
-use faas_core::cost::{MemoryUnit, PricePlan};
+use faas_core::cost::PricePlan;
 
 /// x86_64 compute: $0.0000166667 per GB-second.
 pub const LAMBDA_X86_64_GB_SECOND_USD: f64 = 0.000_016_666_7;
@@ -23,16 +21,12 @@ pub const LAMBDA_REQUEST_USD: f64 = 0.20 / 1_000_000.0;
 /// no minimum; memory as configured (`AWS_LAMBDA_FUNCTION_MEMORY_SIZE`, MB / 1024 = GB).
 pub fn lambda_plan() -> PricePlan {
     PricePlan {
-        name: "aws_lambda".into(),
-        gb_second_usd: LAMBDA_X86_64_GB_SECOND_USD,
         gb_second_usd_arm64: Some(LAMBDA_ARM64_GB_SECOND_USD),
-        vcpu_second_usd: None,
-        memory_unit: MemoryUnit::BinaryGb,
-        request_usd: LAMBDA_REQUEST_USD,
-        duration_granularity: Duration::from_millis(1),
-        minimum_duration: Duration::ZERO,
-        memory_step_mb: 1,
-        default_vcpus: None,
+        ..PricePlan::per_gb_second(
+            "aws_lambda",
+            LAMBDA_X86_64_GB_SECOND_USD,
+            LAMBDA_REQUEST_USD,
+        )
     }
 }
 
@@ -40,6 +34,7 @@ pub fn lambda_plan() -> PricePlan {
 mod tests {
     use super::*;
     use faas_core::cost::{Architecture, BillingInput, CostModel};
+    use std::time::Duration;
 
     fn assert_close(actual: f64, expected: f64) {
         assert!(

@@ -9,7 +9,7 @@
 
 use std::time::Duration;
 
-use faas_core::cost::{MemoryUnit, PricePlan};
+use faas_core::cost::PricePlan;
 
 /// Consumption plan compute: $0.000016 per GB-second.
 pub const CONSUMPTION_GB_SECOND_USD: f64 = 0.000_016;
@@ -30,16 +30,13 @@ pub const FLEX_CONSUMPTION_REQUEST_USD: f64 = 0.40 / 1_000_000.0;
 /// bound.
 pub fn consumption_plan() -> PricePlan {
     PricePlan {
-        name: "azure_functions_consumption".into(),
-        gb_second_usd: CONSUMPTION_GB_SECOND_USD,
-        gb_second_usd_arm64: None,
-        vcpu_second_usd: None,
-        memory_unit: MemoryUnit::BinaryGb,
-        request_usd: CONSUMPTION_REQUEST_USD,
-        duration_granularity: Duration::from_millis(1),
         minimum_duration: Duration::from_millis(100),
         memory_step_mb: 128,
-        default_vcpus: None,
+        ..PricePlan::per_gb_second(
+            "azure_functions_consumption",
+            CONSUMPTION_GB_SECOND_USD,
+            CONSUMPTION_REQUEST_USD,
+        )
     }
 }
 
@@ -50,18 +47,11 @@ pub fn consumption_plan() -> PricePlan {
 /// time is billed per 1 ms, rounded up, with no minimum; memory is the configured instance
 /// size, not rounded.
 pub fn flex_consumption_plan() -> PricePlan {
-    PricePlan {
-        name: "azure_functions_flex_consumption".into(),
-        gb_second_usd: FLEX_CONSUMPTION_GB_SECOND_USD,
-        gb_second_usd_arm64: None,
-        vcpu_second_usd: None,
-        memory_unit: MemoryUnit::BinaryGb,
-        request_usd: FLEX_CONSUMPTION_REQUEST_USD,
-        duration_granularity: Duration::from_millis(1),
-        minimum_duration: Duration::ZERO,
-        memory_step_mb: 1,
-        default_vcpus: None,
-    }
+    PricePlan::per_gb_second(
+        "azure_functions_flex_consumption",
+        FLEX_CONSUMPTION_GB_SECOND_USD,
+        FLEX_CONSUMPTION_REQUEST_USD,
+    )
 }
 
 #[cfg(test)]

@@ -11,18 +11,12 @@
 //! use std::time::Duration;
 //! use faas_core::cost::{Architecture, BillingInput, CostModel, MemoryUnit, PricePlan};
 //!
+//! // $0.00001 per GB-second, $0.0000002 per request, per 1 ms, 128 MB steps.
 //! let plan = PricePlan {
-//!     name: "example".into(),
-//!     gb_second_usd: 0.00001,
-//!     gb_second_usd_arm64: None,
-//!     vcpu_second_usd: None,
-//!     memory_unit: MemoryUnit::BinaryGb,
-//!     request_usd: 0.0000002,
-//!     duration_granularity: Duration::from_millis(1),
-//!     minimum_duration: Duration::ZERO,
-//!     memory_step_mb: 1,
-//!     default_vcpus: None,
+//!     memory_step_mb: 128,
+//!     ..PricePlan::per_gb_second("example", 0.00001, 0.0000002)
 //! };
+//! assert_eq!(plan.memory_unit, MemoryUnit::BinaryGb);
 //! let input = BillingInput::new(Duration::from_secs(2), 512).with_architecture(Architecture::X86_64);
 //! let estimate = plan.estimate(&input);
 //! // 2 s × 0.5 GB × $0.00001 + $0.0000002
@@ -273,6 +267,30 @@ pub struct PricePlan {
 }
 
 impl PricePlan {
+    /// A plan that bills memory time and requests only: `gb_second_usd` per GB-second
+    /// ([`MemoryUnit::BinaryGb`], `memory_mb / 1024`) on both architectures and `request_usd`
+    /// per request; duration per 1 ms, rounded up, with no minimum; memory as given; no vCPU
+    /// price. Plans that bill differently change the other fields with struct update syntax
+    /// (`PricePlan { memory_step_mb: 128, ..PricePlan::per_gb_second(..) }`).
+    pub fn per_gb_second(
+        name: impl Into<Cow<'static, str>>,
+        gb_second_usd: f64,
+        request_usd: f64,
+    ) -> Self {
+        Self {
+            name: name.into(),
+            gb_second_usd,
+            gb_second_usd_arm64: None,
+            vcpu_second_usd: None,
+            memory_unit: MemoryUnit::BinaryGb,
+            request_usd,
+            duration_granularity: Duration::from_millis(1),
+            minimum_duration: Duration::ZERO,
+            memory_step_mb: 1,
+            default_vcpus: None,
+        }
+    }
+
     /// Applies the overrides set in `env`:
     ///
     /// | Variable | Field | Format |
@@ -415,16 +433,8 @@ mod tests {
 
     fn plan() -> PricePlan {
         PricePlan {
-            name: "test".into(),
-            gb_second_usd: 0.00001,
             gb_second_usd_arm64: Some(0.000008),
-            vcpu_second_usd: None,
-            memory_unit: MemoryUnit::BinaryGb,
-            request_usd: 0.0000002,
-            duration_granularity: Duration::from_millis(1),
-            minimum_duration: Duration::ZERO,
-            memory_step_mb: 1,
-            default_vcpus: None,
+            ..PricePlan::per_gb_second("test", 0.00001, 0.0000002)
         }
     }
 

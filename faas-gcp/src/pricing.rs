@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use faas_core::cost::{MemoryUnit, PricePlan};
+use faas_core::cost::PricePlan;
 
 /// vCPU time: $0.000024 per vCPU-second.
 pub const CLOUD_RUN_VCPU_SECOND_USD: f64 = 0.000_024;
@@ -20,22 +20,20 @@ pub const CLOUD_RUN_REQUEST_USD: f64 = 0.40 / 1_000_000.0;
 /// billed time rounded up to 100 ms; 1 vCPU unless [`BillingInput::vcpus`] says otherwise.
 ///
 /// Memory is given in MiB (Cloud Run's `512Mi`), so GiB = `memory_mb / 1024`
-/// ([`MemoryUnit::BinaryGb`]). Cloud Run bills concurrent requests of one instance together, so
+/// ([`MemoryUnit::BinaryGb`](faas_core::cost::MemoryUnit::BinaryGb)). Cloud Run bills concurrent requests of one instance together, so
 /// with concurrency above 1 the per-request estimate is an upper bound.
 ///
 /// [`BillingInput::vcpus`]: faas_core::cost::BillingInput::vcpus
 pub fn cloud_run_request_plan() -> PricePlan {
     PricePlan {
-        name: "gcp_cloud_run_request".into(),
-        gb_second_usd: CLOUD_RUN_GIB_SECOND_USD,
-        gb_second_usd_arm64: None,
         vcpu_second_usd: Some(CLOUD_RUN_VCPU_SECOND_USD),
-        memory_unit: MemoryUnit::BinaryGb,
-        request_usd: CLOUD_RUN_REQUEST_USD,
         duration_granularity: Duration::from_millis(100),
-        minimum_duration: Duration::ZERO,
-        memory_step_mb: 1,
         default_vcpus: Some(1.0),
+        ..PricePlan::per_gb_second(
+            "gcp_cloud_run_request",
+            CLOUD_RUN_GIB_SECOND_USD,
+            CLOUD_RUN_REQUEST_USD,
+        )
     }
 }
 
