@@ -1,10 +1,22 @@
-//! Small conversions into and out of OTLP protobuf messages: times, durations, attributes.
+//! Small conversions into and out of OTLP protobuf messages: times, durations, attributes, the
+//! spans of a request.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue as ProtoKeyValue, any_value};
 use opentelemetry_proto::tonic::resource::v1::Resource as ProtoResource;
+use opentelemetry_proto::tonic::trace::v1::Span;
 use opentelemetry_proto::transform::common::tonic::Attributes;
+
+/// Every span of `request`, across its resources and scopes, in order.
+pub(crate) fn spans(request: &ExportTraceServiceRequest) -> impl Iterator<Item = &Span> {
+    request
+        .resource_spans
+        .iter()
+        .flat_map(|rs| &rs.scope_spans)
+        .flat_map(|ss| &ss.spans)
+}
 
 /// Nanoseconds since the Unix epoch; times before it read as 0, times past year 2554 saturate.
 pub(crate) fn unix_nanos(time: SystemTime) -> u64 {

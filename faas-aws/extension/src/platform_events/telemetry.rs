@@ -3,13 +3,13 @@
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use faas_aws::LambdaEnvironment;
 use faas_core::ConfigError;
 use faas_core::config::TelemetryConfig;
 use faas_core::cost::{Architecture, CostModel};
 use faas_core::env::Env;
 use faas_core::faas_environment::{FaasEnvironment, LocalEnvironment};
 use faas_core::resource::build_resource;
-use faas_aws::LambdaEnvironment;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::InstrumentationScope;
@@ -166,12 +166,7 @@ impl PlatformTelemetry {
     /// invocation it reveals. Spans with malformed ids are ignored. When several spans carry
     /// the same request id, the first one seen is kept unless a later one is its parent.
     pub fn observe_traces(&mut self, request: &ExportTraceServiceRequest) {
-        let spans = request
-            .resource_spans
-            .iter()
-            .flat_map(|rs| &rs.scope_spans)
-            .flat_map(|ss| &ss.spans);
-        for span in spans {
+        for span in otlp::spans(request) {
             let Some(request_id) = otlp::find_str(&span.attributes, attr::FAAS_INVOCATION_ID)
             else {
                 continue;

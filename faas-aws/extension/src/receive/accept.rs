@@ -13,16 +13,12 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
 use opentelemetry_semantic_conventions::attribute as attr;
 
 use crate::lock::lock;
-use crate::otlp::find_str;
+use crate::otlp::{self, find_str};
 use crate::state::Shared;
 
 /// Every `faas.invocation_id` value on a span of `request`.
 fn invocation_ids(request: &ExportTraceServiceRequest) -> Vec<String> {
-    request
-        .resource_spans
-        .iter()
-        .flat_map(|r| &r.scope_spans)
-        .flat_map(|s| &s.spans)
+    otlp::spans(request)
         .filter_map(|span| find_str(&span.attributes, attr::FAAS_INVOCATION_ID))
         .map(str::to_owned)
         .collect()

@@ -273,11 +273,7 @@ mod tests {
     }
 
     fn span_ids(request: &ExportTraceServiceRequest) -> Vec<u64> {
-        request
-            .resource_spans
-            .iter()
-            .flat_map(|rs| &rs.scope_spans)
-            .flat_map(|ss| &ss.spans)
+        crate::otlp::spans(request)
             .map(|s| u64::from_be_bytes(s.span_id.as_slice().try_into().unwrap()))
             .collect()
     }

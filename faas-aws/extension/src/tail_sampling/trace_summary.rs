@@ -8,7 +8,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::trace::v1::{Span, status};
 use opentelemetry_semantic_conventions::attribute as attr;
 
-use crate::otlp::{find_bool, find_str};
+use crate::otlp::{self, find_bool, find_str};
 use crate::platform_events::InvocationOutcome;
 
 use super::decision::KeepReason;
@@ -39,12 +39,7 @@ pub(crate) fn summarize(
     outcome_of: &dyn Fn(&str) -> Option<InvocationOutcome>,
 ) -> Traces {
     let mut traces = Traces::default();
-    let spans = request
-        .resource_spans
-        .iter()
-        .flat_map(|rs| &rs.scope_spans)
-        .flat_map(|ss| &ss.spans);
-    for span in spans {
+    for span in otlp::spans(request) {
         let reason = keep_reason(span, outcome_of);
         match traces.by_id.entry(span.trace_id.clone()) {
             Entry::Vacant(entry) => {
