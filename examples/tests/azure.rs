@@ -16,7 +16,7 @@ use std::time::Duration;
 use faas_testkit::Process;
 use faas_testkit::azure::{FakeHost, HOST_VERSION};
 use faas_testkit::otlp::proto::tonic::trace::v1::span::SpanKind;
-use faas_testkit::otlp::{OtlpReceiver, ReceivedSpan, attr, hex};
+use faas_testkit::otlp::{OtlpReceiver, ReceivedSpan, assert_attrs, attr, hex};
 
 const TRACEPARENT: &str = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
 const HOST_TRACEPARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
@@ -55,15 +55,6 @@ fn start(binary: &Path, collector: &OtlpReceiver) -> (Process, FakeHost) {
     let addr = function.wait_listening(Duration::from_secs(10)).unwrap();
     let host = FakeHost::new(([127, 0, 0, 1], addr.port()).into()).unwrap();
     (function, host)
-}
-
-fn assert_attrs(
-    attributes: &[faas_testkit::otlp::proto::tonic::common::v1::KeyValue],
-    expected: &[(&str, &str)],
-) {
-    for (key, value) in expected {
-        assert_eq!(attr(attributes, key).as_deref(), Some(*value), "{key}");
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -296,13 +287,12 @@ async fn hello_builds_and_serves_with_the_azure_feature() {
     let ReceivedSpan { resource, span, .. } =
         collector.wait_for_span("GET /api/hello", |_| true).unwrap();
     assert_eq!(attr(&resource, "cloud.provider").as_deref(), Some("azure"));
-    assert_eq!(
-        attr(&span.attributes, "faas.invocation_id").as_deref(),
-        Some(answer.invocation_id.as_str())
-    );
-    assert_eq!(
-        attr(&span.attributes, "faas.name").as_deref(),
-        Some("shop/hello")
+    assert_attrs(
+        &span.attributes,
+        &[
+            ("faas.invocation_id", answer.invocation_id.as_str()),
+            ("faas.name", "shop/hello"),
+        ],
     );
     let _ = std::fs::remove_file(&copy);
 }

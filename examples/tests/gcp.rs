@@ -9,7 +9,7 @@ use std::time::Duration;
 use faas_testkit::Process;
 use faas_testkit::gcp::{self as metadata, MetadataServer};
 use faas_testkit::otlp::proto::tonic::trace::v1::span::SpanKind;
-use faas_testkit::otlp::{OtlpReceiver, ReceivedSpan, attr, hex};
+use faas_testkit::otlp::{OtlpReceiver, ReceivedSpan, assert_attrs, attr, hex};
 
 const TRACEPARENT: &str = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
 const PRODUCER: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
@@ -67,42 +67,40 @@ async fn http_requests_cloudevents_and_the_resource() {
     assert_eq!(response.text().await.unwrap(), "hello");
     let ReceivedSpan { resource, span, .. } =
         collector.wait_for_span("GET /hello", |_| true).unwrap();
-    for (key, value) in [
-        ("cloud.provider", "gcp"),
-        ("cloud.platform", "gcp_cloud_run"),
-        ("faas.name", "hello"),
-        ("faas.version", "hello-00001-abc"),
-        ("faas.max_memory", "536870912"),
-        ("cloud.account.id", metadata::PROJECT_ID),
-        ("cloud.region", metadata::REGION),
-        ("faas.instance", metadata::INSTANCE_ID),
-        ("service.name", "hello"),
-    ] {
-        assert_eq!(
-            attr(&resource, key).as_deref(),
-            Some(value),
-            "resource {key}"
-        );
-    }
+    assert_attrs(
+        &resource,
+        &[
+            ("cloud.provider", "gcp"),
+            ("cloud.platform", "gcp_cloud_run"),
+            ("faas.name", "hello"),
+            ("faas.version", "hello-00001-abc"),
+            ("faas.max_memory", "536870912"),
+            ("cloud.account.id", metadata::PROJECT_ID),
+            ("cloud.region", metadata::REGION),
+            ("faas.instance", metadata::INSTANCE_ID),
+            ("service.name", "hello"),
+        ],
+    );
     assert_eq!(span.kind, SpanKind::Server as i32);
     assert_eq!(hex(&span.trace_id), "0af7651916cd43dd8448eb211c80319c");
     assert_eq!(hex(&span.parent_span_id), "b7ad6b7169203331");
-    for (key, value) in [
-        ("faas.trigger", "http"),
-        ("faas.coldstart", "true"),
-        ("http.request.method", "GET"),
-        ("http.route", "/hello"),
-        ("url.path", "/hello"),
-        ("url.query", "token=REDACTED&x=1"),
-        ("url.scheme", "http"),
-        ("user_agent.original", "probe/1.0"),
-        ("server.address", "127.0.0.1"),
-        ("server.port", &port.to_string()),
-        ("http.response.status_code", "200"),
-        ("faas_otel.cost.billed_memory_mb", "512"),
-    ] {
-        assert_eq!(attr(&span.attributes, key).as_deref(), Some(value), "{key}");
-    }
+    assert_attrs(
+        &span.attributes,
+        &[
+            ("faas.trigger", "http"),
+            ("faas.coldstart", "true"),
+            ("http.request.method", "GET"),
+            ("http.route", "/hello"),
+            ("url.path", "/hello"),
+            ("url.query", "token=REDACTED&x=1"),
+            ("url.scheme", "http"),
+            ("user_agent.original", "probe/1.0"),
+            ("server.address", "127.0.0.1"),
+            ("server.port", &port.to_string()),
+            ("http.response.status_code", "200"),
+            ("faas_otel.cost.billed_memory_mb", "512"),
+        ],
+    );
     for kv in &span.attributes {
         let text = format!("{:?}", kv.value);
         assert!(!text.contains("secret"), "{} = {text}", kv.key);
@@ -192,23 +190,24 @@ async fn http_requests_cloudevents_and_the_resource() {
         .span;
     assert_eq!(span.kind, SpanKind::Consumer as i32);
     assert_eq!(hex(&span.parent_span_id), "b7ad6b7169203331");
-    for (key, value) in [
-        ("faas.trigger", "pubsub"),
-        ("faas.invocation_id", "9876543210"),
-        ("messaging.system", "gcp_pubsub"),
-        ("messaging.operation.name", "process"),
-        ("messaging.operation.type", "process"),
-        ("messaging.destination.name", "orders"),
-        ("messaging.message.id", "9876543210"),
-        ("messaging.destination.subscription.name", "orders-push"),
-        (
-            "cloudevents.event_type",
-            "google.cloud.pubsub.topic.v1.messagePublished",
-        ),
-        ("http.response.status_code", "204"),
-    ] {
-        assert_eq!(attr(&span.attributes, key).as_deref(), Some(value), "{key}");
-    }
+    assert_attrs(
+        &span.attributes,
+        &[
+            ("faas.trigger", "pubsub"),
+            ("faas.invocation_id", "9876543210"),
+            ("messaging.system", "gcp_pubsub"),
+            ("messaging.operation.name", "process"),
+            ("messaging.operation.type", "process"),
+            ("messaging.destination.name", "orders"),
+            ("messaging.message.id", "9876543210"),
+            ("messaging.destination.subscription.name", "orders-push"),
+            (
+                "cloudevents.event_type",
+                "google.cloud.pubsub.topic.v1.messagePublished",
+            ),
+            ("http.response.status_code", "204"),
+        ],
+    );
     assert_eq!(span.links.len(), 1);
     assert_eq!(
         hex(&span.links[0].trace_id),
@@ -242,15 +241,16 @@ async fn http_requests_cloudevents_and_the_resource() {
         .unwrap()
         .span;
     assert_eq!(span.kind, SpanKind::Server as i32);
-    for (key, value) in [
-        ("faas.document.collection", "photos"),
-        ("faas.document.operation", "insert"),
-        ("faas.document.name", "2026/cat.jpg"),
-        ("faas.document.time", "2026-11-26T11:00:00.123Z"),
-        ("faas.invocation_id", "storage-1"),
-    ] {
-        assert_eq!(attr(&span.attributes, key).as_deref(), Some(value), "{key}");
-    }
+    assert_attrs(
+        &span.attributes,
+        &[
+            ("faas.document.collection", "photos"),
+            ("faas.document.operation", "insert"),
+            ("faas.document.name", "2026/cat.jpg"),
+            ("faas.document.time", "2026-11-26T11:00:00.123Z"),
+            ("faas.invocation_id", "storage-1"),
+        ],
+    );
 
     // 7. Not a CloudEvent: the extractor rejects it, still traced.
     let response = http.post(&base).body("{}").send().await.unwrap();

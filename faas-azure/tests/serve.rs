@@ -12,7 +12,7 @@ use faas_azure::{Binding, InvokeRequest, InvokeResponse, Server};
 use faas_core::env::Env;
 use faas_testkit::azure::FakeHost;
 use faas_testkit::otlp::proto::tonic::trace::v1::span::SpanKind;
-use faas_testkit::otlp::{OtlpReceiver, ReceivedSpan, attr};
+use faas_testkit::otlp::{OtlpReceiver, ReceivedSpan, assert_attrs, attr};
 use tokio::net::TcpListener;
 
 async fn tick(request: InvokeRequest) -> InvokeResponse {
@@ -91,13 +91,9 @@ async fn declared_functions_under_a_host() {
         .wait_for_span("GET /api/items/{id}", |_| true)
         .unwrap()
         .span;
-    assert_eq!(
-        attr(&span.attributes, "faas.name").as_deref(),
-        Some("inproc/items")
-    );
-    assert_eq!(
-        attr(&span.attributes, "url.path").as_deref(),
-        Some("/api/items/9")
+    assert_attrs(
+        &span.attributes,
+        &[("faas.name", "inproc/items"), ("url.path", "/api/items/9")],
     );
 
     let answer = host
@@ -113,13 +109,12 @@ async fn declared_functions_under_a_host() {
         .unwrap()
         .span;
     assert_eq!(span.kind, SpanKind::Consumer as i32);
-    assert_eq!(
-        attr(&span.attributes, "messaging.message.id").as_deref(),
-        Some("m-7")
-    );
-    assert_eq!(
-        attr(&span.attributes, "faas.invocation_id").as_deref(),
-        Some(answer.invocation_id.as_str())
+    assert_attrs(
+        &span.attributes,
+        &[
+            ("messaging.message.id", "m-7"),
+            ("faas.invocation_id", answer.invocation_id.as_str()),
+        ],
     );
 
     // A timer function on the invoke protocol (the fake host's queue-shaped metadata carries
@@ -131,17 +126,13 @@ async fn declared_functions_under_a_host() {
     assert_eq!(answer.json()["ReturnValue"], "2026-11-26T10:00:01.2205399Z");
     let span = collector.wait_for_span("tick", |_| true).unwrap().span;
     assert_eq!(span.kind, SpanKind::Server as i32);
-    assert_eq!(
-        attr(&span.attributes, "faas.trigger").as_deref(),
-        Some("timer")
-    );
-    assert_eq!(
-        attr(&span.attributes, "faas.cron").as_deref(),
-        Some("0 */5 * * * *")
-    );
-    assert_eq!(
-        attr(&span.attributes, "faas.time").as_deref(),
-        Some("2026-11-26T10:00:01.2205399Z")
+    assert_attrs(
+        &span.attributes,
+        &[
+            ("faas.trigger", "timer"),
+            ("faas.cron", "0 */5 * * * *"),
+            ("faas.time", "2026-11-26T10:00:01.2205399Z"),
+        ],
     );
 
     // A POST that is not an invoke request: the extractor answers 400, still traced.
@@ -197,10 +188,7 @@ async fn outside_a_host_every_request_is_traced() {
     assert_eq!(response.text().await.unwrap(), "root");
     let ReceivedSpan { resource, span, .. } = collector.wait_for_span("GET /", |_| true).unwrap();
     assert_eq!(attr(&resource, "cloud.provider"), None);
-    assert_eq!(
-        attr(&resource, "service.name").as_deref(),
-        Some("local-app")
-    );
+    assert_attrs(&resource, &[("service.name", "local-app")]);
     assert_eq!(attr(&span.attributes, "faas.invocation_id"), None);
     // No function is declared: `POST /orders` is plain HTTP.
     let response = client

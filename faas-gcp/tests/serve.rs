@@ -9,7 +9,7 @@ use axum::routing::get;
 use faas_core::env::Env;
 use faas_gcp::{Server, build_telemetry};
 use faas_testkit::gcp::{self as metadata, MetadataServer};
-use faas_testkit::otlp::{OtlpReceiver, ReceivedSpan, attr};
+use faas_testkit::otlp::{OtlpReceiver, ReceivedSpan, assert_attrs, attr};
 use opentelemetry::{Key, Value};
 use tokio::net::TcpListener;
 
@@ -128,14 +128,10 @@ async fn answers_within_one_second_when_the_metadata_server_never_answers() {
         .wait_for_span("GET /users/{id}", |_| true)
         .unwrap();
     assert_eq!(attr(&resource, "cloud.account.id"), None);
-    assert_eq!(attr(&resource, "faas.name").as_deref(), Some("hello"));
-    assert_eq!(
-        attr(&span.attributes, "http.route").as_deref(),
-        Some("/users/{id}")
-    );
-    assert_eq!(
-        attr(&span.attributes, "url.path").as_deref(),
-        Some("/users/7")
+    assert_attrs(&resource, &[("faas.name", "hello")]);
+    assert_attrs(
+        &span.attributes,
+        &[("http.route", "/users/{id}"), ("url.path", "/users/7")],
     );
     // Cost: the Cloud Run request plan with FAAS_OTEL_MEMORY_MB.
     assert_eq!(

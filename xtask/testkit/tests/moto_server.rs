@@ -15,8 +15,14 @@ fn starts_moto_on_a_port_the_kernel_picks() {
     };
     let moto = MotoServer::start(Command::new(program), Duration::from_secs(60)).unwrap();
     assert!(moto.endpoint().starts_with("http://127.0.0.1:"));
-    let (status, _) =
-        http_request(moto.addr(), "GET", "/moto-api/", None, Duration::from_secs(5)).unwrap();
+    let (status, _) = http_request(
+        moto.addr(),
+        "GET",
+        "/moto-api/",
+        None,
+        Duration::from_secs(5),
+    )
+    .unwrap();
     assert_eq!(status, 200);
     let pid = moto.process().pid();
     drop(moto);

@@ -26,6 +26,15 @@ pub fn attr(attributes: &[KeyValue], key: &str) -> Option<String> {
     }
 }
 
+/// Checks that `attributes` has each key with the value, as text ([`attr`]); a failure names
+/// the key. For tests: it panics when a value differs or is absent.
+#[track_caller]
+pub fn assert_attrs(attributes: &[KeyValue], expected: &[(&str, &str)]) {
+    for (key, value) in expected {
+        assert_eq!(attr(attributes, key).as_deref(), Some(*value), "{key}");
+    }
+}
+
 /// The value of `key` if it is a string.
 pub fn str_attr<'a>(attributes: &'a [KeyValue], key: &str) -> Option<&'a str> {
     match value(attributes, key)? {

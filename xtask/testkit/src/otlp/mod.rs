@@ -5,7 +5,7 @@ mod decode;
 mod receiver;
 mod request;
 
-pub use attributes::{attr, attribute_map, bool_attr, hex, int_attr, kv, str_attr};
+pub use attributes::{assert_attrs, attr, attribute_map, bool_attr, hex, int_attr, kv, str_attr};
 pub use receiver::{OtlpReceiver, OtlpReceiverBuilder, ReceivedSpan};
 pub use request::{Format, OtlpRequest, Payload};
 
