@@ -33,20 +33,66 @@ impl CostModel for FlatCost {
     }
 }
 
+/// The function the tests run as: a name, its resource, memory, architecture and price plan.
 #[derive(Debug)]
-struct TestFn;
+struct TestFn {
+    name: &'static str,
+    resource: Vec<KeyValue>,
+    memory_mb: u64,
+    architecture: Architecture,
+    plan: Option<faas_core::cost::PricePlan>,
+}
+
+impl TestFn {
+    /// `orders`: 256 MB on arm64, no price plan.
+    fn orders() -> Self {
+        Self {
+            name: "orders",
+            resource: vec![KeyValue::new("cloud.provider", "test")],
+            memory_mb: 256,
+            architecture: Architecture::Arm64,
+            plan: None,
+        }
+    }
+
+    /// `priced`: 1 GB on x86_64, $1 per GB-second in whole seconds, requests free.
+    fn priced() -> Self {
+        Self {
+            name: "priced",
+            resource: Vec::new(),
+            memory_mb: 1024,
+            architecture: Architecture::X86_64,
+            plan: Some(faas_core::cost::PricePlan {
+                name: "test".into(),
+                gb_second_usd: 1.0,
+                gb_second_usd_arm64: None,
+                vcpu_second_usd: None,
+                memory_unit: faas_core::cost::MemoryUnit::BinaryGb,
+                request_usd: 0.0,
+                duration_granularity: std::time::Duration::from_secs(1),
+                minimum_duration: std::time::Duration::ZERO,
+                memory_step_mb: 1,
+                default_vcpus: None,
+            }),
+        }
+    }
+}
+
 impl FaasEnvironment for TestFn {
     fn function_name(&self) -> &str {
-        "orders"
+        self.name
     }
     fn resource_attributes(&self) -> Vec<KeyValue> {
-        vec![KeyValue::new("cloud.provider", "test")]
+        self.resource.clone()
     }
     fn max_memory_bytes(&self) -> Option<u64> {
-        Some(256 * 1024 * 1024)
+        Some(self.memory_mb * 1024 * 1024)
     }
     fn architecture(&self) -> Architecture {
-        Architecture::Arm64
+        self.architecture
+    }
+    fn price_plan(&self) -> Option<faas_core::cost::PricePlan> {
+        self.plan.clone()
     }
 }
 
@@ -62,7 +108,7 @@ impl Harness {
         let metrics = InMemoryMetricExporter::default();
         let cold = Box::leak(Box::new(ColdStart::from_process()));
         cold.mark_phase("startup");
-        let telemetry = Telemetry::builder(TestFn)
+        let telemetry = Telemetry::builder(TestFn::orders())
             .with_env(Env::from_pairs([("OTEL_SERVICE_NAME", "orders-svc")]))
             .with_span_exporter(spans.clone())
             .with_metric_exporter(metrics.clone())
@@ -367,42 +413,11 @@ async fn concurrent_invocations_share_one_cold_start() {
     assert_eq!(flagged, 1);
 }
 
-#[derive(Debug)]
-struct PricedFn;
-impl FaasEnvironment for PricedFn {
-    fn function_name(&self) -> &str {
-        "priced"
-    }
-    fn resource_attributes(&self) -> Vec<KeyValue> {
-        Vec::new()
-    }
-    fn max_memory_bytes(&self) -> Option<u64> {
-        Some(1024 * 1024 * 1024)
-    }
-    fn architecture(&self) -> Architecture {
-        Architecture::X86_64
-    }
-    fn price_plan(&self) -> Option<faas_core::cost::PricePlan> {
-        Some(faas_core::cost::PricePlan {
-            name: "test".into(),
-            gb_second_usd: 1.0,
-            gb_second_usd_arm64: None,
-            vcpu_second_usd: None,
-            memory_unit: faas_core::cost::MemoryUnit::BinaryGb,
-            request_usd: 0.0,
-            duration_granularity: std::time::Duration::from_secs(1),
-            minimum_duration: std::time::Duration::ZERO,
-            memory_step_mb: 1,
-            default_vcpus: None,
-        })
-    }
-}
-
 #[tokio::test]
 async fn the_environment_price_plan_is_used_and_overrides_are_validated() {
     let spans = InMemorySpanExporter::default();
     let build = |pairs: Vec<(&str, &str)>| {
-        Telemetry::builder(PricedFn)
+        Telemetry::builder(TestFn::priced())
             .with_env(Env::from_pairs(pairs))
             .with_span_exporter(spans.clone())
             .with_cold_start(Box::leak(Box::new(ColdStart::from_process())))

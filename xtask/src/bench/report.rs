@@ -82,6 +82,15 @@ fn verdict(met: Option<bool>, detail: &str) -> String {
     }
 }
 
+/// The verdict on a goal met when `met`; a missed one says by how much (`over`).
+fn judged(met: bool, detail: String, over: impl FnOnce() -> String) -> String {
+    if met {
+        verdict(Some(true), &detail)
+    } else {
+        verdict(Some(false), &format!("{detail}; over {}", over()))
+    }
+}
+
 fn median(run: &Run, of: fn(&Run) -> &Vec<Duration>) -> f64 {
     Summary::of(of(run))
         .map(|s| s.median_us)
@@ -169,14 +178,9 @@ fn goals(w: &mut String, r: &Results) {
                 fmt_delta_us(u),
                 ratio(o.max(0.0), u)
             );
-            verdict(
-                Some(met),
-                &if met {
-                    detail
-                } else {
-                    format!("{detail}; over the goal by {}", fmt_us(o - u / 2.0))
-                },
-            )
+            judged(met, detail, || {
+                format!("the goal by {}", fmt_us(o - u / 2.0))
+            })
         }
         _ => verdict(None, "section 1 did not run"),
     };
@@ -197,14 +201,7 @@ fn goals(w: &mut String, r: &Results) {
                         fmt_us(o.median_us),
                         fmt_us(b.median_us)
                     );
-                    verdict(
-                        Some(d < 1000.0),
-                        &if d < 1000.0 {
-                            detail
-                        } else {
-                            format!("{detail}; over by {}", fmt_us(d - 1000.0))
-                        },
-                    )
+                    judged(d < 1000.0, detail, || format!("by {}", fmt_us(d - 1000.0)))
                 }
                 _ => verdict(None, "no sample"),
             }
@@ -228,14 +225,7 @@ fn goals(w: &mut String, r: &Results) {
         (Some(h), Some(x)) => {
             let d = added(&x.run, &h.run);
             let detail = format!("{} per invocation at the median", fmt_delta_us(d));
-            verdict(
-                Some(d < 5000.0),
-                &if d < 5000.0 {
-                    detail
-                } else {
-                    format!("{detail}; over by {}", fmt_us(d - 5000.0))
-                },
-            )
+            judged(d < 5000.0, detail, || format!("by {}", fmt_us(d - 5000.0)))
         }
         _ => verdict(None, "section 3 did not run"),
     };
@@ -258,14 +248,7 @@ fn goals(w: &mut String, r: &Results) {
         Some((name, bytes)) => {
             let mb = *bytes as f64 / (1024.0 * 1024.0);
             let detail = format!("largest function zip {name}: {mb:.2} MB");
-            verdict(
-                Some(mb < 2.0),
-                &if mb < 2.0 {
-                    detail
-                } else {
-                    format!("{detail}; over by {:.2} MB", mb - 2.0)
-                },
-            )
+            judged(mb < 2.0, detail, || format!("by {:.2} MB", mb - 2.0))
         }
         None => verdict(None, "no zip in target/lambda (see section 5)"),
     };
