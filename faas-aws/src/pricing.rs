@@ -34,14 +34,8 @@ pub fn lambda_plan() -> PricePlan {
 mod tests {
     use super::*;
     use faas_core::cost::{Architecture, BillingInput, CostModel};
+    use faas_testkit::assert_close;
     use std::time::Duration;
-
-    fn assert_close(actual: f64, expected: f64) {
-        assert!(
-            (actual - expected).abs() <= expected.abs() * 1e-12,
-            "{actual} != {expected}"
-        );
-    }
 
     #[test]
     fn x86_128_mb_for_100_ms() {

@@ -58,13 +58,7 @@ pub fn flex_consumption_plan() -> PricePlan {
 mod tests {
     use super::*;
     use faas_core::cost::{Architecture, BillingInput, CostModel};
-
-    fn assert_close(actual: f64, expected: f64) {
-        assert!(
-            (actual - expected).abs() <= expected.abs() * 1e-12,
-            "{actual} != {expected}"
-        );
-    }
+    use faas_testkit::assert_close;
 
     fn input(duration: Duration, memory_mb: u64) -> BillingInput {
         BillingInput::new(duration, memory_mb).with_architecture(Architecture::X86_64)

@@ -54,16 +54,9 @@ pub(crate) mod test_support {
 
     /// Pseudo-random trace ids (splitmix64), reproducible.
     pub(crate) fn trace_ids(count: usize) -> Vec<TraceId> {
-        let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
-        let mut next = move || {
-            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = state;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            z ^ (z >> 31)
-        };
+        let mut numbers = faas_testkit::SplitMix64::new(0x9E37_79B9_7F4A_7C15);
         (0..count)
-            .map(|_| TraceId::from((u128::from(next()) << 64) | u128::from(next())))
+            .map(|_| TraceId::from(numbers.next_u128()))
             .collect()
     }
 

@@ -11,7 +11,8 @@
 //!   killed and reaped on drop, bounded waits, the port a child bound, `/proc` figures);
 //! - [`moto_endpoint`] and [`MotoServer`]: the moto contract of `cargo xtask test`
 //!   (`FAAS_OTEL_TEST_MOTO_ENDPOINT`) and a std-only launcher;
-//! - [`wait_until`], [`Sequence`].
+//! - [`wait_until`], [`Sequence`];
+//! - [`assert_close`] and [`SplitMix64`], for computed numbers and reproducible ids.
 //!
 //! Features (all on by default; the workspace dependency turns defaults off, so each crate
 //! names what it uses):
@@ -22,6 +23,7 @@
 //! - `server` (implied by each): [`FakeHttp`], [`Endpoint`], [`Listener`], [`Reply`],
 //!   [`RefusedPort`].
 
+mod close;
 mod listening;
 mod lock;
 mod moto_endpoint;
@@ -29,6 +31,7 @@ mod moto_server;
 mod probe;
 mod process;
 mod sequence;
+mod splitmix;
 mod wait;
 
 #[cfg(feature = "server")]
@@ -47,12 +50,14 @@ pub mod moto;
 #[cfg(feature = "otlp")]
 pub mod otlp;
 
+pub use close::assert_close;
 pub use listening::listening_addrs;
 pub use moto_endpoint::{MOTO_ENDPOINT_VAR, moto_endpoint};
 pub use moto_server::MotoServer;
 pub use probe::http_request;
 pub use process::Process;
 pub use sequence::Sequence;
+pub use splitmix::SplitMix64;
 #[cfg(feature = "server")]
 pub use wait::wait_until_async;
 pub use wait::{PATIENCE, Timeout, wait_until};

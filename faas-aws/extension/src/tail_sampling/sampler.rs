@@ -289,17 +289,8 @@ mod tests {
 
     /// Reproducible pseudo-random trace ids (splitmix64).
     fn trace_ids(count: usize) -> Vec<u128> {
-        let mut state: u64 = 0x1234_5678_9ABC_DEF0;
-        let mut next = move || {
-            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = state;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            z ^ (z >> 31)
-        };
-        (0..count)
-            .map(|_| (u128::from(next()) << 64) | u128::from(next()))
-            .collect()
+        let mut numbers = faas_testkit::SplitMix64::new(0x1234_5678_9ABC_DEF0);
+        (0..count).map(|_| numbers.next_u128()).collect()
     }
 
     /// The SDK's own `TraceIdRatioBased` decision, the reference the rate part must match.
