@@ -22,9 +22,8 @@ use faas_testkit::otlp::proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
 use faas_testkit::otlp::proto::tonic::common::v1::any_value;
-use faas_testkit::otlp::proto::tonic::resource::v1::Resource;
-use faas_testkit::otlp::proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, span, status};
-use faas_testkit::otlp::{OtlpReceiver, kv, str_attr};
+use faas_testkit::otlp::proto::tonic::trace::v1::{Span, span, status};
+use faas_testkit::otlp::{self, OtlpReceiver, kv, str_attr};
 use faas_testkit::{PATIENCE, Process, Reply, wait_until};
 use lambda_emulator::{Entry, InvokeEvent, ScriptedLambda};
 use opentelemetry::KeyValue;
@@ -198,19 +197,7 @@ fn function_span(trace_id: u128, span_id: u64, request_id: &str, n: usize) -> Sp
 
 /// A request of `spans` under a `service.name=orders` resource.
 fn trace_request(spans: Vec<Span>) -> ExportTraceServiceRequest {
-    ExportTraceServiceRequest {
-        resource_spans: vec![ResourceSpans {
-            resource: Some(Resource {
-                attributes: vec![kv("service.name", "orders")],
-                ..Resource::default()
-            }),
-            scope_spans: vec![ScopeSpans {
-                spans,
-                ..ScopeSpans::default()
-            }],
-            ..ResourceSpans::default()
-        }],
-    }
+    otlp::trace_request(vec![kv("service.name", "orders")], spans)
 }
 
 /// The function's 10 spans of invocation `i` (trace `i + 1`, span ids `i * 16 + j + 1`).

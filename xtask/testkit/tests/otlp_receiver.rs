@@ -9,35 +9,25 @@ use faas_testkit::otlp::proto::tonic::collector::logs::v1::ExportLogsServiceRequ
 use faas_testkit::otlp::proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
-use faas_testkit::otlp::proto::tonic::resource::v1::Resource;
-use faas_testkit::otlp::proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
-use faas_testkit::otlp::{Format, OtlpReceiver, Payload, attr, hex, int_attr, kv, str_attr};
+use faas_testkit::otlp::proto::tonic::trace::v1::Span;
+use faas_testkit::otlp::{
+    Format, OtlpReceiver, Payload, attr, hex, int_attr, kv, str_attr, trace_request,
+};
 use faas_testkit::{Listener, RefusedPort, Reply, Sequence};
 use prost::Message;
 
 fn request(names: &[&str]) -> ExportTraceServiceRequest {
-    ExportTraceServiceRequest {
-        resource_spans: vec![ResourceSpans {
-            resource: Some(Resource {
-                attributes: vec![kv("service.name", "orders")],
-                ..Resource::default()
-            }),
-            scope_spans: vec![ScopeSpans {
-                spans: names
-                    .iter()
-                    .map(|name| Span {
-                        name: (*name).to_owned(),
-                        trace_id: vec![0xab; 16],
-                        span_id: vec![0x01; 8],
-                        attributes: vec![kv("faas.invocation_id", name)],
-                        ..Span::default()
-                    })
-                    .collect(),
-                ..ScopeSpans::default()
-            }],
-            ..ResourceSpans::default()
-        }],
-    }
+    let spans = names
+        .iter()
+        .map(|name| Span {
+            name: (*name).to_owned(),
+            trace_id: vec![0xab; 16],
+            span_id: vec![0x01; 8],
+            attributes: vec![kv("faas.invocation_id", name)],
+            ..Span::default()
+        })
+        .collect();
+    trace_request(vec![kv("service.name", "orders")], spans)
 }
 
 fn client() -> reqwest::Client {
@@ -67,19 +57,23 @@ async fn post(
 }
 
 const PROTOBUF: (&str, &str) = ("content-type", "application/x-protobuf");
+
+/// POSTs a protobuf trace request of spans named `names`; status, body and headers.
+async fn post_protobuf(
+    receiver: &OtlpReceiver,
+    names: &[&str],
+) -> (u16, Vec<u8>, reqwest::header::HeaderMap) {
+    let body = request(names).encode_to_vec();
+    post(receiver, "/v1/traces", &[PROTOBUF], body)
+        .await
+        .unwrap()
+}
 const JSON: (&str, &str) = ("content-type", "application/json");
 
 #[tokio::test]
 async fn decodes_protobuf_json_and_gzip() {
     let receiver = OtlpReceiver::start().unwrap();
-    post(
-        &receiver,
-        "/v1/traces",
-        &[PROTOBUF],
-        request(&["a"]).encode_to_vec(),
-    )
-    .await
-    .unwrap();
+    post_protobuf(&receiver, &["a"]).await;
     let json = serde_json::to_vec(&request(&["b"])).unwrap();
     post(&receiver, "/v1/traces", &[JSON], json).await.unwrap();
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
@@ -125,14 +119,7 @@ async fn answers_in_the_request_encoding_and_reports_partial_success() {
         .script([Reply::partial_success(2, "too old")])
         .start()
         .unwrap();
-    let (status, body, headers) = post(
-        &receiver,
-        "/v1/traces",
-        &[PROTOBUF],
-        request(&["a"]).encode_to_vec(),
-    )
-    .await
-    .unwrap();
+    let (status, body, headers) = post_protobuf(&receiver, &["a"]).await;
     assert_eq!(status, 200);
     assert_eq!(headers["content-type"], "application/x-protobuf");
     let response = ExportTraceServiceResponse::decode(body.as_slice()).unwrap();
