@@ -29,14 +29,14 @@ pub mod triggers;
 
 pub use environment::{LambdaEnvironment, detect};
 #[cfg(feature = "http")]
-pub use http_outcome::HttpOutcomeLayer;
+pub use {
+    http_outcome::HttpOutcomeLayer,
+    run::{run_http, serve},
+};
 #[cfg(feature = "runtime")]
-pub use layer::FaasLayer;
-#[cfg(feature = "runtime")]
-pub use outcome::OutcomeLayer;
-#[cfg(feature = "runtime")]
-pub use run::run;
-#[cfg(feature = "http")]
-pub use run::{run_http, serve};
-#[cfg(feature = "runtime")]
-pub use server::{Error, Server, telemetry_from_env};
+pub use {
+    layer::FaasLayer,
+    outcome::OutcomeLayer,
+    run::run,
+    server::{Error, Server, telemetry_from_env},
+};
