@@ -31,8 +31,8 @@ use prost::Message;
 use serde_json::Value;
 
 use fixtures::{
-    REQ_ERROR, REQ_TIMEOUT, T_TIMEOUT, assert_failed_invoke, assert_timed_out_invoke, cost_in,
-    fixture_bytes, on_demand_init_attributes,
+    REQ_ERROR, REQ_TIMEOUT, T_TIMEOUT, assert_error_invoke, cost_in, fixture_bytes,
+    on_demand_init_attributes,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -864,21 +864,18 @@ async fn platform_events_become_spans_joined_to_the_function_traces() {
 
     let invokes = named("platform invoke");
     assert_eq!(invokes.len(), 2);
-    let timeout = invokes
-        .iter()
-        .find(|s| invocation_of(s) == Some(REQ_TIMEOUT))
-        .unwrap();
-    assert_eq!(timeout.trace_id, T_TIMEOUT.to_be_bytes());
-    assert!(timeout.parent_span_id.is_empty());
-    assert_timed_out_invoke(timeout, cost);
-
-    let error = invokes
-        .iter()
-        .find(|s| invocation_of(s) == Some(REQ_ERROR))
-        .unwrap();
-    assert_eq!(error.trace_id, T_ERROR.to_be_bytes());
-    assert!(error.parent_span_id.is_empty());
-    assert_failed_invoke(error, cost);
+    for (id, trace, batch) in [
+        (REQ_TIMEOUT, T_TIMEOUT, "invoke-timeout"),
+        (REQ_ERROR, T_ERROR, "invoke-error"),
+    ] {
+        let invoke = invokes
+            .iter()
+            .find(|s| invocation_of(s) == Some(id))
+            .unwrap();
+        assert_eq!(invoke.trace_id, trace.to_be_bytes());
+        assert!(invoke.parent_span_id.is_empty());
+        assert_error_invoke(invoke, batch, cost);
+    }
     // Nothing else: the function's two spans and three platform spans.
     assert_eq!(spans.len(), 5);
 }

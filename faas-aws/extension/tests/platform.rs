@@ -21,8 +21,8 @@ use opentelemetry_sdk::trace::IdGenerator;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use fixtures::{
-    REQ_ERROR, REQ_TIMEOUT, T_TIMEOUT, assert_failed_invoke, assert_timed_out_invoke, cost_in,
-    fixture_bytes, invoke_attributes, on_demand_init_attributes, proto,
+    REQ_ERROR, REQ_TIMEOUT, T_TIMEOUT, assert_error_invoke, cost_in, fixture_bytes,
+    invoke_attributes, on_demand_init_attributes, proto,
 };
 
 /// 2022-10-12T00:00:00Z in nanoseconds: the day of the fixtures.
@@ -263,24 +263,31 @@ fn init_and_invocations_become_spans_joined_to_the_function_traces() {
             .all(|s| s.kind == span::SpanKind::Internal as i32)
     );
 
+    // Where each span sits: trace, parent, id, and start and end (ms into the day).
+    let placed = |s: &Span, trace_id: Vec<u8>, parent: Option<u64>, n: u64, (start, end)| {
+        assert_eq!(s.trace_id, trace_id, "{}", s.name);
+        assert_eq!(s.parent_span_id, parent.map(span_id).unwrap_or_default());
+        assert_eq!(s.span_id, span_id(GENERATED_SPAN + n));
+        assert_eq!(s.start_time_unix_nano, ns(start));
+        assert_eq!(s.end_time_unix_nano, ns(end));
+    };
+
     // platform init: sibling of the cold invocation's span, initStart + 125.33 ms.
     let init = &spans[0];
-    assert_eq!(init.trace_id, trace(T1));
-    assert_eq!(init.parent_span_id, span_id(P1));
-    assert_eq!(init.span_id, span_id(GENERATED_SPAN + 1));
-    assert_eq!(init.start_time_unix_nano, ns(15_064.0));
-    assert_eq!(init.end_time_unix_nano, ns(15_064.0 + 125.33));
+    placed(init, trace(T1), Some(P1), 1, (15_064.0, 15_064.0 + 125.33));
     assert_eq!(init.attributes, on_demand_init_attributes());
     let ok = init.status.as_ref().unwrap();
     assert_eq!(ok.code, status::StatusCode::Ok as i32);
 
     // platform invoke, success: sibling of the invocation span, platform.start + durationMs.
     let success = &spans[1];
-    assert_eq!(success.trace_id, trace(T1));
-    assert_eq!(success.parent_span_id, span_id(P1));
-    assert_eq!(success.span_id, span_id(GENERATED_SPAN + 2));
-    assert_eq!(success.start_time_unix_nano, ns(15_200.0));
-    assert_eq!(success.end_time_unix_nano, ns(15_200.0 + 172.41));
+    placed(
+        success,
+        trace(T1),
+        Some(P1),
+        2,
+        (15_200.0, 15_200.0 + 172.41),
+    );
     let expected = invoke_attributes(
         REQ_OK,
         (128, 31),
@@ -295,24 +302,14 @@ fn init_and_invocations_become_spans_joined_to_the_function_traces() {
 
     // platform invoke, timeout: the invocation span is a root, so this one is too.
     let timeout = &spans[2];
-    assert_eq!(timeout.trace_id, trace(T2));
-    assert!(timeout.parent_span_id.is_empty());
-    assert_eq!(timeout.span_id, span_id(GENERATED_SPAN + 3));
-    assert_eq!(timeout.start_time_unix_nano, ns(60_000.0));
-    assert_eq!(timeout.end_time_unix_nano, ns(63_000.0));
-    assert_timed_out_invoke(timeout, cost);
+    placed(timeout, trace(T2), None, 3, (60_000.0, 63_000.0));
+    assert_error_invoke(timeout, "invoke-timeout", cost);
 
     // platform invoke, error, never seen in the function's spans: a root in a new trace.
     let error = &spans[3];
-    assert_eq!(
-        error.trace_id,
-        GENERATED_TRACE.wrapping_add(1).to_be_bytes()
-    );
-    assert!(error.parent_span_id.is_empty());
-    assert_eq!(error.span_id, span_id(GENERATED_SPAN + 4));
-    assert_eq!(error.start_time_unix_nano, ns(120_000.0));
-    assert_eq!(error.end_time_unix_nano, ns(120_000.0 + 45.6));
-    assert_failed_invoke(error, cost);
+    let new_trace = GENERATED_TRACE.wrapping_add(1).to_be_bytes().to_vec();
+    placed(error, new_trace, None, 4, (120_000.0, 120_000.0 + 45.6));
+    assert_error_invoke(error, "invoke-error", cost);
 
     assert_eq!(telemetry.outcome(REQ_OK), Some(InvocationOutcome::Success));
     assert_eq!(
