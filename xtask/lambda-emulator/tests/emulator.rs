@@ -4,8 +4,8 @@
 #![allow(clippy::unwrap_used)]
 
 mod client;
+mod telemetry_sink;
 
-use std::net::TcpListener;
 use std::path::Path;
 use std::sync::mpsc;
 use std::thread;
@@ -17,6 +17,7 @@ use lambda_emulator::{
 use serde_json::{Value, json};
 
 use client::{Response, send};
+use telemetry_sink::telemetry_sink;
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -115,26 +116,6 @@ fn fake_runtime(
     })
 }
 
-/// A Telemetry API destination collecting every event POSTed to it.
-fn telemetry_sink() -> (u16, mpsc::Receiver<Value>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let server = tiny_http::Server::from_listener(listener, None).unwrap();
-    let (tx, rx) = mpsc::channel();
-    thread::spawn(move || {
-        for mut request in server.incoming_requests() {
-            let mut body = Vec::new();
-            request.as_reader().read_to_end(&mut body).unwrap();
-            let batch: Value = serde_json::from_slice(&body).unwrap();
-            for event in batch.as_array().unwrap() {
-                let _ = tx.send(event.clone());
-            }
-            let _ = request.respond(tiny_http::Response::from_string("{}").with_status_code(202));
-        }
-    });
-    (port, rx)
-}
-
 fn types(events: &[Value]) -> Vec<String> {
     events
         .iter()
@@ -166,7 +147,7 @@ fn runtime_extension_and_telemetry_follow_lambda_semantics() {
     assert_eq!(registered["functionName"], "orders");
     assert_eq!(registered["functionVersion"], "$LATEST");
     assert_eq!(registered["accountId"], ACCOUNT_ID);
-    let (sink_port, telemetry) = telemetry_sink();
+    let (sink_port, telemetry) = telemetry_sink(202, "{}");
     let subscription = json!({
         "schemaVersion": "2022-12-13",
         "destination": { "protocol": "HTTP", "URI": format!("http://sandbox.localdomain:{sink_port}/t") },
@@ -304,7 +285,8 @@ fn runtime_extension_and_telemetry_follow_lambda_semantics() {
     // The subscriber got the same, init events included (replayed at subscription).
     let mut delivered = Vec::new();
     while delivered.len() < expected.len() {
-        delivered.push(telemetry.recv_timeout(WAIT).unwrap());
+        let batch = telemetry.recv_timeout(WAIT).unwrap();
+        delivered.extend(batch.as_array().unwrap().iter().cloned());
     }
     assert_eq!(types(&delivered), expected);
     let report = &delivered[7]["record"];

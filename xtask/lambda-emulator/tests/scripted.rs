@@ -3,8 +3,8 @@
 #![allow(clippy::unwrap_used)]
 
 mod client;
+mod telemetry_sink;
 
-use std::net::TcpListener;
 use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -15,6 +15,7 @@ use lambda_emulator::{
 use serde_json::{Value, json};
 
 use client::{Response, send};
+use telemetry_sink::telemetry_sink;
 
 /// One call; every status is an answer.
 fn exchange(api: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Response {
@@ -73,23 +74,6 @@ fn subscribe(api: &str, id: &str, schema: &str, uri: &str) -> u16 {
     call(api, "PUT", "/2022-07-01/telemetry", &headers, &body).0
 }
 
-/// A Telemetry API listener as an extension runs one: every batch body, answered 200.
-fn telemetry_listener() -> (u16, mpsc::Receiver<Value>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let server = tiny_http::Server::from_listener(listener, None).unwrap();
-    let (tx, rx) = mpsc::channel();
-    thread::spawn(move || {
-        for mut request in server.incoming_requests() {
-            let mut body = String::new();
-            request.as_reader().read_to_string(&mut body).unwrap();
-            let _ = tx.send(serde_json::from_str(&body).unwrap());
-            let _ = request.respond(tiny_http::Response::from_string(""));
-        }
-    });
-    (port, rx)
-}
-
 fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -114,7 +98,7 @@ fn an_extension_is_driven_event_by_event_and_observed_in_order() {
     assert_eq!(status, 200);
     assert_eq!(body["functionName"], "orders");
     let id = id.unwrap();
-    let (port, batches) = telemetry_listener();
+    let (port, batches) = telemetry_sink(200, "");
     let uri = format!("http://sandbox.localdomain:{port}/telemetry");
     assert_eq!(subscribe(&api, &id, "2022-12-13", &uri), 200);
     assert_eq!(
