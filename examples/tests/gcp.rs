@@ -6,10 +6,10 @@
 use std::process::Command;
 use std::time::Duration;
 
-use faas_testkit::Process;
 use faas_testkit::gcp::{self as metadata, MetadataServer};
 use faas_testkit::otlp::proto::tonic::trace::v1::span::SpanKind;
 use faas_testkit::otlp::{OtlpReceiver, ReceivedSpan, assert_attrs, attr, hex};
+use faas_testkit::{Process, http_client};
 
 const TRACEPARENT: &str = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
 const PRODUCER: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
@@ -37,11 +37,7 @@ fn start(collector: &OtlpReceiver, metadata_host: &str) -> (Process, u16) {
 }
 
 fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .no_proxy()
-        .timeout(Duration::from_secs(5))
-        .build()
-        .unwrap()
+    http_client(Some(Duration::from_secs(5))).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

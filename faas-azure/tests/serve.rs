@@ -11,6 +11,7 @@ use axum::routing::{get, post};
 use faas_azure::{Binding, InvokeRequest, InvokeResponse, Server};
 use faas_core::env::Env;
 use faas_testkit::azure::FakeHost;
+use faas_testkit::http_client;
 use faas_testkit::otlp::proto::tonic::trace::v1::span::SpanKind;
 use faas_testkit::otlp::{OtlpReceiver, ReceivedSpan, assert_attrs, attr};
 use tokio::net::TcpListener;
@@ -136,7 +137,7 @@ async fn declared_functions_under_a_host() {
     );
 
     // A POST that is not an invoke request: the extractor answers 400, still traced.
-    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let client = http_client(None).unwrap();
     let response = client
         .post(format!("http://127.0.0.1:{}/orders", running.port))
         .header("X-Azure-Functions-InvocationId", "bad-1")
@@ -170,7 +171,7 @@ async fn outside_a_host_every_request_is_traced() {
         ("OTEL_METRICS_EXPORTER", "none"),
     ]);
     let running = run(env, |s| s).await;
-    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let client = http_client(None).unwrap();
     let started = std::time::Instant::now();
     let response = loop {
         match client

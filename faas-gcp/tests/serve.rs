@@ -9,6 +9,7 @@ use axum::routing::get;
 use faas_core::env::Env;
 use faas_gcp::{Server, build_telemetry};
 use faas_testkit::gcp::{self as metadata, MetadataServer};
+use faas_testkit::http_client;
 use faas_testkit::otlp::{OtlpReceiver, ReceivedSpan, assert_attrs, attr};
 use opentelemetry::{Key, Value};
 use tokio::net::TcpListener;
@@ -106,10 +107,7 @@ async fn answers_within_one_second_when_the_metadata_server_never_answers() {
                 Router::new().route("/users/{id}", get(|| async { "user" })),
             ),
     );
-    let response = reqwest::Client::builder()
-        .no_proxy()
-        .timeout(Duration::from_secs(1))
-        .build()
+    let response = http_client(Some(Duration::from_secs(1)))
         .unwrap()
         .get(format!("http://{addr}/users/7"))
         .send()

@@ -21,7 +21,7 @@
 //! - `gcp`: [`gcp::MetadataServer`], the GCP metadata server;
 //! - `moto`: [`moto::RecordingProxy`], a recording HTTP proxy in front of moto;
 //! - `server` (implied by each): [`FakeHttp`], [`Endpoint`], [`Listener`], [`Reply`],
-//!   [`RefusedPort`].
+//!   [`RefusedPort`], [`http_client`].
 
 mod close;
 mod listening;
@@ -34,6 +34,8 @@ mod sequence;
 mod splitmix;
 mod wait;
 
+#[cfg(feature = "server")]
+mod client;
 #[cfg(feature = "server")]
 mod fake_http;
 #[cfg(feature = "server")]
@@ -62,6 +64,8 @@ pub use splitmix::SplitMix64;
 pub use wait::wait_until_async;
 pub use wait::{PATIENCE, Timeout, wait_until};
 
+#[cfg(feature = "server")]
+pub use client::http_client;
 #[cfg(feature = "server")]
 pub use fake_http::FakeHttp;
 #[cfg(feature = "server")]

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use faas_testkit::moto::RecordingProxy;
-use faas_testkit::{FakeHttp, Reply, http_request};
+use faas_testkit::{FakeHttp, Reply, http_client, http_request};
 
 #[test]
 fn records_and_answers_by_script() {
@@ -32,9 +32,7 @@ fn records_and_answers_by_script() {
 async fn the_proxy_forwards_and_records() {
     let target = FakeHttp::local().unwrap();
     let proxy = RecordingProxy::local(&target.url()).unwrap();
-    let response = reqwest::Client::builder()
-        .no_proxy()
-        .build()
+    let response = http_client(None)
         .unwrap()
         .post(proxy.endpoint())
         .header("x-amz-target", "AmazonSQS.SendMessage")

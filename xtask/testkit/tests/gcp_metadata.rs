@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used)]
 
 use faas_testkit::gcp::{self as metadata, MetadataServer};
+use faas_testkit::http_client;
 
 #[tokio::test]
 async fn the_fake_metadata_server_requires_the_flavor_header() {
@@ -10,7 +11,7 @@ async fn the_fake_metadata_server_requires_the_flavor_header() {
         "http://{}/computeMetadata/v1/project/project-id",
         fake.host()
     );
-    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let client = http_client(None).unwrap();
     let refused = client.get(&url).send().await.unwrap();
     assert_eq!(refused.status(), 403);
     let answered = client
@@ -33,11 +34,7 @@ async fn the_fake_metadata_server_requires_the_flavor_header() {
 #[tokio::test]
 async fn the_stalling_server_counts_connections_and_never_answers() {
     let fake = MetadataServer::local_stalling().unwrap();
-    let client = reqwest::Client::builder()
-        .no_proxy()
-        .timeout(std::time::Duration::from_millis(200))
-        .build()
-        .unwrap();
+    let client = http_client(Some(std::time::Duration::from_millis(200))).unwrap();
     let url = format!("http://{}/computeMetadata/v1/instance/id", fake.host());
     let error = client
         .get(&url)
@@ -49,9 +46,7 @@ async fn the_stalling_server_counts_connections_and_never_answers() {
     assert_eq!(fake.connections(), 1);
     assert_eq!(fake.request_count(), 1);
     let unknown = MetadataServer::local().unwrap();
-    let response = reqwest::Client::builder()
-        .no_proxy()
-        .build()
+    let response = http_client(None)
         .unwrap()
         .get(format!(
             "http://{}/computeMetadata/v1/nothing",

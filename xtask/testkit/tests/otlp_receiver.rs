@@ -13,7 +13,7 @@ use faas_testkit::otlp::proto::tonic::trace::v1::Span;
 use faas_testkit::otlp::{
     Format, OtlpReceiver, Payload, attr, hex, int_attr, kv, str_attr, trace_request,
 };
-use faas_testkit::{Listener, RefusedPort, Reply, Sequence};
+use faas_testkit::{Listener, RefusedPort, Reply, Sequence, http_client};
 use prost::Message;
 
 fn request(names: &[&str]) -> ExportTraceServiceRequest {
@@ -31,11 +31,7 @@ fn request(names: &[&str]) -> ExportTraceServiceRequest {
 }
 
 fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .no_proxy()
-        .timeout(Duration::from_secs(5))
-        .build()
-        .unwrap()
+    http_client(Some(Duration::from_secs(5))).unwrap()
 }
 
 async fn post(
