@@ -37,35 +37,40 @@ use super::accept::{accept_logs, accept_metrics, accept_traces};
 #[derive(Debug, Clone)]
 pub(crate) struct GrpcReceiver(Arc<Shared>);
 
-#[tonic::async_trait]
-impl TraceService for GrpcReceiver {
-    async fn export(
-        &self,
-        request: Request<ExportTraceServiceRequest>,
-    ) -> Result<Response<ExportTraceServiceResponse>, Status> {
-        Ok(Response::new(accept_traces(&self.0, request.into_inner())))
-    }
+/// Implements one OTLP gRPC service's `export` on [`GrpcReceiver`] by handing the request to
+/// the same `accept_*` function the HTTP receiver uses.
+macro_rules! export_by {
+    ($service:ident, $request:ty, $response:ty, $accept:ident) => {
+        #[tonic::async_trait]
+        impl $service for GrpcReceiver {
+            async fn export(
+                &self,
+                request: Request<$request>,
+            ) -> Result<Response<$response>, Status> {
+                Ok(Response::new($accept(&self.0, request.into_inner())))
+            }
+        }
+    };
 }
 
-#[tonic::async_trait]
-impl MetricsService for GrpcReceiver {
-    async fn export(
-        &self,
-        request: Request<ExportMetricsServiceRequest>,
-    ) -> Result<Response<ExportMetricsServiceResponse>, Status> {
-        Ok(Response::new(accept_metrics(&self.0, request.into_inner())))
-    }
-}
-
-#[tonic::async_trait]
-impl LogsService for GrpcReceiver {
-    async fn export(
-        &self,
-        request: Request<ExportLogsServiceRequest>,
-    ) -> Result<Response<ExportLogsServiceResponse>, Status> {
-        Ok(Response::new(accept_logs(&self.0, request.into_inner())))
-    }
-}
+export_by!(
+    TraceService,
+    ExportTraceServiceRequest,
+    ExportTraceServiceResponse,
+    accept_traces
+);
+export_by!(
+    MetricsService,
+    ExportMetricsServiceRequest,
+    ExportMetricsServiceResponse,
+    accept_metrics
+);
+export_by!(
+    LogsService,
+    ExportLogsServiceRequest,
+    ExportLogsServiceResponse,
+    accept_logs
+);
 
 /// Binds `addr` (loopback, checked by the configuration), serves in the background until the
 /// process ends, and returns the bound address.
