@@ -82,11 +82,5 @@ async fn rule_to_queue_carries_the_detail_context() {
     assert_eq!(event["detail"]["items"][0], "a");
 
     // The consumer side (a Lambda target would receive this event as is).
-    let description =
-        faas_aws::triggers::describe(&event, &faas_aws::triggers::DescribeOptions::default());
-    assert_eq!(description.links.len(), 1, "{description:?}");
-    assert_eq!(
-        description.links[0].span_context.span_id(),
-        producer.span_context.span_id()
-    );
+    assert_links_to(&event, &producer);
 }

@@ -8,7 +8,7 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_sqs::config::Credentials;
 use faas_messaging::TracingInterceptor;
 use opentelemetry::trace::{
-    SpanId, SpanKind, TraceContextExt, TraceId, Tracer, TracerProvider as _,
+    SpanContext, SpanId, SpanKind, TraceContextExt, TraceId, Tracer, TracerProvider as _,
 };
 use opentelemetry::{Context, KeyValue, Value};
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData};
@@ -217,6 +217,18 @@ pub fn assert_span(span: &SpanData, kind: SpanKind, expected: &[(&str, Option<&s
     for (key, value) in expected {
         assert_eq!(attribute_text(span, key).as_deref(), *value, "{key}");
     }
+}
+
+/// What faas-aws makes of `event` on the consumer side: exactly one link, to `producer`;
+/// returns it.
+pub fn assert_links_to(event: &serde_json::Value, producer: &SpanData) -> SpanContext {
+    let options = faas_aws::triggers::DescribeOptions::default();
+    let description = faas_aws::triggers::describe(event, &options);
+    assert_eq!(description.links.len(), 1, "{description:?}");
+    let link = description.links[0].span_context.clone();
+    assert_eq!(link.trace_id(), producer.span_context.trace_id());
+    assert_eq!(link.span_id(), producer.span_context.span_id());
+    link
 }
 
 /// A string SQS message attribute.

@@ -98,15 +98,5 @@ async fn topic_to_queues_carries_the_context() {
         "eventSourceARN": env_arn,
         "awsRegion": "us-east-1"
     }]});
-    let description =
-        faas_aws::triggers::describe(&event, &faas_aws::triggers::DescribeOptions::default());
-    assert_eq!(description.links.len(), 1, "{description:?}");
-    assert_eq!(
-        description.links[0].span_context.span_id(),
-        producer.span_context.span_id()
-    );
-    assert_eq!(
-        description.links[0].span_context.trace_id(),
-        producer.span_context.trace_id()
-    );
+    assert_links_to(&event, &producer);
 }
