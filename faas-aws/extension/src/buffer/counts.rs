@@ -6,12 +6,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 
 /// Spans in a trace request.
 pub(crate) fn span_count(request: &ExportTraceServiceRequest) -> u64 {
-    request
-        .resource_spans
-        .iter()
-        .flat_map(|r| &r.scope_spans)
-        .map(|s| s.spans.len() as u64)
-        .sum()
+    crate::otlp::spans(request).count() as u64
 }
 
 /// Data points in a metrics request (one per metric at least).
