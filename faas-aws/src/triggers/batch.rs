@@ -7,12 +7,27 @@ use std::sync::OnceLock;
 use faas_core::propagation::{MapExtractor, Propagation, has_remote_parent};
 use opentelemetry::KeyValue;
 use opentelemetry::trace::{Link, TraceContextExt};
+use serde_json::Value;
 
 use super::description::{DescribeOptions, MessageDescription};
+use super::json_path::str_at;
 
 /// The span name (and destination) of a batch whose messages come from several sources, as the
 /// Lambda + SQS conventions spell it: `multiple_sources process`.
 pub const MULTIPLE_SOURCES: &str = "multiple_sources";
+
+/// The source of each record: the last `:` field of the ARN at `path` (a queue's or a topic's
+/// name), `None` where the record has no ARN there or it ends in `:`.
+pub(super) fn arn_names<'a>(records: &'a [Value], path: &[&str]) -> Vec<Option<&'a str>> {
+    records
+        .iter()
+        .map(|record| {
+            str_at(record, path)
+                .and_then(|arn| arn.rsplit(':').next())
+                .filter(|name| !name.is_empty())
+        })
+        .collect()
+}
 
 /// The common messaging attributes and span name of a batch whose records come from the
 /// sources `destinations` (one per record, `None` when a record names none).

@@ -6,7 +6,7 @@ use opentelemetry::trace::SpanKind;
 use opentelemetry_semantic_conventions::attribute as attr;
 use serde_json::Value;
 
-use super::batch::{links_of, message, message_link, messaging_batch};
+use super::batch::{arn_names, links_of, message, message_link, messaging_batch};
 use super::description::{DescribeOptions, TriggerDescription};
 use super::json_path::{common, str_at};
 
@@ -15,14 +15,7 @@ const SYSTEM: &str = "aws.sns";
 
 pub(super) fn describe(records: &[Value], options: &DescribeOptions) -> TriggerDescription {
     let mut description = TriggerDescription::new(Trigger::PubSub, Some(SpanKind::Consumer));
-    let topics: Vec<Option<&str>> = records
-        .iter()
-        .map(|record| {
-            str_at(record, &["Sns", "TopicArn"])
-                .and_then(|arn| arn.rsplit(':').next())
-                .filter(|topic| !topic.is_empty())
-        })
-        .collect();
+    let topics = arn_names(records, &["Sns", "TopicArn"]);
     let (name, mut attributes) = messaging_batch(SYSTEM, &topics, false);
     if let Some(arn) = common(records, |r| str_at(r, &["Sns", "TopicArn"])) {
         attributes.push(KeyValue::new(attr::AWS_SNS_TOPIC_ARN, arn.to_owned()));

@@ -6,7 +6,7 @@ use opentelemetry::trace::SpanKind;
 use opentelemetry_semantic_conventions::attribute as attr;
 use serde_json::Value;
 
-use super::batch::{links_of, message, message_link, messaging_batch};
+use super::batch::{arn_names, links_of, message, message_link, messaging_batch};
 use super::description::{DescribeOptions, TriggerDescription};
 use super::json_path::{common, str_at};
 
@@ -15,14 +15,7 @@ const SYSTEM: &str = "aws_sqs";
 
 pub(super) fn describe(records: &[Value], options: &DescribeOptions) -> TriggerDescription {
     let mut description = TriggerDescription::new(Trigger::PubSub, Some(SpanKind::Consumer));
-    let queues: Vec<Option<&str>> = records
-        .iter()
-        .map(|record| {
-            str_at(record, &["eventSourceARN"])
-                .and_then(|arn| arn.rsplit(':').next())
-                .filter(|queue| !queue.is_empty())
-        })
-        .collect();
+    let queues = arn_names(records, &["eventSourceARN"]);
     let (name, mut attributes) = messaging_batch(SYSTEM, &queues, true);
     if let Some(region) = common(records, |r| str_at(r, &["awsRegion"])) {
         attributes.push(KeyValue::new(attr::CLOUD_REGION, region.to_owned()));
