@@ -121,6 +121,18 @@ fn start_all(reply: Reply, extra: &[(&str, &str)]) -> (ScriptedLambda, OtlpRecei
     (lambda, upstream, extension)
 }
 
+/// Plays invocation `id`: the emulator delivers it, then the function exports `spans` to the
+/// extension, which accepts them.
+async fn invocation(
+    lambda: &ScriptedLambda,
+    extension: &Extension,
+    id: &str,
+    spans: &ExportTraceServiceRequest,
+) {
+    lambda.invoke_and_wait(invoke(id));
+    assert_eq!(extension.post_traces(spans).await.0, 200);
+}
+
 impl Extension {
     fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.otlp)
@@ -675,9 +687,8 @@ async fn retry_after_in_seconds_or_as_a_date_is_honoured_and_data_delivered_once
 
     // 503 with Retry-After: 1, then 200.
     upstream.script([Reply::status(503).retry_after("1")]);
-    lambda.invoke_and_wait(invoke(&request_id(1)));
     let first = function_spans(&request_id(1), 1, 4);
-    assert_eq!(extension.post_traces(&first).await.0, 200);
+    invocation(&lambda, &extension, &request_id(1), &first).await;
     lambda.wait_nexts(2);
     let attempts = trace_attempts(&upstream);
     let statuses: Vec<u16> = attempts.iter().map(|a| a.0).collect();
@@ -691,9 +702,8 @@ async fn retry_after_in_seconds_or_as_a_date_is_honoured_and_data_delivered_once
     let not_before =
         UNIX_EPOCH + Duration::from_secs(date.duration_since(UNIX_EPOCH).unwrap().as_secs());
     upstream.script([Reply::status(429).retry_after(&httpdate::fmt_http_date(date))]);
-    lambda.invoke_and_wait(invoke(&request_id(2)));
     let second = function_spans(&request_id(2), 2, 4);
-    assert_eq!(extension.post_traces(&second).await.0, 200);
+    invocation(&lambda, &extension, &request_id(2), &second).await;
     lambda.wait_nexts(3);
     let attempts = trace_attempts(&upstream);
     let statuses: Vec<u16> = attempts.iter().map(|a| a.0).collect();
@@ -744,16 +754,14 @@ async fn an_invocations_spans_reach_upstream_before_the_extension_asks_for_the_n
     );
     for i in 0..5 {
         let id = request_id(i);
-        lambda.invoke_and_wait(invoke(&id));
         let spans = function_spans(&id, 0xe000 + i as u128, 3);
-        assert_eq!(extension.post_traces(&spans).await.0, 200);
+        invocation(&lambda, &extension, &id, &spans).await;
         lambda.wait_nexts(i + 2);
     }
     // A function that does not mark its spans: `platform.runtimeDone` ends the wait.
     let id = request_id(5);
-    lambda.invoke_and_wait(invoke(&id));
     let spans = unmarked(function_spans(&id, 0xe005, 2));
-    assert_eq!(extension.post_traces(&spans).await.0, 200);
+    invocation(&lambda, &extension, &id, &spans).await;
     assert_eq!(
         lambda.post_telemetry(runtime_done(&id, "success")).unwrap(),
         200
@@ -784,9 +792,8 @@ async fn without_any_signal_the_wait_ends_at_the_fallback_or_the_deadline() {
     let (lambda, upstream, mut extension) =
         start_all(Reply::Accept, &[("FAAS_OTEL_EXTENSION_WAIT_MS", "300")]);
     // Unmarked spans, no runtimeDone: exported after the 300 ms fallback wait.
-    lambda.invoke_and_wait(invoke(&request_id(1)));
     let spans = unmarked(function_spans(&request_id(1), 0xf001, 2));
-    assert_eq!(extension.post_traces(&spans).await.0, 200);
+    invocation(&lambda, &extension, &request_id(1), &spans).await;
     lambda.wait_nexts(2);
     let waited = nth_next_at(&lambda, 2) - delivered_at(&lambda, &request_id(1));
     assert!(waited >= Duration::from_millis(300), "{waited:?}");
@@ -895,9 +902,8 @@ async fn tail_sampling_waits_for_the_outcome_and_keeps_the_failed_invocation() {
     // The function's spans look fine; only the platform knows the invocation failed.
     for (i, status) in [(1, "error"), (2, "success")] {
         let id = request_id(i);
-        lambda.invoke_and_wait(invoke(&id));
         let spans = function_spans(&id, 0x4ee0 + i as u128, 3);
-        assert_eq!(extension.post_traces(&spans).await.0, 200);
+        invocation(&lambda, &extension, &id, &spans).await;
         // The span alone does not end the wait: the sampler needs the outcome.
         tokio::time::sleep(Duration::from_millis(300)).await;
         assert_eq!(lambda.nexts(), i, "still waiting for runtimeDone");
