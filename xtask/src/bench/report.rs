@@ -91,6 +91,12 @@ fn judged(met: bool, detail: String, over: impl FnOnce() -> String) -> String {
     }
 }
 
+/// The head of a Markdown table: the column names, then the separator row.
+fn table_head(w: &mut String, columns: &[&str]) {
+    let _ = writeln!(w, "| {} |", columns.join(" | "));
+    let _ = writeln!(w, "|{}", "---|".repeat(columns.len()));
+}
+
 fn median(run: &Run, of: fn(&Run) -> &Vec<Duration>) -> f64 {
     Summary::of(of(run))
         .map(|s| s.median_us)
@@ -308,13 +314,24 @@ fn overhead(w: &mut String, r: &Results) {
         let _ = writeln!(w, "Not measured in this run.\n");
         return;
     };
-    let _ = writeln!(
+    table_head(
         w,
-        "| function | round trip median | ratio | p99 | ratio | cycle median | ratio | p99 | ratio | added per invocation | invocations/s | ratio | exports received (requests, bytes) | errors |"
-    );
-    let _ = writeln!(
-        w,
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+        &[
+            "function",
+            "round trip median",
+            "ratio",
+            "p99",
+            "ratio",
+            "cycle median",
+            "ratio",
+            "p99",
+            "ratio",
+            "added per invocation",
+            "invocations/s",
+            "ratio",
+            "exports received (requests, bytes)",
+            "errors",
+        ],
     );
     for row in &r.overhead {
         let _ = writeln!(
@@ -345,11 +362,18 @@ fn cold(w: &mut String, r: &Results) {
         let _ = writeln!(w, "Not measured in this run.\n");
         return;
     };
-    let _ = writeln!(
+    table_head(
         w,
-        "| function | runs | median | ratio | p99 | ratio | added (median) |"
+        &[
+            "function",
+            "runs",
+            "median",
+            "ratio",
+            "p99",
+            "ratio",
+            "added (median)",
+        ],
     );
-    let _ = writeln!(w, "|---|---|---|---|---|---|---|");
     let base_median = Summary::of(&base.sample)
         .map(|s| s.median_us)
         .unwrap_or(f64::NAN);
@@ -382,11 +406,21 @@ fn faults(w: &mut String, r: &Results) {
         let _ = writeln!(w, "Not measured in this run.\n");
         return;
     }
-    let _ = writeln!(
+    table_head(
         w,
-        "| function | collector | invocations | cycle median | ratio | p99 | ratio | added per invocation | round trip median | errors |"
+        &[
+            "function",
+            "collector",
+            "invocations",
+            "cycle median",
+            "ratio",
+            "p99",
+            "ratio",
+            "added per invocation",
+            "round trip median",
+            "errors",
+        ],
     );
-    let _ = writeln!(w, "|---|---|---|---|---|---|---|---|---|---|");
     for row in &r.faults {
         let Some(healthy) = r
             .faults
@@ -485,11 +519,10 @@ fn micro(w: &mut String, r: &Results) {
         let _ = writeln!(w, "Not measured in this run.\n");
         return;
     }
-    let _ = writeln!(
+    table_head(
         w,
-        "| group | benchmark | median | baseline | ratio | added |"
+        &["group", "benchmark", "median", "baseline", "ratio", "added"],
     );
-    let _ = writeln!(w, "|---|---|---|---|---|---|");
     for e in &r.criterion {
         let base = criterion::baseline_of(e, &r.criterion);
         let (base_text, ratio_text, added_text) = match base {
