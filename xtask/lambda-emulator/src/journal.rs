@@ -3,8 +3,7 @@
 //! number of a [`Sequence`] that a test may share with its other fakes (an OTLP upstream, for
 //! one), so that "the export came before the next `next`" is a comparison of two numbers.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -13,33 +12,10 @@ use serde_json::Value;
 /// against hangs, never a threshold a test relies on.
 pub const PATIENCE: Duration = Duration::from_secs(30);
 
-/// A shared, increasing sequence number (starting at 1). Clones share the counter; hand the
-/// same one to every fake of a test, or wrap an `Arc<AtomicU64>` another fake already uses.
-#[derive(Debug, Clone, Default)]
-pub struct Sequence(Arc<AtomicU64>);
-
-impl Sequence {
-    /// A new sequence at 0 (its first number is 1).
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// The next number.
-    pub fn next_number(&self) -> u64 {
-        self.0.fetch_add(1, Ordering::SeqCst) + 1
-    }
-
-    /// The counter itself, to share with fakes that take an `Arc<AtomicU64>`.
-    pub fn counter(&self) -> Arc<AtomicU64> {
-        self.0.clone()
-    }
-}
-
-impl From<Arc<AtomicU64>> for Sequence {
-    fn from(counter: Arc<AtomicU64>) -> Self {
-        Self(counter)
-    }
-}
+/// The shared, increasing sequence number (starting at 1) of the test kit: clones share the
+/// counter; hand the same one to every fake of a test (the OTLP receiver of `faas-testkit`
+/// takes it as it is).
+pub use faas_testkit::Sequence;
 
 /// One thing the extension or the function's runtime did, or that was done to it.
 #[derive(Debug, Clone, PartialEq)]
@@ -193,7 +169,7 @@ impl Journal {
     /// Records `entry`; returns its number.
     pub fn push(&self, entry: Entry) -> u64 {
         let mut entries = self.lock();
-        let seq = self.sequence.next_number();
+        let seq = self.sequence.tick();
         entries.push(Logged {
             seq,
             at: Instant::now(),

@@ -230,7 +230,7 @@ fn an_extension_is_driven_event_by_event_and_observed_in_order() {
     );
     assert_eq!(lambda.nexts(), 3);
     // The sequence is shared: the test's own numbers come after.
-    assert_eq!(sequence.next_number(), seqs[seqs.len() - 1] + 1);
+    assert_eq!(sequence.tick(), seqs[seqs.len() - 1] + 1);
 }
 
 #[test]

@@ -25,15 +25,14 @@ impl Sequence {
         self.0.load(Ordering::SeqCst)
     }
 
-    /// The shared counter, to number from it elsewhere (`fetch_add(1) + 1`), e.g. in
-    /// `lambda_emulator::Sequence::from`.
+    /// The shared counter, to number from it elsewhere (`fetch_add(1) + 1`).
     pub fn counter(&self) -> Arc<AtomicU64> {
         self.0.clone()
     }
 }
 
-/// Numbers from an existing counter (e.g. `lambda_emulator::Sequence::counter()`), so the
-/// emulator's log and the test kit's fakes share one sequence.
+/// Numbers from an existing counter, so a fake that keeps an `Arc<AtomicU64>` and the test
+/// kit's fakes share one sequence.
 impl From<Arc<AtomicU64>> for Sequence {
     fn from(counter: Arc<AtomicU64>) -> Self {
         Self(counter)
