@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::defaults::ACCOUNT_ID;
 use crate::ids;
 use crate::registration::{self, Registration};
 use crate::reply::Reply;
@@ -69,15 +68,7 @@ fn register(shared: &Arc<Shared>, request: &Request) -> Reply {
         json!({ "name": name, "state": "Ready", "events": events }),
     );
     shared.changed.notify_all();
-    let mut body = json!({
-        "functionName": shared.name,
-        "functionVersion": shared.version,
-        "handler": "bootstrap",
-    });
-    if Registration::accepts_account_id(request) {
-        body["accountId"] = json!(ACCOUNT_ID);
-    }
-    Reply::json(200, &body).with_header("Lambda-Extension-Identifier", &id)
+    registration::registered(request, &shared.name, &shared.version, &id)
 }
 
 /// The extension's long poll: ends its part of the current invocation, then waits for its
@@ -124,12 +115,7 @@ fn error(shared: &Arc<Shared>, request: &Request, rest: &str) -> Reply {
         .header("lambda-extension-identifier")
         .unwrap_or_default();
     let mut state = shared.lock();
-    let Some(name) = state
-        .extensions
-        .iter()
-        .find(|e| e.id == id)
-        .map(|e| e.name.clone())
-    else {
+    let Some(name) = state.extension_name(id) else {
         return registration::unknown_extension(id);
     };
     let error_type = registration::error_type(request);

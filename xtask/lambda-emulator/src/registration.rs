@@ -2,7 +2,9 @@
 //! its `init/error` and `exit/error` calls: read the same way by the emulated environment and
 //! by the scripted mode.
 
-use serde_json::Value;
+use serde_json::{Value, json};
+
+use crate::defaults::ACCOUNT_ID;
 
 use crate::reply::Reply;
 use crate::request::Request;
@@ -86,4 +88,18 @@ pub(crate) fn unknown_extension(id: &str) -> Reply {
         "Extension.InvalidExtensionId",
         &format!("Lambda-Extension-Identifier {id:?} is not a registered extension"),
     )
+}
+
+/// The answer to an accepted `register`: the function's name and version, the handler, the
+/// account id when the extension asked for it, and its identifier header.
+pub(crate) fn registered(request: &Request, function: &str, version: &str, id: &str) -> Reply {
+    let mut body = json!({
+        "functionName": function,
+        "functionVersion": version,
+        "handler": "bootstrap",
+    });
+    if Registration::accepts_account_id(request) {
+        body["accountId"] = json!(ACCOUNT_ID);
+    }
+    Reply::json(200, &body).with_header("Lambda-Extension-Identifier", id)
 }

@@ -11,9 +11,8 @@
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use crate::defaults::ACCOUNT_ID;
 use crate::ids;
 use crate::journal::{Entry, Journal};
 use crate::registration::{self, Registration};
@@ -175,15 +174,7 @@ impl Script {
             cursor,
         });
         drop(state);
-        let mut body = json!({
-            "functionName": self.function_name,
-            "functionVersion": self.version,
-            "handler": "bootstrap",
-        });
-        if Registration::accepts_account_id(request) {
-            body["accountId"] = json!(ACCOUNT_ID);
-        }
-        Reply::json(200, &body).with_header("Lambda-Extension-Identifier", &id)
+        registration::registered(request, &self.function_name, &self.version, &id)
     }
 
     /// The name of the extension `request` identifies itself as.

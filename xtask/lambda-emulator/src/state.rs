@@ -122,6 +122,16 @@ pub struct State {
     pub closed_reason: Option<String>,
 }
 
+impl State {
+    /// The name of the registered extension with identifier `id`.
+    pub fn extension_name(&self, id: &str) -> Option<String> {
+        self.extensions
+            .iter()
+            .find(|e| e.id == id)
+            .map(|e| e.name.clone())
+    }
+}
+
 /// The state plus its condition variable, and what does not change.
 #[derive(Debug)]
 pub struct Shared {

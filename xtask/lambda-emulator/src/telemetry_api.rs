@@ -34,12 +34,7 @@ pub(crate) fn subscribe(shared: &Arc<Shared>, request: &Request) -> Reply {
         Err(message) => return Reply::error(400, "ValidationError", &message),
     };
     let mut state = shared.lock();
-    let Some(name) = state
-        .extensions
-        .iter()
-        .find(|e| e.id == id)
-        .map(|e| e.name.clone())
-    else {
+    let Some(name) = state.extension_name(id) else {
         return registration::unknown_extension(id);
     };
     let (sender, receiver) = mpsc::channel();
