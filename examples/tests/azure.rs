@@ -5,12 +5,13 @@
 //! trigger) with the app root `examples/azure` (host.json and function.json files), and a local
 //! OTLP/HTTP receiver whose requests are decoded with `opentelemetry-proto`.
 //!
-//! The last test builds the `hello` binary with `--features azure` (a nested `cargo build` of
-//! that one binary; its dependencies are already built) and serves it under the fake host.
+//! The last test serves the `hello` binary built with `--features azure` under the fake host:
+//! the one cargo built for this test when the feature is on (`cargo xtask test` turns it on),
+//! else a nested `cargo build` of it.
 #![allow(clippy::unwrap_used)]
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use faas_testkit::Process;
@@ -246,36 +247,7 @@ fn a_bad_port_stops_start_up_naming_the_variable() {
 /// `hello` with `--features azure`: the same Router, served by faas_azure::serve.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hello_builds_and_serves_with_the_azure_feature() {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    let output = Command::new(cargo)
-        .args([
-            "build",
-            "-p",
-            "examples",
-            "--bin",
-            "hello",
-            "--features",
-            "azure",
-            "--message-format=json",
-        ])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .stderr(Stdio::inherit())
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "cargo build --features azure failed"
-    );
-    let executable = String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-        .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "hello")
-        .find_map(|m| m["executable"].as_str().map(PathBuf::from))
-        .unwrap();
-    // Run a private copy: another build of the workspace may replace target/debug/hello.
-    let copy = std::env::temp_dir().join(format!("faas-otel-hello-azure-{}", std::process::id()));
-    std::fs::copy(&executable, &copy).unwrap();
-
+    let copy = hello_on_azure();
     let collector = OtlpReceiver::start().unwrap();
     let (_function, host) = start(&copy, &collector);
     host.wait_ready(Duration::from_secs(10)).await.unwrap();
@@ -295,4 +267,50 @@ async fn hello_builds_and_serves_with_the_azure_feature() {
         ],
     );
     let _ = std::fs::remove_file(&copy);
+}
+
+/// A private copy of `hello` built with `--features azure` (another build of the workspace may
+/// replace `target/debug/hello` while the test runs).
+fn hello_on_azure() -> PathBuf {
+    let copy = std::env::temp_dir().join(format!("faas-otel-hello-azure-{}", std::process::id()));
+    std::fs::copy(built_hello_on_azure(), &copy).unwrap();
+    copy
+}
+
+/// This package was built with `azure`: `hello` is the Azure variant already.
+#[cfg(feature = "azure")]
+fn built_hello_on_azure() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_hello"))
+}
+
+/// Without the feature, a nested `cargo build` of that one binary with it (slower: the
+/// dependencies resolve with other features than the test build's).
+#[cfg(not(feature = "azure"))]
+fn built_hello_on_azure() -> PathBuf {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let output = Command::new(cargo)
+        .args([
+            "build",
+            "-p",
+            "examples",
+            "--bin",
+            "hello",
+            "--features",
+            "azure",
+            "--message-format=json",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "cargo build --features azure failed"
+    );
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "hello")
+        .find_map(|m| m["executable"].as_str().map(PathBuf::from))
+        .unwrap()
 }
