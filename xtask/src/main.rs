@@ -61,7 +61,7 @@ const COMMANDS: &[Command] = &[
     },
     Command {
         name: "bench",
-        summary: "measure the tracing overhead (emulated Lambda, release builds) and write BENCHMARKS.md [--quick]",
+        summary: "measure the tracing overhead (emulated Lambda, release builds) and write BENCHMARKS.md [--quick] [--only collector]",
     },
     Command {
         name: "help",

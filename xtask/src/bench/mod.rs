@@ -7,7 +7,8 @@
 //! 4. the extension footprint (when a real extension is built) and 5. the zip sizes;
 //! 6. the criterion micro-benchmarks with their baselines.
 //!
-//! `--quick` runs few iterations: a smoke run of the whole pipeline.
+//! `--quick` runs few iterations: a smoke run of the whole pipeline. `--only collector` runs
+//! section 4 alone and prints its table.
 
 mod collector;
 mod criterion;
@@ -60,11 +61,21 @@ const QUICK: Plan = Plan {
 /// Runs the command from the workspace `root` with `args` (after `bench`).
 pub fn run(root: &Path, args: &[String]) -> Result<u8> {
     let mut quick = false;
-    for arg in args {
+    let mut only_collector = false;
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
         match arg.as_str() {
             "--quick" => quick = true,
-            other => bail!("unknown argument {other:?}: `cargo xtask bench [--quick]`"),
+            "--only" if args.next().is_some_and(|what| what == "collector") => {
+                only_collector = true
+            }
+            other => bail!(
+                "unknown argument {other:?}: `cargo xtask bench [--quick] [--only collector]`"
+            ),
         }
+    }
+    if only_collector {
+        return only_collector_section(root, quick);
     }
     let plan = if quick { QUICK } else { FULL };
     let started = Instant::now();
@@ -313,6 +324,15 @@ fn measure_extension(
         );
     }
     Ok((ours, rotel))
+}
+
+/// `--only collector`: section 4 alone, printed (BENCHMARKS.md is left as it is).
+fn only_collector_section(root: &Path, quick: bool) -> Result<u8> {
+    eprintln!("xtask: extension footprint vs rotel-agent only");
+    let (text, measured) =
+        extension_section(root, if quick { 3 } else { footprint::READY_RUNS });
+    println!("{text}");
+    Ok(if measured.is_some() { 0 } else { 1 })
 }
 
 /// Section 5: the zips under `target/lambda`, and the largest function zip.
