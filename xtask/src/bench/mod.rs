@@ -329,8 +329,7 @@ fn measure_extension(
 /// `--only collector`: section 4 alone, printed (BENCHMARKS.md is left as it is).
 fn only_collector_section(root: &Path, quick: bool) -> Result<u8> {
     eprintln!("xtask: extension footprint vs rotel-agent only");
-    let (text, measured) =
-        extension_section(root, if quick { 3 } else { footprint::READY_RUNS });
+    let (text, measured) = extension_section(root, if quick { 3 } else { footprint::READY_RUNS });
     println!("{text}");
     Ok(if measured.is_some() { 0 } else { 1 })
 }
