@@ -4,6 +4,7 @@
 //! Every variable read by faas-core is listed in [`VARIABLES`]. A value that cannot be used is
 //! an error naming the variable ([`ConfigError`]), never a panic and never silently ignored.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use http::{HeaderName, HeaderValue};
@@ -12,6 +13,7 @@ use opentelemetry::KeyValue;
 use crate::env::Env;
 use crate::error::ConfigError;
 use crate::http_privacy::HttpPrivacy;
+use crate::pipeline::export_auth::ExportAuth;
 use crate::propagation::Propagation;
 use crate::sampling::SamplerConfig;
 
@@ -209,6 +211,9 @@ pub struct TelemetryConfig {
     /// What HTTP instrumentation never records, on every provider: `FAAS_OTEL_DENY_HEADERS`
     /// and `FAAS_OTEL_DENY_QUERY_PARAMS` on top of the built-in lists.
     pub http_privacy: HttpPrivacy,
+    /// Authorizes every OTLP/HTTP request (SigV4, a bearer token); set by the telemetry
+    /// builder's `with_export_auth`, never read from the environment here.
+    pub export_auth: Option<Arc<dyn ExportAuth>>,
 }
 
 impl TelemetryConfig {
@@ -295,6 +300,7 @@ impl TelemetryConfig {
             propagation: Propagation::from_env(env)?,
             sampler: SamplerConfig::from_env(env)?,
             http_privacy: HttpPrivacy::from_env(env),
+            export_auth: None,
         })
     }
 }

@@ -11,6 +11,7 @@ use opentelemetry_sdk::metrics::data::ResourceMetrics;
 use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 
+use super::export_auth::AuthorizingClient;
 use super::http_client::ExportHttpClient;
 use crate::config::{Compression, Protocol, TelemetryConfig};
 use crate::error::Error;
@@ -43,8 +44,10 @@ fn otlp_protocol(protocol: Protocol) -> opentelemetry_otlp::Protocol {
     }
 }
 
-fn client(config: &TelemetryConfig) -> Result<ExportHttpClient, Error> {
-    ExportHttpClient::new(config.export_timeout).map_err(|e| Error::Exporter(e.to_string()))
+fn client(config: &TelemetryConfig) -> Result<AuthorizingClient<ExportHttpClient>, Error> {
+    let client =
+        ExportHttpClient::new(config.export_timeout).map_err(|e| Error::Exporter(e.to_string()))?;
+    Ok(AuthorizingClient::new(client, config.export_auth.clone()))
 }
 
 fn compression(config: &TelemetryConfig) -> Option<opentelemetry_otlp::Compression> {

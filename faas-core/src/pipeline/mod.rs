@@ -26,6 +26,7 @@
 //! # Ok(()) }
 //! ```
 
+pub(crate) mod export_auth;
 mod exporter;
 mod flush;
 mod http_client;
@@ -34,6 +35,7 @@ mod shutdown;
 mod span_buffer;
 mod telemetry;
 
+pub use export_auth::{ExportAuth, ExportAuthError};
 pub use flush::{
     DEADLINE_MARGIN, FlushReport, MAX_PLAUSIBLE_REMAINING, MIN_FLUSH_BUDGET, effective_budget,
 };

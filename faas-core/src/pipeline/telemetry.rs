@@ -12,6 +12,7 @@ use opentelemetry_sdk::metrics::reader::MetricReader;
 use opentelemetry_sdk::metrics::{ManualReader, SdkMeterProvider};
 use opentelemetry_sdk::trace::{Sampler, SdkTracer, SdkTracerProvider, SpanExporter};
 
+use super::export_auth::ExportAuth;
 use super::exporter::{
     DynMetricExporter, DynSpanExporter, MetricExporterFactory, SpanExporterFactory,
     otlp_metric_exporter, otlp_span_exporter,
@@ -92,6 +93,7 @@ pub struct TelemetryBuilder {
     install_global: bool,
     enriched: Vec<KeyValue>,
     cost_model: Option<Arc<dyn CostModel>>,
+    export_auth: Option<Arc<dyn ExportAuth>>,
 }
 
 impl std::fmt::Debug for TelemetryBuilder {
@@ -125,6 +127,7 @@ impl Telemetry {
             install_global: true,
             enriched: Vec::new(),
             cost_model: None,
+            export_auth: None,
         }
     }
 
@@ -374,6 +377,13 @@ impl TelemetryBuilder {
         self
     }
 
+    /// Authorizes every OTLP/HTTP export request with `auth` (SigV4 in faas-aws, a Google
+    /// token in faas-gcp), after compression and on every attempt; see [`ExportAuth`].
+    pub fn with_export_auth(mut self, auth: Arc<dyn ExportAuth>) -> Self {
+        self.export_auth = Some(auth);
+        self
+    }
+
     /// Prices invocations with `model` instead of the environment's price plan.
     pub fn with_cost_model(mut self, model: Arc<dyn CostModel>) -> Self {
         self.cost_model = Some(model);
@@ -402,10 +412,13 @@ impl TelemetryBuilder {
 
     /// Builds the pipeline. Does no network I/O.
     pub fn build(self) -> Result<Telemetry, Error> {
-        let config = match self.config {
+        let mut config = match self.config {
             Some(config) => config,
             None => TelemetryConfig::from_env(&self.env)?,
         };
+        if let Some(auth) = self.export_auth {
+            config.export_auth = Some(auth);
+        }
         let environment = self.environment;
         let cost_model = match self.cost_model {
             Some(model) => Some(model),
