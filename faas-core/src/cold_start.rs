@@ -3,8 +3,23 @@
 //! A process is cold exactly once: [`ColdStart::take`] hands the cold start to the first caller,
 //! whichever thread or concurrent invocation it is, and to nobody after it. Initialization is
 //! measured from the start of the process as the operating system recorded it (on Linux,
-//! `/proc/self/stat`, so the time before `main` is included) to the first invocation, and
-//! split into phases that code marks with [`ColdStart::mark_phase`].
+//! `/proc/self/stat`, so the time before `main` is included) to the moment the function is
+//! ready and first asks for an event ([`ColdStart::mark_ready`]: on Lambda the runtime's first
+//! `GET /next`, on the HTTP platforms the server starting to accept), and split into phases
+//! that code marks with [`ColdStart::mark_phase`]. The time spent waiting for the first event
+//! after that is not initialization. Without a ready mark it ends at the first invocation
+//! (attribute [`INIT_END`] tells which).
+//!
+//! # `faas init` next to Lambda's `platform init`
+//!
+//! When the Lambda extension reports the platform's INIT phase (`platform.initReport`, the
+//! `platform init` span), the two measure different things: `faas init` is this runtime
+//! process, from its start to its first `/next`; Lambda's INIT phase also holds the start of
+//! the extensions (before the runtime process exists) and ends when the runtime *and* every
+//! extension have asked for the next event. So `platform init` ≥ `faas init`; the difference is
+//! the extensions' share. For the billed INIT duration and the cold start the caller waited
+//! for, believe `platform init`; for where the function's own start-up time went, `faas init`
+//! and its phases.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, OnceLock};
@@ -15,6 +30,15 @@ use opentelemetry::{Context, KeyValue};
 
 use crate::attributes;
 use crate::faas_environment::InitializationType;
+
+/// Where the initialization span ended: [`INIT_END_READY`] or [`INIT_END_FIRST_INVOCATION`].
+pub const INIT_END: &str = "faas_otel.init.end";
+/// [`INIT_END`] when the function marked itself ready ([`ColdStart::mark_ready`]): the runtime
+/// first asked for an event there.
+pub const INIT_END_READY: &str = "ready_for_event";
+/// [`INIT_END`] without a ready mark: initialization ran up to the first invocation, waiting
+/// for it included.
+pub const INIT_END_FIRST_INVOCATION: &str = "first_invocation";
 
 /// Linux's `USER_HZ`: the unit of `/proc/self/stat` start times (100 on every mainstream
 /// architecture; reading it with `sysconf` would need `unsafe`).
@@ -34,6 +58,8 @@ pub struct ColdStartInfo {
     process_start: (Instant, SystemTime),
     phases: Vec<(String, Instant)>,
     first_invocation: Instant,
+    /// When the function first asked for an event, if it said so.
+    ready: Option<Instant>,
 }
 
 /// Process-wide cold-start state. Use [`ColdStart::global`] in functions; tests build their own.
@@ -44,6 +70,7 @@ pub struct ColdStart {
     includes_runtime_start: bool,
     initialization_type: OnceLock<InitializationType>,
     phases: Mutex<Vec<(String, Instant)>>,
+    ready: OnceLock<Instant>,
 }
 
 impl ColdStart {
@@ -77,6 +104,17 @@ impl ColdStart {
             includes_runtime_start,
             initialization_type: OnceLock::new(),
             phases: Mutex::new(Vec::new()),
+            ready: OnceLock::new(),
+        }
+    }
+
+    /// Marks the end of initialization: the function is about to ask for its first event (the
+    /// Lambda runtime's first `/next`, the HTTP server starting to accept). Only the first call
+    /// counts, and none after the cold start was taken. Initialization, its last phase
+    /// (`ready`) and `faas.init_duration` end here; the wait for the first event is left out.
+    pub fn mark_ready(&self) {
+        if !self.taken.load(Ordering::Acquire) {
+            let _ = self.ready.set(Instant::now());
         }
     }
 
@@ -109,6 +147,8 @@ impl ColdStart {
             return None;
         }
         let first_invocation = Instant::now();
+        let ready = self.ready.get().copied();
+        let init_end = ready.unwrap_or(first_invocation);
         let initialization_type = self
             .initialization_type
             .get()
@@ -122,27 +162,40 @@ impl ColdStart {
         Some(ColdStartInfo {
             user_visible: initialization_type.is_user_visible_cold_start(),
             initialization_type,
-            init_duration: first_invocation.saturating_duration_since(self.process_start.0),
+            init_duration: init_end.saturating_duration_since(self.process_start.0),
             includes_runtime_start: self.includes_runtime_start,
             process_start: self.process_start,
             phases,
             first_invocation,
+            ready,
         })
     }
 }
 
 impl ColdStartInfo {
-    /// The phases of initialization, each with its start and end, ending with `ready`
-    /// (last mark to the first invocation).
+    /// Where initialization ended: the ready mark, else the first invocation.
+    pub fn init_end(&self) -> Instant {
+        self.ready.unwrap_or(self.first_invocation)
+    }
+
+    /// Whether the function marked itself ready ([`ColdStart::mark_ready`]).
+    pub fn has_ready_mark(&self) -> bool {
+        self.ready.is_some()
+    }
+
+    /// The phases of initialization, each with its start and end, ending with `ready` (last
+    /// mark to the end of initialization: [`ColdStartInfo::init_end`]). Marks after the end
+    /// are clamped to it.
     pub fn phases(&self) -> Vec<(String, Instant, Instant)> {
         let mut out = Vec::with_capacity(self.phases.len() + 1);
+        let init_end = self.init_end().max(self.process_start.0);
         let mut start = self.process_start.0;
         for (name, end) in &self.phases {
-            let end = (*end).max(start);
+            let end = (*end).max(start).min(init_end);
             out.push((name.clone(), start, end));
             start = end;
         }
-        out.push(("ready".to_owned(), start, self.first_invocation.max(start)));
+        out.push(("ready".to_owned(), start, init_end));
         out
     }
 
@@ -174,6 +227,14 @@ impl ColdStartInfo {
                     attributes::INIT_INCLUDES_RUNTIME_START,
                     self.includes_runtime_start,
                 ),
+                KeyValue::new(
+                    INIT_END,
+                    if self.has_ready_mark() {
+                        INIT_END_READY
+                    } else {
+                        INIT_END_FIRST_INVOCATION
+                    },
+                ),
             ])
             .start_with_context(tracer, parent);
         let init_cx = parent.with_span(init);
@@ -188,7 +249,7 @@ impl ColdStartInfo {
         }
         init_cx
             .span()
-            .end_with_timestamp(self.wall(self.first_invocation));
+            .end_with_timestamp(self.wall(self.init_end()));
     }
 }
 
@@ -269,6 +330,33 @@ mod tests {
             assert_eq!(pair[0].2, pair[1].1, "phases are contiguous");
         }
         cold.mark_phase("ignored after take");
+        assert!(!info.has_ready_mark());
+        assert_eq!(info.init_end(), phases[2].2);
+    }
+
+    #[test]
+    fn initialization_ends_at_the_ready_mark_not_at_the_first_event() {
+        let start = Instant::now() - Duration::from_millis(300);
+        let cold = ColdStart::starting_at(start, SystemTime::now(), true);
+        cold.mark_phase("telemetry");
+        cold.mark_ready();
+        let ready = *cold.ready.get().unwrap();
+        cold.mark_ready();
+        assert_eq!(cold.ready.get(), Some(&ready), "only the first mark counts");
+        std::thread::sleep(Duration::from_millis(5));
+        // A phase marked after the function was ready (it waited for the event) is clamped.
+        cold.mark_phase("late");
+        let info = cold.take().unwrap();
+        cold.mark_ready();
+        assert!(info.has_ready_mark());
+        assert_eq!(info.init_end(), ready);
+        assert!(info.first_invocation > ready);
+        assert_eq!(info.init_duration, ready.duration_since(start));
+        let phases = info.phases();
+        let names: Vec<_> = phases.iter().map(|p| p.0.as_str()).collect();
+        assert_eq!(names, ["telemetry", "late", "ready"]);
+        assert_eq!(phases[2].2, ready);
+        assert_eq!(phases[1].2, ready, "clamped to the end of initialization");
     }
 
     #[test]

@@ -98,6 +98,14 @@ pub const VARIABLES: &[(&str, &str)] = &[
         "time budget of the final drain on shutdown (default 1500)",
     ),
     (
+        "FAAS_OTEL_TIMEOUT_MARGIN_MS",
+        "the invocation watchdog fires this long before the deadline (default: flush budget + 50)",
+    ),
+    (
+        "FAAS_OTEL_INVOCATION_TIMEOUT_MS",
+        "deadline of each invocation where the platform sends none (Azure, Cloud Run); unset: no watchdog",
+    ),
+    (
         "FAAS_OTEL_PRICE_GB_SECOND",
         "override: USD per GB-second (x86_64)",
     ),
@@ -138,7 +146,7 @@ pub enum Protocol {
 }
 
 impl Protocol {
-    fn parse(variable: &str, value: &str) -> Result<Self, ConfigError> {
+    pub(crate) fn parse(variable: &str, value: &str) -> Result<Self, ConfigError> {
         match value.trim() {
             "http/protobuf" => Ok(Self::HttpProtobuf),
             "http/json" => Ok(Self::HttpJson),
@@ -356,7 +364,7 @@ fn parse_count(env: &Env, variable: &str) -> Result<Option<usize>, ConfigError> 
     }
 }
 
-fn signal_endpoint(
+pub(crate) fn signal_endpoint(
     env: &Env,
     signal_variable: &str,
     path: &str,
@@ -407,7 +415,10 @@ fn validate_url(variable: &str, url: &str) -> Result<(), ConfigError> {
     Ok(())
 }
 
-fn parse_headers(env: &Env, variable: &str) -> Result<Vec<(String, String)>, ConfigError> {
+pub(crate) fn parse_headers(
+    env: &Env,
+    variable: &str,
+) -> Result<Vec<(String, String)>, ConfigError> {
     let Some(value) = env.get(variable) else {
         return Ok(Vec::new());
     };

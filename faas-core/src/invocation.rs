@@ -8,15 +8,19 @@
 //! status, `error.type`, the exception event and the FaaS metrics.
 
 use std::borrow::Cow;
-use std::time::Instant;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock, Weak};
+use std::time::{Duration, Instant, SystemTime};
 
-use opentelemetry::trace::{Link, SpanKind, Status, TraceContextExt, Tracer as _};
+use opentelemetry::trace::{Link, SpanId, SpanKind, Status, TraceContextExt, Tracer as _};
 use opentelemetry::{Context, KeyValue};
 
 use crate::attributes::semconv::attribute as attr;
 use crate::attributes::{self, WARMUP};
 use crate::cost::BillingInput;
-use crate::pipeline::Telemetry;
+pub use crate::current_invocation::CurrentInvocationId;
+use crate::pipeline::{Telemetry, effective_budget};
+use crate::watchdog::WatchdogConfig;
 
 /// What started the invocation (`faas.trigger`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -181,14 +185,40 @@ impl Outcome {
 
 /// One invocation in flight. End it with [`InvocationSpan::end`]; dropping it ends the span
 /// without an outcome and without metrics.
+///
+/// It is ended exactly once: by [`InvocationSpan::end`], by its watchdog
+/// ([`InvocationSpan::watch_deadline`]) when the deadline comes first, or by the panic hook
+/// ([`crate::panic_hook`]) when the process is about to abort. Whichever comes second does
+/// nothing.
 #[derive(Debug)]
 pub struct InvocationSpan {
+    shared: Arc<Shared>,
+    watchdog: Option<tokio::task::AbortHandle>,
+}
+
+/// What the ways of ending an invocation share.
+#[derive(Debug)]
+pub(crate) struct Shared {
     cx: Context,
+    span_id: SpanId,
     started: Instant,
     trigger: Trigger,
     cold_start: bool,
     warmup: bool,
     telemetry: Telemetry,
+    ended: AtomicBool,
+    exception_recorded: AtomicBool,
+    deadline: OnceLock<SystemTime>,
+}
+
+/// The invocation whose context is current, as the panic hook finds it (a weak reference: the
+/// context must not keep its own invocation alive).
+#[derive(Debug, Clone)]
+struct CurrentInvocation(Weak<Shared>);
+
+/// The invocation in flight whose context is current on this thread, if any.
+pub(crate) fn current() -> Option<Arc<Shared>> {
+    Context::map_current(|cx| cx.get::<CurrentInvocation>().and_then(|c| c.0.upgrade()))
 }
 
 impl Telemetry {
@@ -205,6 +235,10 @@ impl Telemetry {
             invocation.trigger.as_str(),
         ));
         attributes.push(KeyValue::new(attr::FAAS_COLDSTART, cold_start));
+        let current_id = invocation
+            .invocation_id
+            .as_deref()
+            .map(|id| CurrentInvocationId(Arc::from(id)));
         if let Some(id) = invocation.invocation_id {
             attributes.push(KeyValue::new(attr::FAAS_INVOCATION_ID, id));
         }
@@ -227,24 +261,42 @@ impl Telemetry {
             .with_attributes(attributes)
             .with_links(invocation.links)
             .start_with_context(tracer, &parent);
+        let span_id = opentelemetry::trace::Span::span_context(&span).span_id();
         let cx = parent.with_span(span);
-
-        if let Some(info) = &cold {
-            if cx.span().span_context().is_sampled() {
-                info.record_span(tracer, &cx);
-            }
-            self.metrics()
-                .init_duration
-                .record(info.init_duration.as_secs_f64(), &[]);
-        }
-
-        InvocationSpan {
-            cx,
+        let cx = match current_id {
+            Some(id) => cx.with_value(id),
+            None => cx,
+        };
+        let shared = Arc::new_cyclic(|weak| Shared {
+            cx: cx.with_value(CurrentInvocation(weak.clone())),
+            span_id,
             started,
             trigger: invocation.trigger,
             cold_start,
             warmup: invocation.warmup,
             telemetry: self.clone(),
+            ended: AtomicBool::new(false),
+            exception_recorded: AtomicBool::new(false),
+            deadline: OnceLock::new(),
+        });
+        let cx = &shared.cx;
+        let sampled = cx.span().span_context().is_sampled();
+
+        if let Some(info) = &cold {
+            if sampled {
+                info.record_span(tracer, cx);
+            }
+            self.metrics()
+                .init_duration
+                .record(info.init_duration.as_secs_f64(), &[]);
+        }
+        if sampled {
+            self.open_spans().watch(span_id);
+        }
+
+        InvocationSpan {
+            shared,
+            watchdog: None,
         }
     }
 }
@@ -253,7 +305,7 @@ impl InvocationSpan {
     /// The context holding the invocation span: make it current for the handler
     /// (`opentelemetry::context::FutureExt::with_context`) so its spans become children.
     pub fn context(&self) -> &Context {
-        &self.cx
+        &self.shared.cx
     }
 
     /// Runs `future` with the invocation's context current at every poll, so that spans
@@ -263,22 +315,138 @@ impl InvocationSpan {
         &self,
         future: F,
     ) -> opentelemetry::context::WithContext<F> {
-        opentelemetry::context::FutureExt::with_context(future, self.cx.clone())
+        opentelemetry::context::FutureExt::with_context(future, self.shared.cx.clone())
     }
 
     /// Whether this invocation was the process's user-visible cold start.
     pub fn is_cold_start(&self) -> bool {
-        self.cold_start
+        self.shared.cold_start
     }
 
     /// Sets an attribute learned during the invocation (an HTTP status, say).
     pub fn set_attribute(&self, attribute: KeyValue) {
-        self.cx.span().set_attribute(attribute);
+        self.shared.cx.span().set_attribute(attribute);
+    }
+
+    /// Whether the span was ended already (by its watchdog or the panic hook, before
+    /// [`InvocationSpan::end`]).
+    pub fn is_ended(&self) -> bool {
+        self.shared.ended.load(Ordering::Acquire)
+    }
+
+    /// Arms the watchdog for an invocation due at `deadline` (the platform's, e.g. Lambda's
+    /// `Lambda-Runtime-Deadline-Ms`): [`WatchdogConfig::fire_after`] from now it ends the
+    /// invocation as [`Outcome::Timeout`] (error status, `error.type` = `timeout`,
+    /// `faas.timeouts`), ends the spans still open under it as errors (`error.type` =
+    /// `timeout`) and flushes spans and metrics within the flush budget, capped by the
+    /// deadline. [`InvocationSpan::end`] (or dropping the span) disarms it; after it fired,
+    /// `end` does nothing. A deadline already past or implausibly far arms nothing; so does a
+    /// thread without a tokio runtime. Arming again replaces the previous watchdog.
+    pub fn watch_deadline(&mut self, deadline: SystemTime, config: &WatchdogConfig) {
+        let Some(after) = config.fire_after(deadline, SystemTime::now()) else {
+            return;
+        };
+        let _ = self.shared.deadline.set(deadline);
+        self.watch_after(after);
+    }
+
+    /// Arms the watchdog to fire `after` from now (see [`InvocationSpan::watch_deadline`]);
+    /// the flush is then bounded by the flush budget alone, unless a deadline was set.
+    pub fn watch_after(&mut self, after: Duration) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        if let Some(previous) = self.watchdog.take() {
+            previous.abort();
+        }
+        let shared = self.shared.clone();
+        let task = runtime.spawn(async move {
+            tokio::time::sleep(after).await;
+            shared.time_out().await;
+        });
+        self.watchdog = Some(task.abort_handle());
     }
 
     /// Ends the span: status, `error.type` and an `exception` event on failure, cost
-    /// attributes, and the FaaS metrics (not for warm-up pings).
+    /// attributes, and the FaaS metrics (not for warm-up pings). Does nothing when the
+    /// watchdog or the panic hook ended it first.
     pub fn end(self, outcome: Outcome) {
+        self.shared.end(outcome);
+    }
+}
+
+impl Drop for InvocationSpan {
+    fn drop(&mut self) {
+        if let Some(watchdog) = self.watchdog.take() {
+            watchdog.abort();
+        }
+        if !self.shared.ended.load(Ordering::Acquire) {
+            self.shared
+                .telemetry
+                .open_spans()
+                .unwatch(self.shared.span_id);
+        }
+    }
+}
+
+impl Shared {
+    /// The watchdog fired: the spans still open under the invocation and the invocation end
+    /// as timeouts, then spans and metrics are flushed.
+    async fn time_out(&self) {
+        if !self.end_with_open_spans(Outcome::Timeout, "timeout", "the invocation timed out") {
+            return;
+        }
+        let budget = effective_budget(
+            self.telemetry.config().flush_timeout,
+            self.deadline(),
+            SystemTime::now(),
+        );
+        let _report = self.telemetry.flush_within(budget, true).await;
+    }
+
+    /// Ends the spans still open under the invocation (`error.type` = `error_type`, status
+    /// `message`), then the invocation with `outcome`; `false` if it was ended already.
+    pub(crate) fn end_with_open_spans(
+        &self,
+        outcome: Outcome,
+        error_type: &str,
+        message: &str,
+    ) -> bool {
+        if self.ended.load(Ordering::Acquire) {
+            return false;
+        }
+        self.telemetry
+            .open_spans()
+            .end_open_under(self.span_id, error_type, message);
+        self.end(outcome)
+    }
+
+    /// The invocation's deadline, when its watchdog was armed with one.
+    pub(crate) fn deadline(&self) -> Option<SystemTime> {
+        self.deadline.get().copied()
+    }
+
+    /// The telemetry the invocation records into.
+    pub(crate) fn telemetry(&self) -> &Telemetry {
+        &self.telemetry
+    }
+
+    /// Adds an `exception` event to the invocation span (the panic hook's, with the code
+    /// location); the outcome's own exception event is then left out.
+    pub(crate) fn record_exception(&self, attributes: Vec<KeyValue>) {
+        if self.ended.load(Ordering::Acquire) {
+            return;
+        }
+        self.cx.span().add_event("exception", attributes);
+        self.exception_recorded.store(true, Ordering::Release);
+    }
+
+    /// Ends the span with `outcome`, once; `false` if it was ended already.
+    pub(crate) fn end(&self, outcome: Outcome) -> bool {
+        if self.ended.swap(true, Ordering::AcqRel) {
+            return false;
+        }
+        self.telemetry.open_spans().unwatch(self.span_id);
         let duration = self.started.elapsed();
         let span = self.cx.span();
         let trigger = [KeyValue::new(attr::FAAS_TRIGGER, self.trigger.as_str())];
@@ -290,13 +458,15 @@ impl InvocationSpan {
                 message,
             } => {
                 span.set_attribute(KeyValue::new(attr::ERROR_TYPE, error_type.clone()));
-                span.add_event(
-                    "exception",
-                    vec![
-                        KeyValue::new(attr::EXCEPTION_TYPE, error_type.clone()),
-                        KeyValue::new(attr::EXCEPTION_MESSAGE, message.clone()),
-                    ],
-                );
+                if !self.exception_recorded.load(Ordering::Acquire) {
+                    span.add_event(
+                        "exception",
+                        vec![
+                            KeyValue::new(attr::EXCEPTION_TYPE, error_type.clone()),
+                            KeyValue::new(attr::EXCEPTION_MESSAGE, message.clone()),
+                        ],
+                    );
+                }
                 span.set_status(Status::error(message.clone()));
             }
             Outcome::Timeout => {
@@ -330,5 +500,6 @@ impl InvocationSpan {
                 Outcome::Timeout => metrics.timeouts.add(1, &trigger),
             }
         }
+        true
     }
 }

@@ -26,6 +26,7 @@ use crate::cost::{Architecture, CostModel};
 use crate::env::Env;
 use crate::error::Error;
 use crate::faas_environment::{FaasEnvironment, enrich_within};
+use crate::open_spans::OpenSpans;
 use crate::resource::build_resource;
 
 /// Name of the instrumentation scope of every span this project creates.
@@ -55,6 +56,10 @@ struct Inner {
     cold_start: &'static ColdStart,
     cost_model: Option<Arc<dyn CostModel>>,
     shut_down: AtomicBool,
+    open_spans: Arc<OpenSpans>,
+    /// OTLP log records (`OTEL_LOGS_EXPORTER=otlp`), flushed after the spans.
+    #[cfg(feature = "logging")]
+    logs: Option<Arc<super::log_export::LogExport>>,
 }
 
 /// Everything a flush needs, shared with the span processor (for the SDK's own
@@ -189,9 +194,27 @@ impl Telemetry {
         self.inner.environment.architecture()
     }
 
+    /// The OTLP log pipeline, when `OTEL_LOGS_EXPORTER=otlp`.
+    #[cfg(feature = "logging")]
+    pub(crate) fn log_export(&self) -> Option<&super::log_export::LogExport> {
+        self.inner.logs.as_deref()
+    }
+
     /// Number of spans waiting for the next flush.
     pub fn queued_spans(&self) -> usize {
         self.inner.drain.buffer.len()
+    }
+
+    /// The spans open under the invocations in flight (the watchdog and the panic hook end
+    /// them).
+    pub(crate) fn open_spans(&self) -> &OpenSpans {
+        &self.inner.open_spans
+    }
+
+    /// Drains spans and metrics within `budget`, blocking, on a thread and runtime of its own
+    /// (the panic hook's path: the caller's runtime may be the one that is going down).
+    pub(crate) fn drain_blocking(&self, budget: Duration) -> FlushReport {
+        self.inner.drain.blocking(budget, true)
     }
 
     /// Exports every ended span (and the metrics, when their interval has passed) within the
@@ -209,6 +232,11 @@ impl Telemetry {
         let started = Instant::now();
         let metrics_due = force_metrics || self.metrics_due(started);
         let mut report = self.inner.drain.export(budget, metrics_due, started).await;
+        #[cfg(feature = "logging")]
+        if let Some(logs) = &self.inner.logs {
+            logs.export(budget, started, force_metrics, &mut report)
+                .await;
+        }
         if report.metrics_exported
             && let Ok(mut last) = self.inner.last_metric_export.lock()
         {
@@ -469,6 +497,7 @@ impl TelemetryBuilder {
             resource: resource.clone(),
         });
 
+        let open_spans = OpenSpans::new();
         let mut tracer_builder = SdkTracerProvider::builder().with_resource(resource.clone());
         tracer_builder = if exporting {
             tracer_builder.with_sampler(config.sampler.build())
@@ -477,13 +506,14 @@ impl TelemetryBuilder {
         };
         if drain.span_exporter.is_some() {
             let for_sdk = drain.clone();
-            tracer_builder = tracer_builder.with_span_processor(BufferingProcessor {
-                buffer: drain.buffer.clone(),
-                on_sdk_flush: Arc::new(move |budget| {
-                    let _report = for_sdk.blocking(budget, false);
-                }),
-                shutdown_timeout: config.shutdown_timeout,
-            });
+            tracer_builder =
+                tracer_builder.with_span_processor(open_spans.wrap(BufferingProcessor {
+                    buffer: drain.buffer.clone(),
+                    on_sdk_flush: Arc::new(move |budget| {
+                        let _report = for_sdk.blocking(budget, false);
+                    }),
+                    shutdown_timeout: config.shutdown_timeout,
+                }));
         }
         let tracer_provider = tracer_builder.build();
         let scope = InstrumentationScope::builder(SCOPE_NAME)
@@ -508,8 +538,12 @@ impl TelemetryBuilder {
         }
         self.cold_start.mark_phase("telemetry");
 
+        #[cfg(feature = "logging")]
+        let logs = super::log_export::LogExport::from_env(&self.env, &config, &resource)?;
         Ok(Telemetry {
             inner: Arc::new(Inner {
+                #[cfg(feature = "logging")]
+                logs,
                 cost_model,
                 config,
                 environment,
@@ -522,6 +556,7 @@ impl TelemetryBuilder {
                 last_metric_export: Mutex::new(Instant::now()),
                 cold_start: self.cold_start,
                 shut_down: AtomicBool::new(false),
+                open_spans,
             }),
         })
     }
