@@ -24,7 +24,8 @@ use std::time::{Duration, SystemTime};
 use faas_core::env::Env;
 use faas_core::invocation::{Invocation, InvocationSpan, Outcome};
 use faas_core::pipeline::Telemetry;
-use faas_core::propagation::{MapExtractor, Propagation, has_remote_parent};
+use faas_core::propagation::{MapExtractor, has_remote_parent};
+use faas_core::watchdog::WatchdogConfig;
 use lambda_runtime::{Context as LambdaContext, LambdaInvocation};
 use opentelemetry::context::FutureExt as _;
 use opentelemetry::trace::{Span as _, SpanKind, Status, Tracer as _};
@@ -46,13 +47,14 @@ pub struct FaasLayer {
     shared: Arc<Shared>,
     /// Outside the `Arc`, so that setting it works on a layer that has been cloned.
     xray_parent: bool,
+    /// When each invocation's watchdog fires (see [`FaasLayer::with_watchdog`]).
+    watchdog: WatchdogConfig,
 }
 
 #[derive(Debug)]
 struct Shared {
     telemetry: Telemetry,
     options: DescribeOptions,
-    xray: Propagation,
     function_version: Option<String>,
     warmup: Option<Warmup>,
     /// Spans the previous flushes dropped, reported on the next invocation span.
@@ -108,13 +110,14 @@ impl FaasLayer {
             propagation: config.propagation.clone(),
             privacy: config.http_privacy.clone(),
         };
+        let watchdog = WatchdogConfig::from_env_or_default(env, telemetry.config().flush_timeout);
         Self {
+            watchdog,
             xray_parent: env
                 .get(XRAY_PARENT_VAR)
                 .is_none_or(|v| !v.trim().eq_ignore_ascii_case("false")),
             shared: Arc::new(Shared {
                 options,
-                xray: Propagation::from_names("xray").unwrap_or_default(),
                 function_version: env.get("AWS_LAMBDA_FUNCTION_VERSION"),
                 warmup: env.get("FAAS_OTEL_WARMUP").and_then(|w| Warmup::parse(&w)),
                 runtime_api: std::sync::OnceLock::new(),
@@ -125,10 +128,23 @@ impl FaasLayer {
     }
 
     /// Whether the invocation's X-Ray header becomes the parent when the event carries no W3C
-    /// parent (default: yes, `Sampled` respected). Turn it off when X-Ray tracing is passive
-    /// and its `Sampled=0` would make a parent-based sampler drop every trace.
+    /// parent (default: yes, and only when it says `Sampled=1`: PassThrough's `Sampled=0` and
+    /// Root-only headers always start a fresh root carrying `faas_otel.xray.trace_id` and a
+    /// link to the X-Ray segment). Turn it off to make every such invocation a fresh root.
     pub fn with_xray_parent(mut self, enabled: bool) -> Self {
         self.xray_parent = enabled;
+        self
+    }
+
+    /// Sets when each invocation's watchdog fires: `margin` before the invocation's deadline
+    /// (`Lambda-Runtime-Deadline-Ms`) it ends the invocation span as a timeout (`error.type` =
+    /// `timeout`, `faas.timeouts`), ends the spans still open under it as errors and flushes,
+    /// so the trace reaches the collector before Lambda ends the environment. Default: read
+    /// from `FAAS_OTEL_TIMEOUT_MARGIN_MS` (a value that cannot be used falls back to the
+    /// default here; [`crate::Server`] refuses it at start-up), else the flush budget plus
+    /// 50 ms.
+    pub fn with_watchdog(mut self, config: WatchdogConfig) -> Self {
+        self.watchdog = config;
         self
     }
 
@@ -152,6 +168,7 @@ impl<S> Layer<S> for FaasLayer {
             inner,
             shared: self.shared.clone(),
             xray_parent: self.xray_parent,
+            watchdog: self.watchdog,
         }
     }
 }
@@ -162,6 +179,7 @@ pub struct FaasService<S> {
     inner: S,
     shared: Arc<Shared>,
     xray_parent: bool,
+    watchdog: WatchdogConfig,
 }
 
 /// One invocation in flight.
@@ -189,17 +207,9 @@ impl Shared {
                 return Some(cx);
             }
         }
-        if xray_parent && let Some(header) = lambda.xray_trace_id.as_deref() {
-            let carrier = std::collections::HashMap::from([(
-                "x-amzn-trace-id".to_owned(),
-                header.to_owned(),
-            )]);
-            let cx = self.xray.extract(&MapExtractor(&carrier));
-            if has_remote_parent(&cx) {
-                return Some(cx);
-            }
-        }
-        None
+        // Only `Sampled=1`: PassThrough's `Sampled=0` / Root-only headers start a fresh root.
+        let header = lambda.xray_trace_id.as_deref().filter(|_| xray_parent);
+        header.and_then(crate::triggers::xray_parent)
     }
 
     fn start(&self, invocation: &LambdaInvocation, xray_parent: bool) -> Started {
@@ -242,9 +252,12 @@ impl Shared {
         if let Some(kind) = described.kind {
             description = description.with_kind(kind);
         }
-        if let Some(parent) = self.parent(described.parent, lambda, xray_parent) {
-            description = description.with_parent(parent);
-        }
+        description = match self.parent(described.parent, lambda, xray_parent) {
+            Some(parent) => description.with_parent(parent),
+            None => {
+                crate::triggers::correlate_with_xray(description, lambda.xray_trace_id.as_deref())
+            }
+        };
         if warmup {
             description = description.warmup();
         }
@@ -365,7 +378,10 @@ where
 
     fn call(&mut self, invocation: LambdaInvocation) -> Self::Future {
         let shared = self.shared.clone();
-        let started = shared.start(&invocation, self.xray_parent);
+        let mut started = shared.start(&invocation, self.xray_parent);
+        if let Some(deadline) = started.deadline {
+            started.span.watch_deadline(deadline, &self.watchdog);
+        }
         if started.warmup {
             let request_id = invocation.context.request_id.clone();
             return Box::pin(async move {

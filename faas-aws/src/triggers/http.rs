@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use faas_core::http_privacy::{REDACTED, decode_query_component};
 use faas_core::http_server::{normalize_method, span_name, split_host};
 use faas_core::invocation::Trigger;
-use faas_core::propagation::{MapExtractor, has_remote_parent};
+use faas_core::propagation::{MapExtractor, XrayHeader, has_remote_parent};
 use opentelemetry::KeyValue;
 use opentelemetry::trace::SpanKind;
 use opentelemetry_semantic_conventions::attribute as attr;
@@ -193,7 +193,17 @@ pub(super) fn describe(event: &Value, options: &DescribeOptions) -> Option<Trigg
 
     let cx = options.propagation.extract(&MapExtractor(&headers));
     if has_remote_parent(&cx) {
-        description.parent = Some(cx);
+        // An X-Ray parent that is not sampled (PassThrough) would silence the trace: a
+        // fresh root linked to it instead. A W3C `traceparent`'s decision is kept.
+        let xray = headers
+            .get("x-amzn-trace-id")
+            .and_then(|h| XrayHeader::parse(h));
+        match xray {
+            Some(xray) if xray.is_context_of(&cx) && xray.parent().is_none() => {
+                description.links.extend(xray.link());
+            }
+            _ => description.parent = Some(cx),
+        }
     }
     Some(description)
 }

@@ -40,6 +40,14 @@
 //! delivered to SQS without raw delivery, the SNS envelope in the message body). Only
 //! `OTEL_PROPAGATORS=none` ([`Propagation::is_disabled`](faas_core::propagation::Propagation::is_disabled)) turns the links off as well.
 //!
+//! X-Ray is read the PassThrough way ([`XrayHeader`](faas_core::propagation::XrayHeader)):
+//! an X-Ray header becomes a parent only with `Sampled=1`. An HTTP request whose configured
+//! propagators took a `Sampled=0` or deferred `x-amzn-trace-id` as the parent has no parent
+//! and links to that segment instead; an SQS message whose `AWSTraceHeader` has only a `Root`
+//! (nothing to link to) keeps its trace id in `faas_otel.xray.trace_id` on the message span.
+//! The invocation's own header (`Lambda-Runtime-Trace-Id`) follows the same rule:
+//! [`xray_parent`], [`correlate_with_xray`].
+//!
 //! # Privacy
 //!
 //! No request header is recorded except the user agent. `authorization`, `cookie`,
@@ -63,10 +71,12 @@ mod kinesis;
 mod s3;
 mod sns;
 mod sqs;
+mod xray;
 
 pub use batch::MULTIPLE_SOURCES;
 pub use description::{DescribeOptions, MessageDescription, TriggerDescription};
 pub use eventbridge::{EVENTBRIDGE_DETAIL_FIELD, EVENTBRIDGE_RULE_ARN};
+pub use xray::{correlate_with_xray, xray_parent};
 // The privacy lists are shared with every provider's HTTP instrumentation.
 pub use faas_core::http_privacy::{DENIED_HEADERS, HttpPrivacy, REDACTED, REDACTED_QUERY_PARAMS};
 

@@ -1,6 +1,7 @@
 //! SQS: a batch of messages from one or more queues.
 
 use faas_core::invocation::Trigger;
+use faas_core::propagation::XrayHeader;
 use opentelemetry::KeyValue;
 use opentelemetry::trace::SpanKind;
 use opentelemetry_semantic_conventions::attribute as attr;
@@ -25,14 +26,22 @@ pub(super) fn describe(records: &[Value], options: &DescribeOptions) -> TriggerD
     description.messages = records
         .iter()
         .map(|record| {
+            let xray = str_at(record, &["attributes", "AWSTraceHeader"]);
             let link = message_link(
                 options,
                 str_at(record, &["messageAttributes", "traceparent", "stringValue"]),
                 str_at(record, &["messageAttributes", "tracestate", "stringValue"]),
-                str_at(record, &["attributes", "AWSTraceHeader"]),
+                xray,
             )
             .or_else(|| sns_envelope_link(record, options));
-            message(str_at(record, &["messageId"]), link)
+            let mut message = message(str_at(record, &["messageId"]), link);
+            // A Root-only `AWSTraceHeader` has no segment to link to: keep its trace id.
+            if message.link.is_none() && !options.propagation.is_disabled() {
+                message
+                    .attributes
+                    .extend(xray.and_then(XrayHeader::parse).map(|x| x.attribute()));
+            }
+            message
         })
         .collect();
     description.links = links_of(&description.messages);

@@ -63,6 +63,12 @@
 //! here that fallback is not part of this module: the AWS provider crate applies it, and only
 //! when no propagator found a parent in the event's own headers.
 //!
+//! The propagator keeps a `Sampled=0` or deferred header as a (not sampled) parent, which makes
+//! a parent-based sampler drop the trace. The provider crates therefore read the X-Ray header of
+//! an invocation (and SQS's `AWSTraceHeader`) with [`XrayHeader`]: a parent only with
+//! `Sampled=1`; otherwise a fresh root that keeps the X-Ray trace id in [`XRAY_TRACE_ID`] and
+//! links to the X-Ray segment when the header names one.
+//!
 //! # Carriers
 //!
 //! Propagators read and write through carriers; [`HeaderExtractor`]/[`HeaderInjector`] adapt an
@@ -95,6 +101,7 @@
 
 mod carriers;
 mod cloud_trace_context;
+mod xray;
 
 use std::fmt;
 use std::sync::Arc;
@@ -109,6 +116,7 @@ use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
 
 pub use carriers::{HeaderExtractor, HeaderInjector, MapExtractor, MapInjector};
 pub use cloud_trace_context::{CLOUD_TRACE_CONTEXT_HEADER, CloudTraceContextPropagator};
+pub use xray::{XRAY_TRACE_ID, XrayHeader};
 
 use crate::env::Env;
 use crate::error::ConfigError;
