@@ -10,6 +10,7 @@
 
 pub mod arn;
 pub mod environment;
+pub mod export_auth_env;
 #[cfg(feature = "http")]
 pub mod http_outcome;
 #[cfg(feature = "runtime")]
@@ -25,6 +26,8 @@ mod router_adapter;
 pub mod run;
 #[cfg(feature = "runtime")]
 pub mod server;
+#[cfg(feature = "sigv4")]
+pub mod sigv4_auth;
 pub mod triggers;
 
 pub use environment::{LambdaEnvironment, detect};

@@ -66,9 +66,8 @@ fn telemetry_from(env: &Env) -> Result<Telemetry, Error> {
         Some(lambda) => Arc::new(lambda),
         None => Arc::new(LocalEnvironment::from_env(env)),
     };
-    Ok(Telemetry::builder_dyn(environment)
-        .with_env(env.clone())
-        .build()?)
+    let builder = Telemetry::builder_dyn(environment).with_env(env.clone());
+    Ok(crate::export_auth_env::with_export_auth(builder, env)?.build()?)
 }
 
 /// A configurable traced Lambda function; see the [module docs](self).
