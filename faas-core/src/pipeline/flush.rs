@@ -34,15 +34,39 @@ pub fn effective_budget(
 }
 
 /// What one flush did.
+///
+/// Every span the pipeline loses is counted in the `dropped_spans` of exactly one report (and
+/// in the `faas_otel.spans.dropped` metric), whichever invocation's flush sees it first; a
+/// span that waits for a later flush (`requeued_spans`, `deferred_spans`) is not lost.
+/// The struct is `#[non_exhaustive]`: read its fields, build it with `Default`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct FlushReport {
     /// Spans the collector accepted.
     pub exported_spans: u64,
-    /// Spans lost: the export failed or ran out of budget, or the queue was full since the
-    /// previous flush.
+    /// Spans lost since the previous report: the queue was full (the oldest went first), or
+    /// the collector rejected the batch for good (an answer OTLP says must not be retried).
     pub dropped_spans: u64,
+    /// Spans whose export failed transiently or ran out of budget, put back at the front of
+    /// the queue to leave with a later flush.
+    pub requeued_spans: u64,
+    /// Spans left in the queue without an attempt: the exporter is backing off after a
+    /// failure, or another flush held the exporter for this flush's whole budget.
+    pub deferred_spans: u64,
+    /// OTLP log records the collector accepted (`OTEL_LOGS_EXPORTER=otlp`).
+    pub exported_logs: u64,
+    /// Log records lost since the previous report (queue full, or rejected for good).
+    pub dropped_logs: u64,
+    /// Log records put back at the front of their queue after a transient failure or a stall.
+    pub requeued_logs: u64,
+    /// Log records left queued without an attempt (back-off, or no budget left).
+    pub deferred_logs: u64,
     /// Whether the budget ran out before the collector answered.
     pub timed_out: bool,
+    /// Whether another flush was exporting when this one started (this one waited for it).
+    pub waited_for_in_flight: bool,
+    /// When the exporter is backing off after this flush: how long until it tries again.
+    pub backoff: Option<Duration>,
     /// Whether metrics were exported in this flush.
     pub metrics_exported: bool,
     /// The export error, when there was one.
@@ -56,7 +80,14 @@ pub struct FlushReport {
 impl FlushReport {
     /// Whether everything queued reached the collector.
     pub fn is_complete(&self) -> bool {
-        self.dropped_spans == 0 && self.error.is_none() && !self.timed_out
+        self.dropped_spans == 0
+            && self.requeued_spans == 0
+            && self.deferred_spans == 0
+            && self.dropped_logs == 0
+            && self.requeued_logs == 0
+            && self.deferred_logs == 0
+            && self.error.is_none()
+            && !self.timed_out
     }
 }
 

@@ -1,6 +1,7 @@
 //! The FaaS metrics (`faas.invocations`, `faas.errors`, `faas.timeouts`, `faas.coldstarts`,
-//! `faas.invoke_duration`, `faas.init_duration`) and the reader that collects them only when a
-//! flush asks, since a periodic reader's thread would be frozen between invocations.
+//! `faas.invoke_duration`, `faas.init_duration`), the pipeline's own
+//! [`SPANS_DROPPED_METRIC`], and the reader that collects them only when a flush asks, since
+//! a periodic reader's thread would be frozen between invocations.
 
 use std::sync::{Arc, Weak};
 use std::time::Duration;
@@ -12,6 +13,19 @@ use opentelemetry_sdk::metrics::reader::MetricReader;
 use opentelemetry_sdk::metrics::{InstrumentKind, ManualReader, Pipeline, Temporality};
 
 use crate::attributes::semconv::metric as m;
+
+/// The counter of spans the function-side pipeline lost (unit `{span}`), with `error.type`
+/// saying why: [`DROP_QUEUE_FULL`], [`DROP_REJECTED`] or [`DROP_NO_EXPORTER`]. Each lost span
+/// is counted once for the whole process, whichever invocation's flush noticed it.
+pub const SPANS_DROPPED_METRIC: &str = "faas_otel.spans.dropped";
+/// `error.type` of [`SPANS_DROPPED_METRIC`]: the queue (`OTEL_BSP_MAX_QUEUE_SIZE`) was full and
+/// the oldest spans made room.
+pub const DROP_QUEUE_FULL: &str = "queue_full";
+/// `error.type` of [`SPANS_DROPPED_METRIC`]: the collector rejected the batch with an answer
+/// OTLP says must not be retried (400, 500, ...).
+pub const DROP_REJECTED: &str = "rejected";
+/// `error.type` of [`SPANS_DROPPED_METRIC`]: no exporter could be built for the final drain.
+pub const DROP_NO_EXPORTER: &str = "no_exporter";
 
 /// The FaaS metric instruments.
 #[derive(Debug, Clone)]
@@ -28,6 +42,8 @@ pub struct FaasMetrics {
     pub invoke_duration: Histogram<f64>,
     /// `faas.init_duration`, seconds.
     pub init_duration: Histogram<f64>,
+    /// [`SPANS_DROPPED_METRIC`]: spans the pipeline lost, by `error.type`.
+    pub spans_dropped: Counter<u64>,
 }
 
 impl FaasMetrics {
@@ -54,6 +70,11 @@ impl FaasMetrics {
             coldstarts: counter(m::FAAS_COLDSTARTS, "Number of invocation cold starts"),
             invoke_duration: seconds(m::FAAS_INVOKE_DURATION, "Duration of invocations"),
             init_duration: seconds(m::FAAS_INIT_DURATION, "Duration of initialization"),
+            spans_dropped: meter
+                .u64_counter(SPANS_DROPPED_METRIC)
+                .with_unit("{span}")
+                .with_description("Spans the function's telemetry pipeline lost")
+                .build(),
         }
     }
 }

@@ -26,7 +26,10 @@
 //! # Ok(()) }
 //! ```
 
+mod backoff;
+mod drain;
 pub(crate) mod export_auth;
+mod export_error;
 mod exporter;
 mod flush;
 mod http_client;
@@ -39,6 +42,8 @@ pub use export_auth::{ExportAuth, ExportAuthError};
 pub use flush::{
     DEADLINE_MARGIN, FlushReport, MAX_PLAUSIBLE_REMAINING, MIN_FLUSH_BUDGET, effective_budget,
 };
-pub use metrics::FaasMetrics;
+pub use metrics::{
+    DROP_NO_EXPORTER, DROP_QUEUE_FULL, DROP_REJECTED, FaasMetrics, SPANS_DROPPED_METRIC,
+};
 pub use shutdown::{ShutdownSignal, terminated};
 pub use telemetry::{SCOPE_NAME, Telemetry, TelemetryBuilder};

@@ -7,11 +7,11 @@ use std::time::{Duration, Instant, SystemTime};
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry::{InstrumentationScope, KeyValue, global};
 use opentelemetry_sdk::Resource;
-use opentelemetry_sdk::metrics::data::ResourceMetrics;
-use opentelemetry_sdk::metrics::reader::MetricReader;
 use opentelemetry_sdk::metrics::{ManualReader, SdkMeterProvider};
 use opentelemetry_sdk::trace::{Sampler, SdkTracer, SdkTracerProvider, SpanExporter};
 
+use super::backoff::BackoffSettings;
+use super::drain::{Attempt, Drain, DrainParts, Exporters, Factories};
 use super::export_auth::ExportAuth;
 use super::exporter::{
     DynMetricExporter, DynSpanExporter, MetricExporterFactory, SpanExporterFactory,
@@ -57,33 +57,6 @@ struct Inner {
     cost_model: Option<Arc<dyn CostModel>>,
     shut_down: AtomicBool,
     open_spans: Arc<OpenSpans>,
-    /// OTLP log records (`OTEL_LOGS_EXPORTER=otlp`), flushed after the spans.
-    #[cfg(feature = "logging")]
-    logs: Option<Arc<super::log_export::LogExport>>,
-}
-
-/// Everything a flush needs, shared with the span processor (for the SDK's own
-/// `force_flush`/`shutdown`, which are synchronous).
-#[derive(Debug)]
-struct Drain {
-    buffer: Arc<SpanBuffer>,
-    span_exporter: Option<Arc<dyn DynSpanExporter>>,
-    metric_reader: Option<SharedReader>,
-    metric_exporter: Option<Arc<dyn DynMetricExporter>>,
-    factories: Factories,
-    resource: Resource,
-}
-
-#[derive(Clone)]
-struct Factories {
-    spans: Option<SpanExporterFactory>,
-    metrics: Option<MetricExporterFactory>,
-}
-
-impl std::fmt::Debug for Factories {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Factories").finish_non_exhaustive()
-    }
 }
 
 /// Builds a [`Telemetry`]; see [`Telemetry::builder`].
@@ -229,14 +202,18 @@ impl Telemetry {
 
     /// Exports everything queued and all metrics within `budget`.
     pub async fn flush_within(&self, budget: Duration, force_metrics: bool) -> FlushReport {
+        self.flush_as(budget, force_metrics, Attempt::Regular).await
+    }
+
+    /// [`Telemetry::flush_within`]; a [`Attempt::Final`] flush ignores the back-off.
+    async fn flush_as(&self, budget: Duration, force_metrics: bool, attempt: Attempt) -> FlushReport {
         let started = Instant::now();
         let metrics_due = force_metrics || self.metrics_due(started);
-        let mut report = self.inner.drain.export(budget, metrics_due, started).await;
-        #[cfg(feature = "logging")]
-        if let Some(logs) = &self.inner.logs {
-            logs.export(budget, started, force_metrics, &mut report)
-                .await;
-        }
+        let mut report = self
+            .inner
+            .drain
+            .export(budget, metrics_due, started, attempt)
+            .await;
         if report.metrics_exported
             && let Ok(mut last) = self.inner.last_metric_export.lock()
         {
@@ -256,101 +233,15 @@ impl Telemetry {
             .unwrap_or(false)
     }
 
-    /// Drains spans and metrics within the shutdown budget. Later flushes still work; the
-    /// final drain on drop is skipped.
+    /// Drains spans and metrics within the shutdown budget: waits for a flush in flight (within
+    /// that budget), then makes a final attempt even while the exporter is backing off. Later
+    /// flushes still work; the final drain on drop is skipped.
     pub async fn shutdown(&self) -> FlushReport {
         let report = self
-            .flush_within(self.inner.config.shutdown_timeout, true)
+            .flush_as(self.inner.config.shutdown_timeout, true, Attempt::Final)
             .await;
         self.inner.shut_down.store(true, Ordering::Release);
         report
-    }
-}
-
-impl Drain {
-    async fn export(&self, budget: Duration, with_metrics: bool, started: Instant) -> FlushReport {
-        let mut report = FlushReport {
-            budget,
-            dropped_spans: self.buffer.take_dropped(),
-            ..FlushReport::default()
-        };
-        let spans = self.buffer.drain();
-        if !spans.is_empty() {
-            let count = spans.len() as u64;
-            match &self.span_exporter {
-                None => report.dropped_spans += count,
-                Some(exporter) => {
-                    match tokio::time::timeout(budget, exporter.export_boxed(spans)).await {
-                        Ok(Ok(())) => report.exported_spans = count,
-                        Ok(Err(e)) => {
-                            report.dropped_spans += count;
-                            report.error = Some(e.to_string());
-                        }
-                        Err(_) => {
-                            report.dropped_spans += count;
-                            report.timed_out = true;
-                        }
-                    }
-                }
-            }
-        }
-        if with_metrics
-            && let (Some(reader), Some(exporter)) = (&self.metric_reader, &self.metric_exporter)
-        {
-            let remaining = budget.saturating_sub(started.elapsed());
-            let mut collected = ResourceMetrics::default();
-            if !remaining.is_zero() && reader.collect(&mut collected).is_ok() {
-                match tokio::time::timeout(remaining, exporter.export_boxed(&collected)).await {
-                    Ok(Ok(())) => report.metrics_exported = true,
-                    Ok(Err(e)) => {
-                        report.error.get_or_insert_with(|| e.to_string());
-                    }
-                    Err(_) => report.timed_out = true,
-                }
-            }
-        }
-        report
-    }
-
-    /// The synchronous drain used by the SDK's `force_flush`/`shutdown` and on drop: runs on a
-    /// thread of its own with its own runtime and fresh connections (a connection made on the
-    /// caller's runtime cannot make progress while that runtime is blocked here).
-    fn blocking(&self, budget: Duration, with_metrics: bool) -> FlushReport {
-        if self.buffer.len() == 0 && !(with_metrics && self.metric_reader.is_some()) {
-            return FlushReport {
-                dropped_spans: self.buffer.take_dropped(),
-                ..FlushReport::default()
-            };
-        }
-        let fresh = Drain {
-            buffer: self.buffer.clone(),
-            span_exporter: self
-                .factories
-                .spans
-                .as_ref()
-                .and_then(|make| make(&self.resource).ok()),
-            metric_reader: self.metric_reader.clone(),
-            metric_exporter: self.factories.metrics.as_ref().and_then(|make| make().ok()),
-            factories: self.factories.clone(),
-            resource: self.resource.clone(),
-        };
-        std::thread::scope(|scope| {
-            scope
-                .spawn(|| {
-                    let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
-                        .enable_all()
-                        .build()
-                    else {
-                        return FlushReport::default();
-                    };
-                    let started = Instant::now();
-                    let mut report = runtime.block_on(fresh.export(budget, with_metrics, started));
-                    report.elapsed = started.elapsed();
-                    report
-                })
-                .join()
-                .unwrap_or_default()
-        })
     }
 }
 
@@ -485,17 +376,36 @@ impl TelemetryBuilder {
             .as_ref()
             .map(|_| SharedReader(Arc::new(ManualReader::builder().build())));
 
-        let drain = Arc::new(Drain {
+        let backoff = BackoffSettings::from_env(&self.env)?;
+
+        let scope = InstrumentationScope::builder(SCOPE_NAME)
+            .with_version(env!("CARGO_PKG_VERSION"))
+            .build();
+        let mut meter_builder = SdkMeterProvider::builder().with_resource(resource.clone());
+        if let Some(reader) = metric_reader.clone() {
+            meter_builder = meter_builder.with_reader(reader);
+        }
+        let meter_provider = meter_builder.build();
+        let metrics = FaasMetrics::new(&opentelemetry::metrics::MeterProvider::meter_with_scope(
+            &meter_provider,
+            scope.clone(),
+        ));
+
+        let drain = Arc::new(Drain::new(DrainParts {
             buffer: SpanBuffer::new(config.max_queue_size),
-            span_exporter,
-            metric_reader: metric_reader.clone(),
-            metric_exporter,
+            exporters: Exporters {
+                spans: span_exporter,
+                metrics: metric_exporter,
+            },
+            metric_reader,
             factories: Factories {
                 spans: span_factory,
                 metrics: metric_factory,
             },
             resource: resource.clone(),
-        });
+            backoff,
+            spans_dropped: metrics.spans_dropped.clone(),
+        }));
 
         let open_spans = OpenSpans::new();
         let mut tracer_builder = SdkTracerProvider::builder().with_resource(resource.clone());
@@ -504,7 +414,7 @@ impl TelemetryBuilder {
         } else {
             tracer_builder.with_sampler(Sampler::AlwaysOff)
         };
-        if drain.span_exporter.is_some() {
+        if drain.has_span_exporter() {
             let for_sdk = drain.clone();
             tracer_builder =
                 tracer_builder.with_span_processor(open_spans.wrap(BufferingProcessor {
@@ -516,20 +426,7 @@ impl TelemetryBuilder {
                 }));
         }
         let tracer_provider = tracer_builder.build();
-        let scope = InstrumentationScope::builder(SCOPE_NAME)
-            .with_version(env!("CARGO_PKG_VERSION"))
-            .build();
-        let tracer = tracer_provider.tracer_with_scope(scope.clone());
-
-        let mut meter_builder = SdkMeterProvider::builder().with_resource(resource.clone());
-        if let Some(reader) = metric_reader {
-            meter_builder = meter_builder.with_reader(reader);
-        }
-        let meter_provider = meter_builder.build();
-        let metrics = FaasMetrics::new(&opentelemetry::metrics::MeterProvider::meter_with_scope(
-            &meter_provider,
-            scope,
-        ));
+        let tracer = tracer_provider.tracer_with_scope(scope);
 
         if self.install_global {
             global::set_tracer_provider(tracer_provider.clone());
@@ -538,12 +435,8 @@ impl TelemetryBuilder {
         }
         self.cold_start.mark_phase("telemetry");
 
-        #[cfg(feature = "logging")]
-        let logs = super::log_export::LogExport::from_env(&self.env, &config, &resource)?;
         Ok(Telemetry {
             inner: Arc::new(Inner {
-                #[cfg(feature = "logging")]
-                logs,
                 cost_model,
                 config,
                 environment,
