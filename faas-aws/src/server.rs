@@ -16,6 +16,7 @@ use faas_core::ServeError;
 use faas_core::env::Env;
 use faas_core::faas_environment::{FaasEnvironment, LocalEnvironment};
 use faas_core::pipeline::{ShutdownSignal, Telemetry};
+use faas_core::watchdog::WatchdogConfig;
 use lambda_runtime::{Diagnostic, LambdaEvent, LambdaInvocation, Runtime};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -199,11 +200,16 @@ impl Server {
             Some(telemetry) => telemetry,
             None => telemetry_from(&self.env)?,
         };
-        let mut layer = FaasLayer::from_env(telemetry.clone(), &self.env);
+        let watchdog = WatchdogConfig::from_env(&self.env, telemetry.config().flush_timeout)?;
+        let mut layer = FaasLayer::from_env(telemetry.clone(), &self.env).with_watchdog(watchdog);
         if let Some(enabled) = self.xray_parent {
             layer = layer.with_xray_parent(enabled);
         }
+        faas_core::panic_hook::install(&telemetry);
         let runtime = make().layer(layer);
+        // The runtime's loop asks for the first event (`GET /next`) as soon as it is polled:
+        // initialization ends here, the wait for the first event is not part of it.
+        telemetry.cold_start().mark_ready();
         let result = match self.shutdown {
             None => {
                 telemetry.spawn_drain_on_termination();

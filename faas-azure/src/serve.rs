@@ -13,6 +13,7 @@ use faas_core::env::Env;
 use faas_core::faas_environment::LocalEnvironment;
 use faas_core::http_server::{FlushPolicy, HttpServerLayer, ServerOptions};
 use faas_core::pipeline::Telemetry;
+use faas_core::watchdog::WatchdogConfig;
 use tokio::net::TcpListener;
 use tower::ServiceExt as _;
 
@@ -75,7 +76,10 @@ pub fn layer(telemetry: &Telemetry, env: &Env, functions: Arc<Functions>) -> Htt
         config.propagation.clone(),
     )
     .with_privacy(config.http_privacy.clone());
-    HttpServerLayer::new(telemetry.clone()).with_describer(move |parts| describer.describe(parts))
+    let watchdog = WatchdogConfig::from_env_or_default(env, config.flush_timeout);
+    HttpServerLayer::new(telemetry.clone())
+        .with_describer(move |parts| describer.describe(parts))
+        .with_watchdog(watchdog)
 }
 
 /// `router` as the Functions host calls it: forwarded HTTP requests arrive under the route

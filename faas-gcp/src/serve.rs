@@ -9,6 +9,7 @@ use faas_core::faas_environment::LocalEnvironment;
 use faas_core::http_server::{FlushPolicy, HttpServerLayer, ServerOptions};
 use faas_core::pipeline::Telemetry;
 use faas_core::propagation::Propagation;
+use faas_core::watchdog::WatchdogConfig;
 use tokio::net::TcpListener;
 
 use crate::environment::{GcpEnvironment, memory_mb_from_env};
@@ -69,8 +70,10 @@ pub fn layer(telemetry: &Telemetry, env: &Env) -> HttpServerLayer {
     let propagation = config.propagation.clone();
     let describer = GcpDescriber::new(telemetry.environment().function_name(), propagation.clone())
         .with_privacy(config.http_privacy.clone());
+    let watchdog = WatchdogConfig::from_env_or_default(env, config.flush_timeout);
     let mut layer = HttpServerLayer::new(telemetry.clone())
-        .with_describer(move |parts| describer.describe(parts));
+        .with_describer(move |parts| describer.describe(parts))
+        .with_watchdog(watchdog);
     let cloud_trace = env
         .get(CLOUD_TRACE_PARENT_VAR)
         .is_none_or(|v| !v.trim().eq_ignore_ascii_case("false"));
