@@ -70,6 +70,12 @@ impl WatchdogConfig {
         Ok(config)
     }
 
+    /// As [`WatchdogConfig::from_env`], falling back to the default for a value that cannot be
+    /// used (for code that runs after start-up already refused it).
+    pub fn from_env_or_default(env: &Env, flush_timeout: Duration) -> Self {
+        Self::from_env(env, flush_timeout).unwrap_or_else(|_| Self::for_flush_budget(flush_timeout))
+    }
+
     /// How long after `now` the watchdog of an invocation due at `deadline` fires: `margin`
     /// before it, or half the time left when less than twice the margin is left (a short
     /// invocation still gets its handler most of its time). `None` for a deadline already

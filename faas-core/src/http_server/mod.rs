@@ -100,6 +100,7 @@ use crate::attributes::semconv::attribute as attr;
 use crate::invocation::{Invocation, Outcome};
 use crate::pipeline::Telemetry;
 use crate::propagation::{HeaderExtractor, Propagation, has_remote_parent};
+use crate::watchdog::WatchdogConfig;
 
 /// Describes the invocation a request is: trigger, span name, kind, attributes, links and,
 /// optionally, a parent (which then wins over the headers' one).
@@ -120,6 +121,8 @@ pub struct HttpServerLayer {
     flush_policy: FlushPolicy,
     /// Spans earlier flushes dropped, reported on the next invocation span.
     dropped: Arc<AtomicU64>,
+    /// The watchdog of each request, when the platform's timeout is configured.
+    watchdog: Option<WatchdogConfig>,
 }
 
 impl fmt::Debug for HttpServerLayer {
@@ -143,7 +146,20 @@ impl HttpServerLayer {
             fallback: None,
             flush_policy: FlushPolicy::default(),
             dropped: Arc::new(AtomicU64::new(0)),
+            watchdog: None,
         }
+    }
+
+    /// Arms a watchdog on every request whose `config` has an invocation timeout
+    /// (`FAAS_OTEL_INVOCATION_TIMEOUT_MS`: Azure's `functionTimeout`, Cloud Run's request
+    /// timeout, neither of which the platform sends with the request): `margin` before the
+    /// request's start plus that timeout, the invocation span ends as a timeout (`error.type` =
+    /// `timeout`, `faas.timeouts`), the spans still open under it end as errors and the
+    /// telemetry is flushed. A request that finishes after that records nothing twice.
+    /// Without an invocation timeout this does nothing.
+    pub fn with_watchdog(mut self, config: WatchdogConfig) -> Self {
+        self.watchdog = config.invocation_timeout.is_some().then_some(config);
+        self
     }
 
     /// Describes requests with `describer` instead of [`describe_request`].
@@ -250,7 +266,15 @@ where
         let (parts, body) = request.into_parts();
         let invocation = self.layer.invocation(&parts);
         let telemetry = self.layer.telemetry.clone();
-        let span = telemetry.start_invocation(invocation);
+        let mut span = telemetry.start_invocation(invocation);
+        if let Some(config) = &self.layer.watchdog
+            && let Some(timeout) = config.invocation_timeout
+        {
+            let deadline = std::time::SystemTime::now().checked_add(timeout);
+            if let Some(deadline) = deadline {
+                span.watch_deadline(deadline, config);
+            }
+        }
         let future = {
             let _guard = span.context().clone().attach();
             self.inner.call(http::Request::from_parts(parts, body))

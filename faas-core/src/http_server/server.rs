@@ -12,6 +12,7 @@ use super::flush_policy::FlushPolicy;
 use crate::env::Env;
 use crate::error::{ConfigError, ServeError};
 use crate::pipeline::{ShutdownSignal, Telemetry, terminated};
+use crate::watchdog::WatchdogConfig;
 
 /// What a provider's `Server` is told before it starts, and its serving loop: the telemetry,
 /// the shutdown signal, the flush policy, binding the platform's port, serving an axum
@@ -89,8 +90,10 @@ impl ServerOptions {
     /// `FAAS_OTEL_SHUTDOWN_TIMEOUT_MS`.
     ///
     /// The telemetry is the one set with [`ServerOptions::set_telemetry`], else
-    /// `build_telemetry(env)`; its cold start is marked `ready` and `app` turns it (with the
-    /// variables and the flush policy) into the traced router. The server stops accepting on
+    /// `build_telemetry(env)`; `app` turns it (with the
+    /// variables and the flush policy) into the traced router, and the cold start is marked
+    /// ready ([`ColdStart::mark_ready`](crate::cold_start::ColdStart::mark_ready)) just before
+    /// the server accepts. The server stops accepting on
     /// the signal and finishes the requests in flight before the drain.
     pub async fn serve_on<B, A>(
         self,
@@ -106,8 +109,13 @@ impl ServerOptions {
             Some(telemetry) => telemetry,
             None => build_telemetry(&self.env).await?,
         };
-        telemetry.cold_start().mark_phase("ready");
+        // A bad FAAS_OTEL_INVOCATION_TIMEOUT_MS / FAAS_OTEL_TIMEOUT_MARGIN_MS stops start-up.
+        WatchdogConfig::from_env(&self.env, telemetry.config().flush_timeout)?;
+        crate::panic_hook::install(&telemetry);
         let app = app(&telemetry, &self.env, self.flush_policy);
+        // Accepting is asking for the first event: initialization ends here (its last phase,
+        // `ready`, is building the app); the wait for the first request is not part of it.
+        telemetry.cold_start().mark_ready();
         let shutdown = self.shutdown.unwrap_or_else(|| Box::pin(terminated()));
         let served = axum::serve(listener, app)
             .with_graceful_shutdown(shutdown)
