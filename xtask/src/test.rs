@@ -65,6 +65,8 @@ pub fn run(root: &Path, args: &[String]) -> Result<u8> {
     let status = workspace::cargo(root)
         .args(&cargo_args)
         .env(servers::MOTO_ENDPOINT_VAR, moto.endpoint())
+        // The venv's Python (botocore) for the independent SigV4 checks (faas_testkit::Sigv4Check).
+        .env("FAAS_OTEL_TEST_PYTHON", venv.python())
         .env("AWS_ACCESS_KEY_ID", "testing")
         .env("AWS_SECRET_ACCESS_KEY", "testing")
         .env("AWS_REGION", "us-east-1")

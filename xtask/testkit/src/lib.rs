@@ -19,6 +19,8 @@ mod fake_http;
 mod recorded;
 #[cfg(feature = "server")]
 mod server;
+#[cfg(feature = "server")]
+mod sigv4_check;
 
 #[cfg(feature = "azure")]
 pub mod azure;
@@ -47,5 +49,7 @@ pub use client::http_client;
 pub use fake_http::FakeHttp;
 #[cfg(feature = "server")]
 pub use recorded::Recorded;
+#[cfg(feature = "server")]
+pub use sigv4_check::{Sigv4Check, TEST_PYTHON_VAR, test_python};
 #[cfg(feature = "server")]
 pub use server::{Endpoint, Listener, RefusedPort, Reply};
