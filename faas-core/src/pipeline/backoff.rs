@@ -180,7 +180,11 @@ mod tests {
         assert_eq!(backoff.wait_at(t0), None);
         assert_eq!(backoff.failed(t0), MS(100));
         assert_eq!(backoff.wait_at(t0 + MS(40)), Some(MS(60)));
-        assert_eq!(backoff.wait_at(t0 + MS(100)), None, "probe after the interval");
+        assert_eq!(
+            backoff.wait_at(t0 + MS(100)),
+            None,
+            "probe after the interval"
+        );
         assert_eq!(backoff.failed(t0 + MS(100)), MS(200));
         assert_eq!(backoff.wait_at(t0 + MS(299)), Some(MS(1)));
         backoff.succeeded();
@@ -215,7 +219,11 @@ mod tests {
         assert_eq!((s.initial, s.max), (MS(50), MS(400)));
         let raised =
             BackoffSettings::from_env(&env(&[("FAAS_OTEL_EXPORT_BACKOFF_MS", "60000")])).unwrap();
-        assert_eq!(raised.max, MS(60000), "the cap is at least the initial interval");
+        assert_eq!(
+            raised.max,
+            MS(60000),
+            "the cap is at least the initial interval"
+        );
         for bad in ["-1", "1.5", "soon", "3600001"] {
             let err = BackoffSettings::from_env(&env(&[("FAAS_OTEL_EXPORT_BACKOFF_MS", bad)]))
                 .unwrap_err();

@@ -68,14 +68,38 @@ mod tests {
         let internal = |m: &str| OTelSdkError::InternalFailure(m.to_owned());
         let cases = [
             ("HTTP export failed: network error", Failure::Transient),
-            ("HTTP export failed with status code: 503", Failure::Transient),
-            ("HTTP export failed with status code: 429", Failure::Transient),
-            ("HTTP export failed with status code: 502", Failure::Transient),
-            ("HTTP export failed with status code: 504", Failure::Transient),
-            ("HTTP export failed with status code: 500", Failure::Permanent),
-            ("HTTP export failed with status code: 400", Failure::Permanent),
-            ("HTTP export failed with status code: 401", Failure::Permanent),
-            ("HTTP export failed with status code: 5031", Failure::Permanent),
+            (
+                "HTTP export failed with status code: 503",
+                Failure::Transient,
+            ),
+            (
+                "HTTP export failed with status code: 429",
+                Failure::Transient,
+            ),
+            (
+                "HTTP export failed with status code: 502",
+                Failure::Transient,
+            ),
+            (
+                "HTTP export failed with status code: 504",
+                Failure::Transient,
+            ),
+            (
+                "HTTP export failed with status code: 500",
+                Failure::Permanent,
+            ),
+            (
+                "HTTP export failed with status code: 400",
+                Failure::Permanent,
+            ),
+            (
+                "HTTP export failed with status code: 401",
+                Failure::Permanent,
+            ),
+            (
+                "HTTP export failed with status code: 5031",
+                Failure::Permanent,
+            ),
             ("HTTP export failed with status code: ", Failure::Permanent),
             (
                 "Trace export failed with gRPC code: Unavailable: transport error",
