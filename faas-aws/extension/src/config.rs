@@ -11,6 +11,8 @@ use std::time::Duration;
 use faas_core::ConfigError;
 use faas_core::env::Env;
 
+use crate::flush::{FLUSH_VARIABLE, FlushStrategy};
+
 /// Every variable the extension reads: `(name, default, meaning)`.
 ///
 /// The `FAAS_OTEL_EXTENSION_KEEP*` names are the tail-sampling settings; they keep the name
@@ -72,14 +74,24 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "budget of one export after an invocation (retries included)",
     ),
     (
+        "FAAS_OTEL_EXTENSION_FLUSH",
+        "adaptive",
+        "when to export: end (after every invocation, billed), periodic (during the next invocation and on the interval, drained at SHUTDOWN), adaptive (end while needed, then periodic)",
+    ),
+    (
         "FAAS_OTEL_EXTENSION_EXPORT_INTERVAL_MS",
         "1000",
-        "in periodic mode, least time between two exports",
+        "periodic and adaptive: during a long invocation, at most this long between two background exports",
+    ),
+    (
+        "FAAS_OTEL_EXTENSION_ADAPTIVE_GAP_MS",
+        "60000",
+        "adaptive: exports at the end until 10 invocations in a row each came within this long of the previous one",
     ),
     (
         "FAAS_OTEL_EXTENSION_PERIODIC_ABOVE",
         "10",
-        "invocations per second above which export turns periodic (back below half of it)",
+        "adaptive: above this many invocations per second (over 10 s) exports go to the background too (back below half of it)",
     ),
     (
         "FAAS_OTEL_EXTENSION_KEEP",
@@ -138,6 +150,10 @@ pub(crate) struct ExtensionConfig {
     pub(crate) export_interval: Duration,
     /// Invocations per second that turn periodic mode on.
     pub(crate) periodic_above: f64,
+    /// When to export (`FAAS_OTEL_EXTENSION_FLUSH`).
+    pub(crate) flush: FlushStrategy,
+    /// Adaptive: the longest gap between invocations that still counts as steady.
+    pub(crate) adaptive_gap: Duration,
 }
 
 fn parse<T: std::str::FromStr>(
@@ -317,6 +333,8 @@ impl ExtensionConfig {
                 10.0,
                 "expected invocations per second",
             )?,
+            flush: FlushStrategy::parse(env.get(FLUSH_VARIABLE).as_deref())?,
+            adaptive_gap: ms("FAAS_OTEL_EXTENSION_ADAPTIVE_GAP_MS", 60_000)?,
         })
     }
 }

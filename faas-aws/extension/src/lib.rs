@@ -3,6 +3,8 @@
 mod bounded_map;
 mod buffer;
 mod config;
+mod drops;
+mod flush;
 mod forward;
 mod lifecycle;
 mod lock;

@@ -7,6 +7,7 @@ use tokio::sync::Notify;
 
 use crate::buffer::Buffer;
 use crate::config::ExtensionConfig;
+use crate::drops::Drops;
 use crate::lock::lock;
 use crate::platform_events::PlatformTelemetry;
 use crate::recent_ids::RecentIds;
@@ -29,6 +30,13 @@ pub(crate) struct Shared {
     pub(crate) runtime_done: Mutex<RecentIds>,
     /// Woken whenever data or platform events arrive.
     pub(crate) arrived: Notify,
+    /// Drops other than the memory cap's (which the buffer counts): refused or rejected
+    /// upstream, too large, tail sampling, the platform's `logsDropped`. Bump with
+    /// [`Drops::add`]; the next export reports them upstream.
+    pub(crate) drops: Drops,
+    /// Wakes the background exporter to export what is held now (at the start of an
+    /// invocation, while the function runs); see `lifecycle::periodic`.
+    pub(crate) export_soon: Notify,
 }
 
 impl Shared {
@@ -46,6 +54,8 @@ impl Shared {
             seen: Mutex::default(),
             runtime_done: Mutex::default(),
             arrived: Notify::new(),
+            drops: Drops::default(),
+            export_soon: Notify::new(),
         }
     }
 

@@ -4,43 +4,72 @@
 //! [`MAX_BATCH_BYTES`](super::batches::MAX_BATCH_BYTES), encoded as the configured protocol,
 //! gzipped unless turned off, and sent with the configured headers (see [`send`](super::send)).
 //! What could not be delivered goes back into the buffer (within the memory cap; beyond it,
-//! dropped and counted). Data refused with another 4xx is dropped and counted, since sending it
-//! again cannot succeed. The counts travel upstream as the self-metric
-//! [`DROPPED_METRIC`](super::dropped_metric::DROPPED_METRIC).
+//! dropped and counted). A `413` splits the batch in two and sends the halves (at most
+//! [`MAX_SPLIT_DEPTH`] times over). Data refused with another 4xx or a redirect is dropped and
+//! counted, since sending it again cannot succeed, and so are the items a `partial_success`
+//! rejects. The counts travel upstream as the self-metric
+//! [`DROPPED_METRIC`](super::dropped_metric::DROPPED_METRIC), in the same export.
+//!
+//! One export runs at a time; waiting for the running one is bounded by the caller's deadline
+//! (the invocation's or SHUTDOWN's), and what the running one holds is known
+//! ([`Forwarder::in_flight`]) until it gave back what it could not deliver.
 
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 use std::time::Instant;
 
-use prost::Message;
-use serde::Serialize;
-
-use crate::buffer::{Buffer, Dropped, point_count, record_count, span_count};
+use crate::buffer::{Buffer, Dropped, Held, Signal as HeldSignal};
+use crate::drops::{DropReason, Signal};
 use crate::lock::lock;
 use crate::state::Shared;
 
-use super::batches::{batches, merge_logs, merge_metrics, merge_traces};
+use super::batch::Batch;
+use super::batches::{HeldBatch, batches};
 use super::client::build_client;
 use super::dropped_metric::dropped_metric;
-use super::encode::encode;
+use super::encode::{Encoded, encode};
 use super::send::{Sent, send};
+
+/// How many times a batch answered `413` is halved before its items are dropped as too large
+/// (2^8 = 256 requests at most from one batch).
+pub(crate) const MAX_SPLIT_DEPTH: u32 = 8;
 
 /// What one export did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct ExportReport {
     /// Requests sent upstream and answered 2xx.
     pub(crate) delivered_requests: u64,
-    /// Spans delivered.
+    /// Spans delivered (less those a `partial_success` rejected).
     pub(crate) delivered_spans: u64,
     /// Whether something is left in the buffer for a later export.
     pub(crate) left_over: bool,
+    /// Whether another export was still running at the deadline (nothing was sent).
+    pub(crate) busy: bool,
+}
+
+/// Items held by the export in progress, per signal.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct InFlight {
+    /// Spans.
+    pub(crate) spans: u64,
+    /// Metric data points.
+    pub(crate) points: u64,
+    /// Log records.
+    pub(crate) records: u64,
 }
 
 /// The upstream client (built on first use: nothing on the cold-start path).
 #[derive(Debug)]
 pub(crate) struct Forwarder {
     client: OnceLock<Result<reqwest::Client, String>>,
-    /// One export at a time (the lifecycle and the periodic exporter share the forwarder).
+    /// One export at a time (the lifecycle and the background exporter share the forwarder).
     exporting: tokio::sync::Mutex<()>,
+    in_flight: Mutex<InFlight>,
+}
+
+impl Default for Forwarder {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl Forwarder {
@@ -49,86 +78,177 @@ impl Forwarder {
         Self {
             client: OnceLock::new(),
             exporting: tokio::sync::Mutex::new(()),
+            in_flight: Mutex::default(),
         }
     }
 
-    /// Exports everything the buffer holds, within `deadline`.
+    /// Exports everything the buffer holds, within `deadline`. When another export is
+    /// running, waits for it first (it gives back what it could not deliver, which this one
+    /// then sends), at most until `deadline` (then [`ExportReport::busy`]).
     pub(crate) async fn export(&self, shared: &Shared, deadline: Instant) -> ExportReport {
-        let _one_at_a_time = self.exporting.lock().await;
+        let lock = tokio::time::timeout_at(deadline.into(), self.exporting.lock()).await;
+        let Ok(_one_at_a_time) = lock else {
+            return ExportReport {
+                busy: true,
+                left_over: true,
+                ..ExportReport::default()
+            };
+        };
+        self.export_locked(shared, deadline).await
+    }
+
+    /// As [`Self::export`] when no export is running; `None` at once otherwise (the
+    /// background exporter never queues behind a running export).
+    pub(crate) async fn export_if_idle(
+        &self,
+        shared: &Shared,
+        deadline: Instant,
+    ) -> Option<ExportReport> {
+        let _one_at_a_time = self.exporting.try_lock().ok()?;
+        Some(self.export_locked(shared, deadline).await)
+    }
+
+    /// Waits until no export is running, at most until `deadline`; whether none is.
+    pub(crate) async fn idle(&self, deadline: Instant) -> bool {
+        tokio::time::timeout_at(deadline.into(), self.exporting.lock())
+            .await
+            .is_ok()
+    }
+
+    /// What the running export holds (zero when none runs).
+    pub(crate) fn in_flight(&self) -> InFlight {
+        *lock(&self.in_flight)
+    }
+
+    async fn export_locked(&self, shared: &Shared, deadline: Instant) -> ExportReport {
         let mut taken = lock(&shared.buffer).take();
-        // The drop counts travel in their own request, outside the capped buffer: re-buffered
-        // with the data they count, they would themselves be dropped when the cap is reached.
-        let unreported = std::mem::take(&mut lock(&shared.buffer).unreported);
+        *lock(&self.in_flight) = InFlight {
+            spans: taken.traces.iter().map(Held::items).sum(),
+            points: taken.metrics.iter().map(Held::items).sum(),
+            records: taken.logs.iter().map(Held::items).sum(),
+        };
         let mut report = ExportReport::default();
         let mut left = Buffer::new(usize::MAX);
 
-        for batch in batches(std::mem::take(&mut taken.traces), merge_traces) {
-            let spans = span_count(&batch);
-            match self.send(shared, "/v1/traces", &batch, deadline).await {
-                Sent::Delivered => {
-                    report.delivered_requests += 1;
-                    report.delivered_spans += spans;
-                }
-                Sent::Retry => left.traces.push(batch),
-                Sent::Rejected => count_rejected(shared, |d| d.spans += spans),
-            }
+        for batch in batches(HeldSignal::Traces, std::mem::take(&mut taken.traces)) {
+            self.deliver(shared, batch, deadline, &mut report, &mut left.traces)
+                .await;
         }
-        for batch in batches(std::mem::take(&mut taken.metrics), merge_metrics) {
-            match self.send(shared, "/v1/metrics", &batch, deadline).await {
-                Sent::Delivered => report.delivered_requests += 1,
-                Sent::Retry => left.metrics.push(batch),
-                Sent::Rejected => count_rejected(shared, |d| d.points += point_count(&batch)),
-            }
+        for batch in batches(HeldSignal::Metrics, std::mem::take(&mut taken.metrics)) {
+            self.deliver(shared, batch, deadline, &mut report, &mut left.metrics)
+                .await;
         }
-        for batch in batches(std::mem::take(&mut taken.logs), merge_logs) {
-            match self.send(shared, "/v1/logs", &batch, deadline).await {
-                Sent::Delivered => report.delivered_requests += 1,
-                Sent::Retry => left.logs.push(batch),
-                Sent::Rejected => count_rejected(shared, |d| d.records += record_count(&batch)),
-            }
+        for batch in batches(HeldSignal::Logs, std::mem::take(&mut taken.logs)) {
+            self.deliver(shared, batch, deadline, &mut report, &mut left.logs)
+                .await;
         }
-        if unreported != Dropped::default() {
-            let metric = dropped_metric(unreported);
-            match self.send(shared, "/v1/metrics", &metric, deadline).await {
-                Sent::Delivered => report.delivered_requests += 1,
-                Sent::Retry => {
-                    let mut buffer = lock(&shared.buffer);
-                    buffer.unreported.spans += unreported.spans;
-                    buffer.unreported.points += unreported.points;
-                    buffer.unreported.records += unreported.records;
-                }
-                Sent::Rejected => {}
-            }
-        }
+        self.report_drops(shared, deadline, &mut report).await;
         if !left.is_empty() {
             report.left_over = true;
-            let mut buffer = lock(&shared.buffer);
-            let mut dropped = 0;
-            for request in left.traces {
-                dropped += buffer.push_traces(request);
-            }
-            for request in left.metrics {
-                buffer.push_metrics(request);
-            }
-            for request in left.logs {
-                buffer.push_logs(request);
-            }
-            if dropped > 0 {
-                eprintln!(
-                    "faas-otel-extension: upstream unavailable and memory cap reached: {dropped} spans dropped"
-                );
-            }
+            give_back(shared, left);
         }
+        *lock(&self.in_flight) = InFlight::default();
         report
     }
 
-    async fn send<T: Message + Serialize>(
+    /// Sends `batch`, halving it on `413`; what is not delivered by `deadline` goes to `left`.
+    async fn deliver<B: Batch>(
         &self,
         shared: &Shared,
-        path: &str,
-        request: &T,
+        batch: B,
         deadline: Instant,
-    ) -> Sent {
+        report: &mut ExportReport,
+        left: &mut Vec<Held>,
+    ) {
+        let mut pending = vec![(batch, 0u32)];
+        while let Some((batch, depth)) = pending.pop() {
+            let (items, signal, path) = (batch.items(), batch.signal(), batch.path());
+            match self
+                .send(shared, path, &batch.encode(&shared.config), deadline)
+                .await
+            {
+                Sent::Delivered(rejected) => {
+                    report.delivered_requests += 1;
+                    let refused = rejected.as_ref().map_or(0, |r| r.items.min(items));
+                    if signal == Signal::Spans {
+                        report.delivered_spans += items - refused;
+                    }
+                    if let Some(rejected) = rejected {
+                        shared
+                            .drops
+                            .add(signal, DropReason::PartialSuccess, refused);
+                        eprintln!(
+                            "faas-otel-extension: upstream {} rejected {refused} of {items} {}: {}",
+                            path,
+                            signal.as_str(),
+                            rejected.message
+                        );
+                    }
+                }
+                Sent::Retry => left.extend(batch.into_held()),
+                Sent::TooLarge => {
+                    let split = if depth < MAX_SPLIT_DEPTH {
+                        batch.split_in_two()
+                    } else {
+                        Err(batch)
+                    };
+                    match split {
+                        Ok((head, tail)) => {
+                            pending.push((tail, depth + 1));
+                            pending.push((head, depth + 1));
+                        }
+                        Err(whole) => {
+                            let n = whole.items();
+                            shared.drops.add(signal, DropReason::TooLarge, n);
+                            eprintln!(
+                                "faas-otel-extension: upstream {} answered 413 for {n} {} that cannot be split further; dropped",
+                                path,
+                                signal.as_str()
+                            );
+                        }
+                    }
+                }
+                Sent::Refused(_) => shared.drops.add(signal, DropReason::Rejected, items),
+            }
+        }
+    }
+
+    /// Sends the drop counts not yet reported (the memory cap's from the buffer, the others
+    /// from [`Shared::drops`]), in their own request outside the capped buffer: re-buffered
+    /// with the data they count, they would themselves be dropped when the cap is reached.
+    /// Counts that did not reach the upstream are kept for the next export.
+    async fn report_drops(&self, shared: &Shared, deadline: Instant, report: &mut ExportReport) {
+        let cap = std::mem::take(&mut lock(&shared.buffer).unreported);
+        let mut counts: Vec<(Signal, DropReason, u64)> = [
+            (Signal::Spans, cap.spans),
+            (Signal::MetricPoints, cap.points),
+            (Signal::LogRecords, cap.records),
+        ]
+        .into_iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(signal, n)| (signal, DropReason::MemoryCap, n))
+        .collect();
+        let others = shared.drops.take_unreported();
+        counts.extend(others.iter().copied());
+        if counts.is_empty() {
+            return;
+        }
+        let metric = dropped_metric(&counts);
+        let body = encode(
+            &shared.config,
+            &HeldBatch::of_message(HeldSignal::Metrics, &metric),
+        );
+        match self.send(shared, "/v1/metrics", &body, deadline).await {
+            Sent::Delivered(_) => report.delivered_requests += 1,
+            Sent::Retry => {
+                add_dropped(&mut lock(&shared.buffer).unreported, cap);
+                shared.drops.unreport(&others);
+            }
+            Sent::TooLarge | Sent::Refused(_) => {}
+        }
+    }
+
+    async fn send(&self, shared: &Shared, path: &str, body: &Encoded, deadline: Instant) -> Sent {
         let client = match self.client.get_or_init(build_client) {
             Ok(client) => client,
             Err(error) => {
@@ -136,14 +256,33 @@ impl Forwarder {
                 return Sent::Retry;
             }
         };
-        let body = encode(&shared.config, request);
-        send(client, &shared.config, path, &body, deadline).await
+        send(client, &shared.config, path, body, deadline).await
     }
 }
 
-/// Counts data the upstream refused as dropped (and to be reported).
-fn count_rejected(shared: &Shared, add: impl Fn(&mut Dropped)) {
+fn add_dropped(into: &mut Dropped, more: Dropped) {
+    into.spans = into.spans.saturating_add(more.spans);
+    into.points = into.points.saturating_add(more.points);
+    into.records = into.records.saturating_add(more.records);
+}
+
+/// Puts what was not delivered back into the buffer, within its cap (beyond it, dropped and
+/// counted by the buffer).
+fn give_back(shared: &Shared, left: Buffer) {
     let mut buffer = lock(&shared.buffer);
-    add(&mut buffer.dropped);
-    add(&mut buffer.unreported);
+    let mut dropped = 0;
+    for held in left.traces {
+        dropped += buffer.push(HeldSignal::Traces, held);
+    }
+    for held in left.metrics {
+        buffer.push(HeldSignal::Metrics, held);
+    }
+    for held in left.logs {
+        buffer.push(HeldSignal::Logs, held);
+    }
+    if dropped > 0 {
+        eprintln!(
+            "faas-otel-extension: upstream unavailable and memory cap reached: {dropped} spans dropped"
+        );
+    }
 }

@@ -1,56 +1,124 @@
-//! [`ExportPace`]: when to export, after every invocation or periodically at high rates.
+//! [`ExportPace`]: when to export under the [`FlushStrategy`]: after an invocation (billed,
+//! before the extension asks for the next event) or in the background (while the function
+//! runs: at the start of the next invocation and on the interval during long ones).
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
+use crate::config::ExtensionConfig;
+use crate::flush::FlushStrategy;
+
 /// The window over which the invocation rate is measured.
 const RATE_WINDOW: Duration = Duration::from_secs(10);
 
-/// When to export: after every invocation, or at most every interval when invocations come
-/// fast (with hysteresis: on above the threshold, off below half of it).
+/// Adaptive: how many gaps in a row, each at most the adaptive gap, make invocations steady
+/// (so the first [`STEADY_AFTER`] invocations of an environment export at the end).
+pub(crate) const STEADY_AFTER: usize = 10;
+
+/// When to export.
 #[derive(Debug, Default)]
 pub(crate) struct ExportPace {
+    /// Invocation starts within [`RATE_WINDOW`] (the rate rule).
     recent: VecDeque<Instant>,
+    /// The rate rule's state (on above the threshold, off below half of it).
     periodic: bool,
+    /// The last [`STEADY_AFTER`] + 1 invocation starts (the gap rule).
+    starts: VecDeque<Instant>,
+    /// No INVOKE events at all (Lambda Managed Instances): always in the background.
+    background_only: bool,
+    /// Whether the current invocation exports at its end.
+    at_end: bool,
+    /// Whether an invocation is running: INVOKE came and its data is not in yet.
+    running: bool,
     last_export: Option<Instant>,
 }
 
 impl ExportPace {
-    /// Counts an invocation at `now`; switches periodic mode on above `threshold` invocations
-    /// per second, off below half of it.
-    pub(crate) fn invoked(&mut self, now: Instant, threshold: f64) {
+    /// Periodic from the start and for good: for an extension that gets no INVOKE events (Lambda
+    /// Managed Instances), so the background exporter exports every interval. The run loop
+    /// knows which (`has_invoke_events`); without INVOKE, [`Self::invoked`] is never called.
+    pub(crate) fn background() -> Self {
+        Self {
+            periodic: true,
+            background_only: true,
+            ..Self::default()
+        }
+    }
+
+    /// Counts an invocation starting at `now` and decides, under `config.flush`, whether it
+    /// exports at its end ([`Self::at_end`]). Adaptive exports at the end unless the last
+    /// [`STEADY_AFTER`] gaps between invocations were each at most `config.adaptive_gap`, or
+    /// the rate is above `config.periodic_above` per second (over 10 s; off below half).
+    pub(crate) fn invoked(&mut self, now: Instant, config: &ExtensionConfig) {
+        self.running = true;
+        // The interval counts from the first invocation when nothing was exported yet.
+        self.last_export.get_or_insert(now);
         self.recent.push_back(now);
         while self
             .recent
             .front()
-            .is_some_and(|t| now.duration_since(*t) > RATE_WINDOW)
+            .is_some_and(|t| now.saturating_duration_since(*t) > RATE_WINDOW)
         {
             self.recent.pop_front();
         }
         let rate = self.recent.len() as f64 / RATE_WINDOW.as_secs_f64();
+        let threshold = config.periodic_above;
         if !self.periodic && rate > threshold {
             self.periodic = true;
-            eprintln!("faas-otel-extension: {rate:.1} invocations/s: exporting periodically");
         } else if self.periodic && rate < threshold / 2.0 {
             self.periodic = false;
-            eprintln!(
-                "faas-otel-extension: {rate:.1} invocations/s: exporting after every invocation"
-            );
         }
+        self.starts.push_back(now);
+        while self.starts.len() > STEADY_AFTER + 1 {
+            self.starts.pop_front();
+        }
+        let steady_gaps = self.starts.len() == STEADY_AFTER + 1
+            && self
+                .starts
+                .iter()
+                .zip(self.starts.iter().skip(1))
+                .all(|(a, b)| b.saturating_duration_since(*a) <= config.adaptive_gap);
+        let at_end = match config.flush {
+            FlushStrategy::End => true,
+            FlushStrategy::Periodic => false,
+            FlushStrategy::Adaptive => !(steady_gaps || self.periodic),
+        };
+        if at_end != self.at_end && config.flush == FlushStrategy::Adaptive {
+            let how = if at_end {
+                "exporting after every invocation"
+            } else {
+                "exporting in the background"
+            };
+            eprintln!("faas-otel-extension: adaptive flush: {how}");
+        }
+        self.at_end = at_end;
     }
 
-    /// Whether periodic mode is on.
-    pub(crate) fn is_periodic(&self) -> bool {
-        self.periodic
+    /// Whether the current invocation exports at its end, before the next event.
+    pub(crate) fn at_end(&self) -> bool {
+        self.at_end && !self.background_only
     }
 
-    /// Whether an export is due at `now`: always outside periodic mode, else once `interval`
-    /// passed since the last one.
-    pub(crate) fn due(&self, now: Instant, interval: Duration) -> bool {
-        !self.periodic
-            || self
+    /// The current invocation's data is in (or the wait for it ended): it no longer runs.
+    pub(crate) fn ended(&mut self) {
+        self.running = false;
+    }
+
+    /// Whether background exports are on at all: not under [`FlushStrategy::End`] (except for
+    /// memory pressure, which the caller checks).
+    pub(crate) fn background_on(&self, strategy: FlushStrategy) -> bool {
+        self.background_only || strategy != FlushStrategy::End
+    }
+
+    /// Whether the interval's background export is due at `now`: `interval` passed since the
+    /// last export, and an invocation is running (in Lambda's default environments the
+    /// extension only runs then, and an export started while the extension is about to ask
+    /// for the next event would be frozen mid-way), or there are no invocations at all.
+    pub(crate) fn tick_due(&self, now: Instant, interval: Duration) -> bool {
+        (self.running || self.background_only)
+            && self
                 .last_export
-                .is_none_or(|last| now.duration_since(last) >= interval)
+                .is_none_or(|last| now.saturating_duration_since(last) >= interval)
     }
 
     /// Notes an export that just ended.
@@ -60,23 +128,96 @@ impl ExportPace {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use faas_core::env::Env;
 
-    #[test]
-    fn periodic_above_the_threshold_and_back_below_half() {
+    fn config(pairs: &[(&str, &str)]) -> ExtensionConfig {
+        let mut all = vec![("FAAS_OTEL_EXTENSION_ENDPOINT", "http://x")];
+        all.extend_from_slice(pairs);
+        ExtensionConfig::from_env(&Env::from_pairs(all)).unwrap()
+    }
+
+    /// `at_end` of invocations starting at these offsets (ms).
+    fn decisions(config: &ExtensionConfig, offsets_ms: &[u64]) -> Vec<bool> {
         let mut pace = ExportPace::default();
         let start = Instant::now();
-        for i in 0..=20 {
-            pace.invoked(start + Duration::from_millis(i * 100), 2.0);
-        }
-        assert!(pace.is_periodic());
-        pace.exported(start + Duration::from_secs(2));
-        assert!(!pace.due(start + Duration::from_millis(2500), Duration::from_secs(1)));
-        assert!(pace.due(start + Duration::from_secs(3), Duration::from_secs(1)));
-        // One invocation 30 s later: 0.1 per second, below half of 2.
-        pace.invoked(start + Duration::from_secs(30), 2.0);
-        assert!(!pace.is_periodic());
-        assert!(pace.due(start + Duration::from_secs(30), Duration::from_secs(1)));
+        offsets_ms
+            .iter()
+            .map(|ms| {
+                pace.invoked(start + Duration::from_millis(*ms), config);
+                pace.ended();
+                pace.at_end()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn end_and_periodic_do_not_adapt() {
+        let every_second: Vec<u64> = (0..30).map(|i| i * 1000).collect();
+        assert!(
+            decisions(
+                &config(&[("FAAS_OTEL_EXTENSION_FLUSH", "end")]),
+                &every_second
+            )
+            .iter()
+            .all(|e| *e)
+        );
+        assert!(
+            decisions(
+                &config(&[("FAAS_OTEL_EXTENSION_FLUSH", "periodic")]),
+                &every_second
+            )
+            .iter()
+            .all(|e| !*e)
+        );
+    }
+
+    #[test]
+    fn adaptive_exports_at_the_end_first_and_after_a_long_gap() {
+        let config = config(&[("FAAS_OTEL_EXTENSION_ADAPTIVE_GAP_MS", "2000")]);
+        // 12 invocations a second apart, a 3 s gap, 11 more.
+        let mut offsets: Vec<u64> = (0..12).map(|i| i * 1000).collect();
+        offsets.extend((0..11).map(|i| 14_000 + i * 1000));
+        let at_end = decisions(&config, &offsets);
+        let expected: Vec<bool> = (0..12)
+            .map(|i| i < STEADY_AFTER)
+            .chain((0..11).map(|i| i < STEADY_AFTER))
+            .collect();
+        assert_eq!(at_end, expected);
+    }
+
+    #[test]
+    fn adaptive_above_the_rate_is_in_the_background_from_early_on() {
+        let config = config(&[
+            ("FAAS_OTEL_EXTENSION_ADAPTIVE_GAP_MS", "0"),
+            ("FAAS_OTEL_EXTENSION_PERIODIC_ABOVE", "0.5"),
+        ]);
+        // 6 invocations within 10 s: 0.6 per second, above 0.5.
+        let at_end = decisions(&config, &[0, 100, 200, 300, 400, 500]);
+        assert_eq!(at_end, [true, true, true, true, true, false]);
+    }
+
+    #[test]
+    fn ticks_only_while_an_invocation_runs_or_without_invocations() {
+        let config = config(&[]);
+        let interval = Duration::from_secs(1);
+        let start = Instant::now();
+        let mut pace = ExportPace::default();
+        assert!(!pace.tick_due(start, interval));
+        pace.invoked(start, &config);
+        assert!(!pace.tick_due(start, interval));
+        assert!(pace.tick_due(start + interval, interval));
+        pace.exported(start);
+        assert!(!pace.tick_due(start + Duration::from_millis(500), interval));
+        assert!(pace.tick_due(start + interval, interval));
+        pace.ended();
+        assert!(!pace.tick_due(start + interval * 2, interval));
+        let lmi = ExportPace::background();
+        assert!(lmi.tick_due(start, interval) && !lmi.at_end());
+        assert!(lmi.background_on(FlushStrategy::End));
+        assert!(!pace.background_on(FlushStrategy::End));
+        assert!(pace.background_on(FlushStrategy::Adaptive));
     }
 }

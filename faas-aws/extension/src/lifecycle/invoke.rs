@@ -1,5 +1,6 @@
-//! [`on_invoke`]: after INVOKE, wait for the function's data (bounded), then export before the
-//! extension asks for the next event.
+//! [`on_invoke`]: after INVOKE, start the background export of what is held, wait for the
+//! function's data (bounded), then export before the extension asks for the next event when
+//! the flush strategy says this invocation exports at its end.
 
 use std::sync::Mutex;
 use std::time::Instant;
@@ -38,8 +39,12 @@ async fn wait_for_invocation(shared: &Shared, request_id: &str, until: Instant) 
     }
 }
 
-/// Handles one INVOKE: waits for the invocation's data (never past its deadline), prepares the
-/// buffer and exports unless periodic mode says it is not due yet.
+/// Handles one INVOKE: counts it and decides where its export goes (see [`ExportPace`]);
+/// asks the background exporter to send what earlier invocations left (while the function
+/// runs, not billed); waits for the invocation's data (never past its deadline) and prepares
+/// the buffer; then, when this invocation exports at its end, exports before the extension
+/// asks for the next event (after the background export running, if any: that wait is bounded
+/// by the same deadline).
 pub(crate) async fn on_invoke(
     shared: &Shared,
     forwarder: &Forwarder,
@@ -49,24 +54,29 @@ pub(crate) async fn on_invoke(
 ) {
     let config = &shared.config;
     let now = Instant::now();
-    // The invocation's deadline bounds both the wait and the export.
+    // The invocation's deadline bounds the wait and the export.
     let platform_deadline = deadline_of(deadline_ms);
-    lock(pace).invoked(now, config.periodic_above);
+    let background = {
+        let mut pace = lock(pace);
+        pace.invoked(now, config);
+        pace.background_on(config.flush)
+    };
+    if background && !lock(&shared.buffer).is_empty() {
+        shared.export_soon.notify_one();
+    }
     let fallback = now.checked_add(config.wait).unwrap_or(now);
     let wait_until = platform_deadline.map_or(fallback, |d| d.min(fallback));
     wait_for_invocation(shared, request_id, wait_until).await;
-    prepare(shared);
-    let now = Instant::now();
-    let (empty, held) = {
-        let buffer = lock(&shared.buffer);
-        (buffer.is_empty(), buffer.bytes())
+    let at_end = {
+        let mut pace = lock(pace);
+        pace.ended();
+        pace.at_end()
     };
-    // Periodic mode still exports early when a quarter of the memory cap is in use, so a
-    // burst is forwarded instead of dropped.
-    let pressure = held >= config.memory_limit / 4;
-    if empty || !(pressure || lock(pace).due(now, config.export_interval)) {
+    prepare(shared);
+    if !at_end || lock(&shared.buffer).is_empty() {
         return;
     }
+    let now = Instant::now();
     let mut deadline = now.checked_add(config.export_timeout).unwrap_or(now);
     if let Some(platform) = platform_deadline {
         deadline = deadline.min(platform);

@@ -1,4 +1,18 @@
-//! [`periodic_exporter`]: the background export of periodic mode.
+//! [`periodic_exporter`]: the background exports of the `periodic` and `adaptive` flush
+//! strategies (and of Lambda Managed Instances, which have no INVOKE to export after).
+//!
+//! It exports what is held
+//! - when woken through [`Shared::export_soon`] (at the start of an invocation: the data
+//!   earlier invocations left is sent while the function runs, so Lambda does not bill it),
+//!   after the export running, if any;
+//! - on the interval (`FAAS_OTEL_EXTENSION_EXPORT_INTERVAL_MS`) while an invocation runs (a
+//!   long invocation does not hold its data to the end), or always without INVOKE events;
+//! - whenever a quarter of the memory cap is in use, under every strategy (a burst is
+//!   forwarded instead of dropped).
+//!
+//! Its exports are never awaited before the extension asks for the next event: one still
+//! running when the environment is frozen resumes at the thaw (a request that did not survive
+//! the freeze is retried or given back to the buffer, and the SHUTDOWN drain waits for it).
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -12,28 +26,41 @@ use super::export_pace::ExportPace;
 /// How often the background exporter looks.
 const TICK: Duration = Duration::from_millis(50);
 
-/// In periodic mode (high invocation rates, so the environment is not frozen between
-/// invocations) exports in the background whenever the interval is due or a quarter of the
-/// memory cap is in use; outside it does nothing (exports follow each invocation).
+/// Runs the background exports for good (spawn it once).
 pub(crate) async fn periodic_exporter(
     shared: Arc<Shared>,
     forwarder: Arc<Forwarder>,
     pace: Arc<Mutex<ExportPace>>,
 ) {
     loop {
-        tokio::time::sleep(TICK).await;
+        let woken = tokio::select! {
+            () = tokio::time::sleep(TICK) => false,
+            () = shared.export_soon.notified() => true,
+        };
         let now = Instant::now();
         let held = lock(&shared.buffer).bytes();
-        let go = {
+        if held == 0 {
+            continue;
+        }
+        let config = &shared.config;
+        let pressure = held >= config.memory_limit / 4;
+        let (on, due) = {
             let pace = lock(&pace);
-            pace.is_periodic()
-                && held > 0
-                && (held >= shared.config.memory_limit / 4
-                    || pace.due(now, shared.config.export_interval))
+            (
+                pace.background_on(config.flush),
+                pace.tick_due(now, config.export_interval),
+            )
         };
-        if go {
-            let deadline = now.checked_add(shared.config.export_timeout).unwrap_or(now);
-            forwarder.export(&shared, deadline).await;
+        let deadline = now.checked_add(config.export_timeout).unwrap_or(now);
+        let exported = if on && woken {
+            // Right after the running export (which may hold the previous batch).
+            Some(forwarder.export(&shared, deadline).await)
+        } else if pressure || (on && due) {
+            forwarder.export_if_idle(&shared, deadline).await
+        } else {
+            None
+        };
+        if exported.is_some() {
             lock(&pace).exported(Instant::now());
         }
     }

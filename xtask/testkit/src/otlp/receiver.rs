@@ -65,6 +65,7 @@ pub struct OtlpReceiverBuilder {
     listener: Option<Listener>,
     sequence: Sequence,
     script: Script,
+    answer_after: Option<Duration>,
 }
 
 impl OtlpReceiverBuilder {
@@ -92,6 +93,14 @@ impl OtlpReceiverBuilder {
         self
     }
 
+    /// Answers every request `delay` after it arrived (an upstream with a round trip of that
+    /// much): the request is logged, with its sequence number, when it arrives; other requests
+    /// are served meanwhile.
+    pub fn answer_after(mut self, delay: Duration) -> Self {
+        self.answer_after = Some(delay);
+        self
+    }
+
     /// Starts it.
     pub fn start(self) -> io::Result<OtlpReceiver> {
         let listener = match self.listener {
@@ -100,7 +109,12 @@ impl OtlpReceiverBuilder {
         };
         let state = Arc::new(Mutex::new(State::default()));
         let script = Arc::new(Mutex::new(self.script));
-        let handler = handler(state.clone(), script.clone(), self.sequence);
+        let handler = handler(
+            state.clone(),
+            script.clone(),
+            self.sequence,
+            self.answer_after,
+        );
         Ok(OtlpReceiver {
             endpoint: Endpoint::start("otlp-receiver", listener, script, handler)?,
             state,
@@ -108,7 +122,12 @@ impl OtlpReceiverBuilder {
     }
 }
 
-fn handler(state: Arc<Mutex<State>>, script: Arc<Mutex<Script>>, sequence: Sequence) -> Handler {
+fn handler(
+    state: Arc<Mutex<State>>,
+    script: Arc<Mutex<Script>>,
+    sequence: Sequence,
+    answer_after: Option<Duration>,
+) -> Handler {
     Arc::new(move |incoming| {
         let seq = sequence.tick();
         let format = decode::format(&incoming.headers);
@@ -138,7 +157,12 @@ fn handler(state: Arc<Mutex<State>>, script: Arc<Mutex<Script>>, sequence: Seque
                 payload,
             });
         }
-        Box::pin(async move { action })
+        Box::pin(async move {
+            if let Some(delay) = answer_after {
+                tokio::time::sleep(delay).await;
+            }
+            action
+        })
     })
 }
 

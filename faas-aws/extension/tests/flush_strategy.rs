@@ -1,0 +1,240 @@
+//! The flush strategies (`FAAS_OTEL_EXTENSION_FLUSH`) end to end: the real binary, the
+//! emulator's journal and an upstream that answers every request after 30 ms.
+//!
+//! Lambda bills an extension from the function's response until the extension asks for the
+//! next event. The tests check the STRUCTURE on the shared sequence numbers, never a duration:
+//! under `end` an invocation's spans reach the upstream between the function's response and
+//! the extension's next `next`; under `periodic` (and `adaptive` once steady) they reach it
+//! while the NEXT invocation runs (between its INVOKE and the function's response), and
+//! nothing is sent between a response and the extension's `next`; under every strategy every
+//! span arrives, exactly once, by the end of SHUTDOWN. The billed post-invoke times are
+//! printed (median per strategy) for the record, not asserted.
+#![allow(clippy::unwrap_used)]
+
+mod harness;
+
+use std::time::Duration;
+
+use faas_testkit::otlp::OtlpReceiver;
+use lambda_emulator::Logged;
+
+use harness::{
+    World, answer_of, delivery_of, entry, function_spans, invoke, median, next_after, request_id,
+    requests_with, start_delayed, wait_upstream_has,
+};
+
+/// The upstream's round trip.
+const UPSTREAM_DELAY: Duration = Duration::from_millis(30);
+/// Spans per invocation.
+const SPANS: usize = 3;
+
+/// One invocation as the journal saw it.
+struct Cycle {
+    id: String,
+    /// The INVOKE's delivery to the extension.
+    delivered: u64,
+    /// The function's response.
+    answered: Logged,
+    /// The extension's first `next` after the response.
+    next: Logged,
+}
+
+impl Cycle {
+    /// The time Lambda bills the extension for after the response.
+    fn billed(&self) -> Duration {
+        self.next.at.saturating_duration_since(self.answered.at)
+    }
+}
+
+/// Plays invocation `i`: the runtime takes it, works until the upstream holds the spans of
+/// invocation `work_until` (when given: the export running while the function runs), answers,
+/// then flushes its spans to the extension (as faas-aws does right after the response).
+async fn cycle(world: &World, i: usize, work_until: Option<usize>) -> Cycle {
+    let id = request_id(i);
+    world.lambda.invoke(invoke(&id));
+    assert_eq!(world.extension.runtime_next().await, id);
+    if let Some(previous) = work_until {
+        wait_upstream_has(&world.upstream, &request_id(previous)).await;
+    }
+    world.extension.runtime_respond(&id).await;
+    let spans = function_spans(&id, i as u128 + 1, SPANS);
+    let (status, answer) = world.extension.post_traces(&spans).await;
+    assert_eq!((status, answer.partial_success), (200, None));
+    let answered = entry(&world.lambda, answer_of(&id));
+    let next = next_after(&world.lambda, answered.seq).await;
+    let delivered = entry(&world.lambda, delivery_of(&id)).seq;
+    Cycle {
+        id,
+        delivered,
+        answered,
+        next,
+    }
+}
+
+/// The sequence numbers of the upstream requests carrying spans of `id`.
+fn arrivals(upstream: &OtlpReceiver, id: &str) -> Vec<u64> {
+    requests_with(upstream, id).iter().map(|r| r.seq).collect()
+}
+
+/// `c`'s spans reached the upstream after the response, before the extension's `next`.
+fn assert_exported_at_end(upstream: &OtlpReceiver, c: &Cycle) {
+    let at = arrivals(upstream, &c.id);
+    assert!(!at.is_empty(), "{}: not exported", c.id);
+    assert!(
+        at.iter().all(|s| c.answered.seq < *s && *s < c.next.seq),
+        "{}: exported at {at:?}, response at {}, next at {}",
+        c.id,
+        c.answered.seq,
+        c.next.seq
+    );
+}
+
+/// `c`'s spans reached the upstream while `during` ran: after its INVOKE, before its response.
+fn assert_exported_during(upstream: &OtlpReceiver, c: &Cycle, during: &Cycle) {
+    let at = arrivals(upstream, &c.id);
+    assert!(!at.is_empty(), "{}: not exported", c.id);
+    assert!(
+        at.iter()
+            .all(|s| during.delivered < *s && *s < during.answered.seq),
+        "{}: exported at {at:?}, during {} from {} to {}",
+        c.id,
+        during.id,
+        during.delivered,
+        during.answered.seq
+    );
+}
+
+/// No trace request reached the upstream between `c`'s response and the extension's `next`.
+fn assert_nothing_billed(upstream: &OtlpReceiver, c: &Cycle) {
+    let billed: Vec<u64> = upstream
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/v1/traces")
+        .map(|r| r.seq)
+        .filter(|s| c.answered.seq < *s && *s < c.next.seq)
+        .collect();
+    assert!(billed.is_empty(), "{}: exports {billed:?} billed", c.id);
+}
+
+/// Shuts down and checks every invocation's spans arrived exactly once.
+fn assert_all_delivered(world: &mut World, invocations: usize) -> u64 {
+    world.extension.shut_down(&world.lambda);
+    let shutdown = entry(&world.lambda, delivery_of("SHUTDOWN")).seq;
+    let spans = world.upstream.spans();
+    assert_eq!(spans.len(), invocations * SPANS);
+    let ids: std::collections::HashSet<_> = spans.iter().map(|s| s.span_id.clone()).collect();
+    assert_eq!(ids.len(), invocations * SPANS, "no span twice");
+    shutdown
+}
+
+fn report(strategy: &str, phase: &str, cycles: &[&Cycle]) {
+    let billed: Vec<Duration> = cycles.iter().map(|c| c.billed()).collect();
+    eprintln!(
+        "billed post-invoke time: strategy={strategy} {phase}: median {:?} over {} invocations (min {:?}, max {:?}); upstream {UPSTREAM_DELAY:?}",
+        median(&billed),
+        billed.len(),
+        billed.iter().min().copied().unwrap_or_default(),
+        billed.iter().max().copied().unwrap_or_default(),
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn end_exports_after_every_invocation_before_the_next_event() {
+    let mut world = start_delayed(UPSTREAM_DELAY, &[("FAAS_OTEL_EXTENSION_FLUSH", "end")]);
+    let mut cycles = Vec::new();
+    for i in 0..12 {
+        cycles.push(cycle(&world, i, None).await);
+    }
+    for c in &cycles {
+        assert_exported_at_end(&world.upstream, c);
+    }
+    assert_all_delivered(&mut world, cycles.len());
+    report("end", "all", &cycles.iter().collect::<Vec<_>>());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn periodic_exports_during_the_next_invocation_and_drains_at_shutdown() {
+    let mut world = start_delayed(UPSTREAM_DELAY, &[("FAAS_OTEL_EXTENSION_FLUSH", "periodic")]);
+    let mut cycles = Vec::new();
+    for i in 0..12 {
+        cycles.push(cycle(&world, i, i.checked_sub(1)).await);
+    }
+    for pair in cycles.windows(2) {
+        assert_exported_during(&world.upstream, &pair[0], &pair[1]);
+    }
+    for c in &cycles {
+        assert_nothing_billed(&world.upstream, c);
+    }
+    let last = cycles.last().unwrap();
+    assert!(arrivals(&world.upstream, &last.id).is_empty());
+    let shutdown = assert_all_delivered(&mut world, cycles.len());
+    let drained = arrivals(&world.upstream, &last.id);
+    assert!(
+        !drained.is_empty() && drained.iter().all(|s| *s > shutdown),
+        "{drained:?}"
+    );
+    report("periodic", "all", &cycles.iter().collect::<Vec<_>>());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn adaptive_exports_at_the_end_first_then_during_the_next_invocation() {
+    // The default: no FAAS_OTEL_EXTENSION_FLUSH.
+    let mut world = start_delayed(UPSTREAM_DELAY, &[]);
+    let mut cycles = Vec::new();
+    // The 11th invocation (i = 10) follows 10 short gaps: from there on, in the background.
+    for i in 0..16 {
+        let work_until = (i >= 11).then(|| i - 1);
+        cycles.push(cycle(&world, i, work_until).await);
+    }
+    for c in &cycles[..10] {
+        assert_exported_at_end(&world.upstream, c);
+    }
+    for pair in cycles[10..].windows(2) {
+        assert_exported_during(&world.upstream, &pair[0], &pair[1]);
+    }
+    for c in &cycles[10..] {
+        assert_nothing_billed(&world.upstream, c);
+    }
+    let shutdown = assert_all_delivered(&mut world, cycles.len());
+    let last = cycles.last().unwrap();
+    assert!(
+        arrivals(&world.upstream, &last.id)
+            .iter()
+            .all(|s| *s > shutdown)
+    );
+    report(
+        "adaptive",
+        "first 10",
+        &cycles[..10].iter().collect::<Vec<_>>(),
+    );
+    report(
+        "adaptive",
+        "steady",
+        &cycles[10..].iter().collect::<Vec<_>>(),
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn adaptive_exports_at_the_end_again_after_a_long_gap() {
+    let mut world = start_delayed(
+        UPSTREAM_DELAY,
+        &[
+            ("FAAS_OTEL_EXTENSION_FLUSH", "adaptive"),
+            ("FAAS_OTEL_EXTENSION_ADAPTIVE_GAP_MS", "1500"),
+        ],
+    );
+    let mut cycles = Vec::new();
+    for i in 0..12 {
+        let work_until = (i >= 11).then(|| i - 1);
+        cycles.push(cycle(&world, i, work_until).await);
+    }
+    // A gap longer than FAAS_OTEL_EXTENSION_ADAPTIVE_GAP_MS: the environment may stay frozen
+    // for long again, so this invocation exports at its end; what the previous one left is
+    // sent while the function runs.
+    tokio::time::sleep(Duration::from_millis(2000)).await;
+    let after_gap = cycle(&world, 12, Some(11)).await;
+    assert_exported_during(&world.upstream, &cycles[11], &after_gap);
+    assert_exported_at_end(&world.upstream, &after_gap);
+    cycles.push(after_gap);
+    assert_all_delivered(&mut world, cycles.len());
+}
