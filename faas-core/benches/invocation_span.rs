@@ -111,6 +111,39 @@ fn invocation_span(c: &mut Criterion) {
     group.finish();
 }
 
+/// The watchdog's happy path: an invocation with two child spans (the open-span tracker sees
+/// them), without and with a watchdog armed at the start and disarmed at the end.
+fn watchdog(c: &mut Criterion) {
+    let (telemetry, exporter, rt) = setup();
+    let _entered = rt.enter();
+    let mut group = c.benchmark_group("watchdog");
+    let mut n = 0;
+    let mut run = |armed: bool, n: &mut u32| {
+        let mut span = telemetry.start_invocation(
+            Invocation::new("orders", Trigger::Http)
+                .with_invocation_id("8476a536-e9f4-11e8-9739-2dfe598c3fcd"),
+        );
+        if armed {
+            span.watch_after(Duration::from_secs(3));
+        }
+        for name in ["GET inventory", "PUT order"] {
+            let mut child = telemetry.tracer().start_with_context(name, span.context());
+            child.set_attribute(KeyValue::new("http.request.method", "GET"));
+            child.end();
+        }
+        span.end(Outcome::Ok);
+        drain_every(n, &telemetry, &exporter, &rt);
+    };
+    group.bench_function("baseline: invocation span + 2 children, no watchdog", |b| {
+        b.iter(|| run(false, &mut n))
+    });
+    group.bench_function(
+        "invocation span + 2 children, watchdog armed and disarmed",
+        |b| b.iter(|| run(true, &mut n)),
+    );
+    group.finish();
+}
+
 fn propagation(c: &mut Criterion) {
     let propagation = Propagation::default();
     let mut headers = http::HeaderMap::new();
@@ -131,5 +164,5 @@ fn propagation(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, invocation_span, propagation);
+criterion_group!(benches, invocation_span, watchdog, propagation);
 criterion_main!(benches);

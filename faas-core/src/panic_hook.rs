@@ -170,4 +170,56 @@ mod tests {
         let with_trace = exception_attributes("boom", None, Some("trace".into()));
         assert_eq!(with_trace.len(), 3);
     }
+
+    /// What the hook does before an abort, without aborting: ends the open spans and the
+    /// invocation as panics and drains them, with no flush call.
+    #[tokio::test]
+    async fn before_an_abort_the_invocation_and_its_open_spans_end_and_are_drained() {
+        use crate::cold_start::ColdStart;
+        use crate::env::Env;
+        use crate::faas_environment::LocalEnvironment;
+        use crate::invocation::{Invocation, Trigger};
+        use opentelemetry::trace::{Status, Tracer as _};
+        use opentelemetry_sdk::trace::InMemorySpanExporter;
+
+        let exporter = InMemorySpanExporter::default();
+        let cold = Box::leak(Box::new(ColdStart::from_process()));
+        let _ = cold.take();
+        let telemetry = Telemetry::builder(LocalEnvironment::named("fn"))
+            .with_env(Env::from_pairs([("OTEL_METRICS_EXPORTER", "none")]))
+            .with_span_exporter(exporter.clone())
+            .with_cold_start(cold)
+            .install_global(false)
+            .build()
+            .unwrap();
+        let span = telemetry.start_invocation(Invocation::new("fn", Trigger::Other));
+        let charge = telemetry
+            .tracer()
+            .start_with_context("charge card", span.context());
+        {
+            let _current = span.context().clone().attach();
+            record("card declined", Some(std::panic::Location::caller()), true);
+        }
+        assert!(span.is_ended());
+        let spans = exporter.get_finished_spans().unwrap();
+        assert_eq!(spans.len(), 2, "drained by the hook");
+        let invocation = spans.iter().find(|s| s.name == "fn").unwrap();
+        assert_eq!(invocation.status, Status::error("card declined"));
+        assert!(
+            invocation
+                .attributes
+                .contains(&KeyValue::new(attr::ERROR_TYPE, "panic"))
+        );
+        assert_eq!(invocation.events.len(), 1);
+        let open = spans.iter().find(|s| s.name == "charge card").unwrap();
+        assert_eq!(open.status, Status::error("the process aborted on a panic"));
+        assert!(
+            open.attributes
+                .contains(&KeyValue::new(attr::ERROR_TYPE, "panic"))
+        );
+        drop(charge);
+        span.end(Outcome::Ok);
+        telemetry.flush(None).await;
+        assert_eq!(exporter.get_finished_spans().unwrap().len(), 2);
+    }
 }

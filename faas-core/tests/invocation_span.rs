@@ -445,3 +445,165 @@ async fn the_environment_price_plan_is_used_and_overrides_are_validated() {
     assert_eq!(a["faas_otel.cost.billed_duration_ms"], Value::I64(1000));
     assert_eq!(a["faas_otel.cost.usd"], Value::F64(2.0));
 }
+
+/// The sums of the u64 counters in the last metric export.
+fn counters(metrics: &InMemoryMetricExporter) -> HashMap<String, u64> {
+    use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData};
+    let exported = metrics.get_finished_metrics().unwrap();
+    let mut sums = HashMap::new();
+    if let Some(rm) = exported.last() {
+        for sm in rm.scope_metrics() {
+            for metric in sm.metrics() {
+                if let AggregatedMetrics::U64(MetricData::Sum(sum)) = metric.data() {
+                    let total = sum.data_points().map(|p| p.value()).sum();
+                    sums.insert(metric.name().to_owned(), total);
+                }
+            }
+        }
+    }
+    sums
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_watchdog_ends_a_hung_invocation_and_its_open_spans_once_as_timeouts() {
+    use opentelemetry::trace::{Span as _, Tracer as _};
+    let h = Harness::new();
+    let mut span = h
+        .telemetry
+        .start_invocation(Invocation::new("orders", Trigger::Http).with_invocation_id("req-1"));
+    span.watch_after(std::time::Duration::from_secs(2));
+    let tracer = h.telemetry.tracer();
+    let mut hung = tracer.start_with_context("GET inventory", span.context());
+    let done = tracer.start_with_context("validate", span.context());
+    drop(done);
+
+    tokio::time::sleep(std::time::Duration::from_millis(1999)).await;
+    assert!(!span.is_ended(), "fired early");
+    tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    // Let the watchdog's flush finish (it runs on the paused runtime too).
+    for _ in 0..10 {
+        tokio::task::yield_now().await;
+    }
+    assert!(span.is_ended());
+    // Flushed by the watchdog, without a flush call of the handler.
+    let spans = h.spans.get_finished_spans().unwrap();
+    let names: Vec<_> = spans.iter().map(|s| s.name.to_string()).collect();
+    let invocation = spans.iter().find(|s| s.name == "orders").unwrap();
+    assert_eq!(invocation.status, Status::error("invocation timed out"));
+    assert_eq!(attrs(invocation)["error.type"], Value::from("timeout"));
+    let child = spans.iter().find(|s| s.name == "GET inventory").unwrap();
+    assert_eq!(child.status, Status::error("the invocation timed out"));
+    assert_eq!(attrs(child)["error.type"], Value::from("timeout"));
+    assert_eq!(child.parent_span_id, invocation.span_context.span_id());
+    assert!(child.end_time <= invocation.end_time);
+    let validate = spans.iter().find(|s| s.name == "validate").unwrap();
+    assert_eq!(validate.status, Status::Unset, "{names:?}");
+    let counted = counters(&h.metrics);
+    assert_eq!(
+        counted["faas.timeouts"], 1,
+        "the watchdog exports the metrics"
+    );
+    assert_eq!(counted["faas.invocations"], 1);
+
+    // The handler finishes after all: nothing is recorded twice.
+    hung.set_attribute(KeyValue::new("late", true));
+    hung.end();
+    span.end(Outcome::Ok);
+    let spans = h.finished().await;
+    assert_eq!(spans.len(), names.len(), "{names:?}");
+    assert_eq!(spans.iter().filter(|s| s.name == "orders").count(), 1);
+    assert_eq!(
+        spans.iter().filter(|s| s.name == "GET inventory").count(),
+        1
+    );
+    h.telemetry.shutdown().await;
+    let counted = counters(&h.metrics);
+    assert_eq!(
+        (counted["faas.timeouts"], counted["faas.invocations"]),
+        (1, 1)
+    );
+    assert!(!counted.contains_key("faas.errors"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_invocation_that_ends_in_time_disarms_its_watchdog() {
+    let h = Harness::new();
+    let mut span = h
+        .telemetry
+        .start_invocation(Invocation::new("orders", Trigger::Http));
+    span.watch_after(std::time::Duration::from_secs(2));
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    span.end(Outcome::Ok);
+    tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+    let spans = h.finished().await;
+    let invocation = spans.iter().find(|s| s.name == "orders").unwrap();
+    assert_eq!(invocation.status, Status::Unset);
+    assert!(!attrs(invocation).contains_key("error.type"));
+    h.telemetry.shutdown().await;
+    let counted = counters(&h.metrics);
+    assert_eq!(counted["faas.invocations"], 1);
+    assert!(!counted.contains_key("faas.timeouts"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn deadlines_in_the_past_or_implausibly_far_arm_nothing() {
+    use faas_core::watchdog::WatchdogConfig;
+    use std::time::{Duration, SystemTime};
+    let h = Harness::new();
+    let config = WatchdogConfig::for_flush_budget(Duration::from_millis(250));
+    let mut span = h
+        .telemetry
+        .start_invocation(Invocation::new("orders", Trigger::Other));
+    // Emulators send 1970; no platform runs an invocation for a year.
+    span.watch_deadline(SystemTime::UNIX_EPOCH + Duration::from_millis(5), &config);
+    span.watch_deadline(
+        SystemTime::now() + Duration::from_secs(365 * 24 * 3600),
+        &config,
+    );
+    tokio::time::sleep(Duration::from_secs(400 * 24 * 3600)).await;
+    assert!(!span.is_ended());
+    span.end(Outcome::Ok);
+    let spans = h.finished().await;
+    let invocation = spans.iter().find(|s| s.name == "orders").unwrap();
+    assert_eq!(invocation.status, Status::Unset);
+}
+
+#[test]
+fn a_caught_panic_adds_its_location_to_the_one_exception_event() {
+    let h = Harness::new();
+    faas_core::panic_hook::install(&h.telemetry);
+    let span = h
+        .telemetry
+        .start_invocation(Invocation::new("orders", Trigger::Http));
+    let cx = span.context().clone();
+    let line = line!() + 3;
+    let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+        let _current = cx.attach();
+        panic!("card declined");
+    }));
+    assert!(caught.is_err());
+    // Under panic = "unwind" the hook only records; the outcome ends the span.
+    assert!(!span.is_ended());
+    span.end(Outcome::Error {
+        error_type: "panic".into(),
+        message: "card declined".into(),
+    });
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let spans = runtime.block_on(h.finished());
+    let invocation = spans.iter().find(|s| s.name == "orders").unwrap();
+    assert_eq!(invocation.status, Status::error("card declined"));
+    let events: Vec<_> = invocation.events.iter().collect();
+    assert_eq!(events.len(), 1, "one exception event");
+    let event: HashMap<_, _> = events[0]
+        .attributes
+        .iter()
+        .map(|kv| (kv.key.to_string(), kv.value.clone()))
+        .collect();
+    assert_eq!(event["exception.type"], Value::from("panic"));
+    assert_eq!(event["exception.message"], Value::from("card declined"));
+    assert_eq!(event["code.file.path"], Value::from(file!()));
+    assert_eq!(event["code.line.number"], Value::I64(i64::from(line)));
+}
