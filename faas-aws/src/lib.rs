@@ -18,6 +18,8 @@ pub mod invocation_state;
 #[cfg(feature = "runtime")]
 pub mod layer;
 #[cfg(feature = "runtime")]
+pub mod logging;
+#[cfg(feature = "runtime")]
 pub mod outcome;
 pub mod pricing;
 #[cfg(feature = "http")]

@@ -200,6 +200,10 @@ impl Server {
             Some(telemetry) => telemetry,
             None => telemetry_from(&self.env)?,
         };
+        // Correlated log lines and handler spans under the invocation span
+        // (`crate::logging`), unless a global `tracing` subscriber is already set: that one is
+        // kept (compose `faas_core::logging::Logging::layer` into it).
+        let _installed = crate::logging::logging(&self.env)?.try_init(&telemetry);
         let watchdog = WatchdogConfig::from_env(&self.env, telemetry.config().flush_timeout)?;
         let mut layer = FaasLayer::from_env(telemetry.clone(), &self.env).with_watchdog(watchdog);
         if let Some(enabled) = self.xray_parent {

@@ -3,6 +3,7 @@
 pub mod environment;
 pub mod functions;
 pub mod invoke_call;
+pub mod logging;
 pub mod pricing;
 pub mod protocol;
 pub mod serve;

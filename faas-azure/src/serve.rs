@@ -194,6 +194,7 @@ impl Server {
     /// Serves `router` on `listener` until the shutdown signal, then drains the telemetry.
     pub async fn serve_on(self, listener: TcpListener, router: Router) -> Result<(), Error> {
         let env = self.options.env();
+        let logging = crate::logging::logging(env)?;
         let root = self
             .app_root
             .clone()
@@ -212,6 +213,9 @@ impl Server {
         // Traced inside the prefix, so the layer sees the matched route (`/api/hello`) whether
         // the request came through the prefix or went to the router as it is.
         let app = |telemetry: &Telemetry, env: &Env, policy: FlushPolicy| {
+            // JSON lines with the invocation id (`crate::logging`), unless a global `tracing`
+            // subscriber is already set (that one is kept).
+            let _installed = logging.try_init(telemetry);
             let traced = router
                 .layer(layer(telemetry, env, functions).with_flush_policy(policy))
                 .layer(axum::middleware::from_fn(restore_uri));

@@ -2,6 +2,7 @@
 
 pub mod cloudevent;
 pub mod environment;
+pub mod logging;
 pub mod metadata;
 pub mod pricing;
 pub mod serve;

@@ -143,7 +143,14 @@ impl Server {
 
     /// Serves `router` on `listener` until the shutdown signal, then drains the telemetry.
     pub async fn serve_on(self, listener: TcpListener, router: Router) -> Result<(), Error> {
+        // A `RUST_LOG` that cannot be used stops start-up here, before the listener serves.
+        faas_core::logging::filter_from_env(self.options.env())?;
         let app = |telemetry: &Telemetry, env: &Env, policy: FlushPolicy| {
+            // Structured Cloud Logging lines (`crate::logging`), unless a global `tracing`
+            // subscriber is already set (that one is kept).
+            if let Ok(logging) = crate::logging::logging(telemetry, env) {
+                let _installed = logging.try_init(telemetry);
+            }
             router
                 .layer(layer(telemetry, env).with_flush_policy(policy))
                 .layer(axum::middleware::from_fn(

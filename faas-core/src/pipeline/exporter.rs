@@ -119,7 +119,7 @@ pub(crate) fn otlp_metric_exporter(
 
 /// The settings every OTLP/HTTP exporter of this crate shares: endpoint, protocol, timeout,
 /// headers, no retries, our HTTP client, compression.
-fn http_settings<B: WithExportConfig + WithHttpConfig>(
+pub(crate) fn http_settings<B: WithExportConfig + WithHttpConfig>(
     builder: B,
     config: &TelemetryConfig,
     endpoint: &str,

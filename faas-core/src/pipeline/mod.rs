@@ -33,6 +33,8 @@ mod export_error;
 mod exporter;
 mod flush;
 mod http_client;
+#[cfg(feature = "logging")]
+mod log_export;
 mod metrics;
 mod shutdown;
 mod span_buffer;
@@ -42,6 +44,8 @@ pub use export_auth::{ExportAuth, ExportAuthError};
 pub use flush::{
     DEADLINE_MARGIN, FlushReport, MAX_PLAUSIBLE_REMAINING, MIN_FLUSH_BUDGET, effective_budget,
 };
+#[cfg(feature = "logging")]
+pub use log_export::{LOGS_EXPORTER_VAR, LOGS_QUEUE_VAR};
 pub use metrics::{
     DROP_NO_EXPORTER, DROP_QUEUE_FULL, DROP_REJECTED, FaasMetrics, SPANS_DROPPED_METRIC,
 };

@@ -57,6 +57,9 @@ struct Inner {
     cost_model: Option<Arc<dyn CostModel>>,
     shut_down: AtomicBool,
     open_spans: Arc<OpenSpans>,
+    /// OTLP log records (`OTEL_LOGS_EXPORTER=otlp`), flushed after the spans.
+    #[cfg(feature = "logging")]
+    logs: Option<Arc<super::log_export::LogExport>>,
 }
 
 /// Builds a [`Telemetry`]; see [`Telemetry::builder`].
@@ -206,7 +209,12 @@ impl Telemetry {
     }
 
     /// [`Telemetry::flush_within`]; a [`Attempt::Final`] flush ignores the back-off.
-    async fn flush_as(&self, budget: Duration, force_metrics: bool, attempt: Attempt) -> FlushReport {
+    async fn flush_as(
+        &self,
+        budget: Duration,
+        force_metrics: bool,
+        attempt: Attempt,
+    ) -> FlushReport {
         let started = Instant::now();
         let metrics_due = force_metrics || self.metrics_due(started);
         let mut report = self
@@ -214,6 +222,11 @@ impl Telemetry {
             .drain
             .export(budget, metrics_due, started, attempt)
             .await;
+        #[cfg(feature = "logging")]
+        if let Some(logs) = &self.inner.logs {
+            logs.export(budget, started, attempt == Attempt::Final, &mut report)
+                .await;
+        }
         if report.metrics_exported
             && let Ok(mut last) = self.inner.last_metric_export.lock()
         {
@@ -435,8 +448,12 @@ impl TelemetryBuilder {
         }
         self.cold_start.mark_phase("telemetry");
 
+        #[cfg(feature = "logging")]
+        let logs = super::log_export::LogExport::from_env(&self.env, &config, &resource)?;
         Ok(Telemetry {
             inner: Arc::new(Inner {
+                #[cfg(feature = "logging")]
+                logs,
                 cost_model,
                 config,
                 environment,
