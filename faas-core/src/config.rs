@@ -7,7 +7,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use http::{HeaderName, HeaderValue};
 use opentelemetry::KeyValue;
 
 use crate::env::Env;
@@ -16,6 +15,9 @@ use crate::http_privacy::HttpPrivacy;
 use crate::pipeline::export_auth::ExportAuth;
 use crate::propagation::Propagation;
 use crate::sampling::SamplerConfig;
+use crate::strict_percent::percent_decode;
+
+pub use crate::redacted_headers::{REDACTED, RedactedHeaders, redact_header_list};
 
 /// Every environment variable faas-core reads, with a one-line description.
 pub const VARIABLES: &[(&str, &str)] = &[
@@ -53,7 +55,7 @@ pub const VARIABLES: &[(&str, &str)] = &[
     ),
     (
         "OTEL_EXPORTER_OTLP_HEADERS",
-        "request headers, `k=v,k2=v2` (percent-encoded)",
+        "request headers, `k=v,k2=v2` (percent-encoded; values never shown in errors or Debug)",
     ),
     (
         "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
@@ -176,7 +178,10 @@ pub enum Compression {
 }
 
 /// Everything the telemetry pipeline needs, resolved once.
-#[derive(Debug, Clone)]
+///
+/// Its `Debug` shows the export headers' names only ([`RedactedHeaders`]): their values hold
+/// credentials.
+#[derive(Clone)]
 pub struct TelemetryConfig {
     /// `OTEL_SDK_DISABLED=true`: build no-op providers, export nothing.
     pub sdk_disabled: bool,
@@ -313,6 +318,35 @@ impl TelemetryConfig {
     }
 }
 
+impl std::fmt::Debug for TelemetryConfig {
+    /// Every field, with the export headers' values redacted and the export auth by presence.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TelemetryConfig")
+            .field("sdk_disabled", &self.sdk_disabled)
+            .field("service_name", &self.service_name)
+            .field("resource_attributes", &self.resource_attributes)
+            .field("traces_enabled", &self.traces_enabled)
+            .field("metrics_enabled", &self.metrics_enabled)
+            .field("traces_endpoint", &self.traces_endpoint)
+            .field("metrics_endpoint", &self.metrics_endpoint)
+            .field("traces_protocol", &self.traces_protocol)
+            .field("metrics_protocol", &self.metrics_protocol)
+            .field("traces_headers", &RedactedHeaders(&self.traces_headers))
+            .field("metrics_headers", &RedactedHeaders(&self.metrics_headers))
+            .field("export_timeout", &self.export_timeout)
+            .field("compression", &self.compression)
+            .field("metric_export_interval", &self.metric_export_interval)
+            .field("max_queue_size", &self.max_queue_size)
+            .field("flush_timeout", &self.flush_timeout)
+            .field("shutdown_timeout", &self.shutdown_timeout)
+            .field("propagation", &self.propagation)
+            .field("sampler", &self.sampler)
+            .field("http_privacy", &self.http_privacy)
+            .field("export_auth", &self.export_auth.as_ref().map(|_| REDACTED))
+            .finish_non_exhaustive()
+    }
+}
+
 fn parse_bool(env: &Env, variable: &str) -> Result<Option<bool>, ConfigError> {
     match env.get(variable) {
         None => Ok(None),
@@ -419,27 +453,10 @@ pub(crate) fn parse_headers(
     env: &Env,
     variable: &str,
 ) -> Result<Vec<(String, String)>, ConfigError> {
-    let Some(value) = env.get(variable) else {
-        return Ok(Vec::new());
-    };
-    let pairs = parse_key_values(variable, &value)?;
-    for (k, v) in &pairs {
-        if HeaderName::from_bytes(k.as_bytes()).is_err() {
-            return Err(ConfigError::new(
-                variable,
-                &value,
-                format!("{k:?} is not a valid HTTP header name"),
-            ));
-        }
-        if HeaderValue::from_str(v).is_err() {
-            return Err(ConfigError::new(
-                variable,
-                &value,
-                format!("the value of {k:?} is not a valid HTTP header value"),
-            ));
-        }
+    match env.get(variable) {
+        Some(value) => crate::redacted_headers::parse_header_list(variable, &value),
+        None => Ok(Vec::new()),
     }
-    Ok(pairs)
 }
 
 /// Parses a W3C-baggage-style list `key1=value1,key2=value2` with percent-encoded values, as
@@ -478,25 +495,6 @@ pub fn parse_key_values(variable: &str, value: &str) -> Result<Vec<(String, Stri
         out.push((key.to_owned(), decoded));
     }
     Ok(out)
-}
-
-/// Strict percent-decoding: `percent-encoding` keeps a malformed escape as it is, but a bad
-/// escape in a configuration value is a mistake to report, so every `%` must start one first.
-fn percent_decode(s: &str) -> Option<String> {
-    let bytes = s.as_bytes();
-    let well_formed = bytes.iter().enumerate().all(|(i, &b)| {
-        b != b'%'
-            || bytes
-                .get(i + 1..i + 3)
-                .is_some_and(|hex| hex.iter().all(u8::is_ascii_hexdigit))
-    });
-    if !well_formed {
-        return None;
-    }
-    percent_encoding::percent_decode(bytes)
-        .decode_utf8()
-        .ok()
-        .map(std::borrow::Cow::into_owned)
 }
 
 #[cfg(test)]
@@ -600,8 +598,6 @@ mod tests {
             ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "http"),
             ("OTEL_EXPORTER_OTLP_ENDPOINT", "localhost:4318"),
             ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "ftp://x/v1/traces"),
-            ("OTEL_EXPORTER_OTLP_HEADERS", "novalue"),
-            ("OTEL_EXPORTER_OTLP_HEADERS", "bad header=1"),
             ("OTEL_EXPORTER_OTLP_TIMEOUT", "10s"),
             ("OTEL_EXPORTER_OTLP_COMPRESSION", "zstd"),
             ("OTEL_RESOURCE_ATTRIBUTES", "=x"),
@@ -625,6 +621,79 @@ mod tests {
         assert_eq!(grpc.is_ok(), cfg!(feature = "grpc"));
         let https = config(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "https://vendor.example")]);
         assert_eq!(https.is_ok(), cfg!(feature = "tls"));
+    }
+
+    #[test]
+    fn bad_header_lists_name_their_variable_but_never_show_a_value() {
+        const SECRET: &str = "Sk-8f14e45fceea167a";
+        // (variable, value, the value as the error shows it)
+        let cases: &[(&str, String, &str)] = &[
+            ("OTEL_EXPORTER_OTLP_HEADERS", "novalue".into(), "<redacted>"),
+            (
+                "OTEL_EXPORTER_OTLP_HEADERS",
+                "bad header=1".into(),
+                "<redacted>",
+            ),
+            (
+                "OTEL_EXPORTER_OTLP_HEADERS",
+                format!("x-api-key={SECRET},{SECRET}"),
+                "x-api-key=<redacted>,<redacted>",
+            ),
+            (
+                "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
+                format!("authorization=Bearer%20{SECRET}%zz"),
+                "authorization=<redacted>",
+            ),
+            (
+                "OTEL_EXPORTER_OTLP_METRICS_HEADERS",
+                format!("Authorization: Bearer {SECRET}"),
+                "<redacted>",
+            ),
+        ];
+        for (variable, value, shown) in cases {
+            let err = config(&[(variable, value.as_str())]).unwrap_err();
+            assert_eq!(&err.variable, variable, "{value}");
+            assert_eq!(&err.value, shown, "{value}");
+            let texts = [
+                err.to_string(),
+                format!("{err:?}"),
+                crate::Error::from(err.clone()).to_string(),
+                format!(
+                    "{:?}",
+                    crate::ServeError::from(crate::Error::from(err.clone()))
+                ),
+            ];
+            for text in texts {
+                assert!(text.contains(variable), "{text}");
+                assert!(!text.contains(SECRET), "{text}");
+                assert!(
+                    !text.contains("novalue") && !text.contains("bad header"),
+                    "{text}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn debug_shows_header_names_never_values() {
+        const SECRET: &str = "Sk-8f14e45fceea167a";
+        let headers: Vec<(&str, String)> = VARIABLES
+            .iter()
+            .map(|(name, _)| *name)
+            .filter(|name| name.ends_with("_HEADERS") && name.starts_with("OTEL_EXPORTER_OTLP"))
+            .map(|name| (name, format!("x-key-{}={SECRET}", name.len())))
+            .collect();
+        assert!(headers.len() >= 2, "{headers:?}");
+        let pairs: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let c = config(&pairs).unwrap();
+        assert!(c.traces_headers.iter().all(|(_, v)| v == SECRET));
+        let shown = format!("{c:?} {c:#?}");
+        assert!(!shown.contains(SECRET), "{shown}");
+        for (_, value) in &headers {
+            let name = value.split('=').next().unwrap();
+            assert!(shown.contains(name), "the names stay visible: {shown}");
+        }
+        assert!(shown.contains("<redacted>"));
     }
 
     #[test]

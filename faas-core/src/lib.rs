@@ -18,8 +18,10 @@ mod open_spans;
 pub mod panic_hook;
 pub mod pipeline;
 pub mod propagation;
+mod redacted_headers;
 pub mod resource;
 pub mod sampling;
+mod strict_percent;
 #[cfg(feature = "tracing")]
 pub mod tracing_bridge;
 pub mod watchdog;

@@ -14,7 +14,7 @@ use opentelemetry_http::{HttpClient, HttpError, Request, Response};
 /// Largest response body read from a collector (OTLP responses are tiny).
 const MAX_RESPONSE_BYTES: usize = 64 * 1024;
 
-/// An async reqwest client with a per-request timeout.
+/// An async reqwest client with a per-request timeout that follows no redirect.
 #[derive(Debug, Clone)]
 pub(crate) struct ExportHttpClient {
     client: reqwest::Client,
@@ -28,6 +28,9 @@ impl ExportHttpClient {
             // A frozen execution environment can outlive the collector's keep-alive: do not
             // keep idle connections around for long.
             .pool_idle_timeout(Duration::from_secs(30))
+            // A redirect would carry the export headers (API keys) to another host: a 3xx
+            // answer is a failed export instead.
+            .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
             .build()?;
         Ok(Self { client })
