@@ -34,6 +34,21 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "upstream request headers, k=v,k2=v2, percent-encoded (never logged)",
     ),
     (
+        "FAAS_OTEL_EXTENSION_AUTH",
+        "none",
+        "upstream request signing: none or sigv4 (AWS SigV4 with AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN; feature sigv4)",
+    ),
+    (
+        "FAAS_OTEL_EXTENSION_AUTH_REGION",
+        "from the endpoint's host",
+        "SigV4 signing region (xray.<region>.amazonaws.com gives <region>)",
+    ),
+    (
+        "FAAS_OTEL_EXTENSION_AUTH_SERVICE",
+        "from the endpoint's host",
+        "SigV4 signing service (xray for X-Ray traces, logs for CloudWatch Logs)",
+    ),
+    (
         "FAAS_OTEL_EXTENSION_COMPRESSION",
         "gzip",
         "upstream compression: gzip or none",
@@ -128,6 +143,8 @@ pub(crate) struct ExtensionConfig {
     pub(crate) protocol: Protocol,
     /// Upstream headers (names lower-cased).
     pub(crate) headers: Vec<(String, String)>,
+    /// Signs every upstream request (`FAAS_OTEL_EXTENSION_AUTH=sigv4`); never printed.
+    pub(crate) sigv4: Option<std::sync::Arc<crate::forward::sigv4::Signer>>,
     /// Gzip upstream bodies.
     pub(crate) gzip: bool,
     /// The OTLP receiver's address (loopback).
@@ -273,6 +290,7 @@ impl ExtensionConfig {
             Some(value) => parse_headers("FAAS_OTEL_EXTENSION_HEADERS", &value)?,
             None => Vec::new(),
         };
+        let sigv4 = crate::forward::sigv4::signer_from_env(env, &endpoint)?;
         let (listen, _) = address(env, "FAAS_OTEL_EXTENSION_LISTEN", "127.0.0.1:4318")?;
         if !listen.ip().is_loopback() {
             return Err(ConfigError::new(
@@ -307,6 +325,7 @@ impl ExtensionConfig {
             endpoint,
             protocol,
             headers,
+            sigv4,
             gzip,
             listen,
             #[cfg(feature = "grpc")]
