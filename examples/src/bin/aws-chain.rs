@@ -19,15 +19,24 @@ async fn handle(
     event: LambdaEvent<Value>,
 ) -> Result<Value, Error> {
     let Some(target) = target else {
+        tracing::info!(
+            request_id = event.context.request_id.as_str(),
+            "order billed"
+        );
         return Ok(serde_json::json!({ "ok": true }));
     };
     let output = lambda
         .invoke()
-        .function_name(target)
+        .function_name(target.as_str())
         .payload(Blob::new(serde_json::to_vec(&event.payload)?))
         .send()
         .await?;
     if let Some(error) = output.function_error() {
+        tracing::error!(
+            target_function = target.as_str(),
+            cause = error,
+            "the next link failed"
+        );
         return Err(format!("the target function failed: {error}").into());
     }
     let payload = output.payload().map(Blob::as_ref).unwrap_or(b"null");

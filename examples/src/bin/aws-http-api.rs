@@ -10,7 +10,8 @@
 //!   are recorded); anything else 404.
 //!
 //! One span per request, its parent taken from the request's `traceparent` (or the
-//! invocation's X-Ray header).
+//! invocation's X-Ray header). Its `tracing` lines (an order accepted, a failure with its
+//! cause) carry the request id, trace id and span id (`AWS_LAMBDA_LOG_FORMAT=JSON` for JSON).
 
 use aws_sdk_lambda::primitives::Blob;
 use faas_messaging::TracingInterceptor;
@@ -35,8 +36,14 @@ async fn bill(orders: &Orders, function: &str, body: &str) -> Result<(), Error> 
         .send()
         .await?;
     match output.function_error() {
-        Some(error) => Err(format!("the billing function failed: {error}").into()),
-        None => Ok(()),
+        Some(error) => {
+            tracing::error!(function, cause = error, "billing failed");
+            Err(format!("the billing function failed: {error}").into())
+        }
+        None => {
+            tracing::info!(function, "order billed");
+            Ok(())
+        }
     }
 }
 
@@ -53,13 +60,26 @@ async fn handle(orders: Orders, request: Request) -> Result<Response<Body>, Erro
                     .body(Body::from("ORDERS_QUEUE_URL is not set"))?);
             };
             let body = String::from_utf8_lossy(request.body().as_ref()).into_owned();
-            let sent = orders
+            let sent = match orders
                 .sqs
                 .send_message()
                 .queue_url(queue_url)
                 .message_body(body.as_str())
                 .send()
-                .await?;
+                .await
+            {
+                Ok(sent) => sent,
+                Err(error) => {
+                    let cause = aws_sdk_sqs::error::DisplayErrorContext(&error).to_string();
+                    tracing::error!(cause, "order not queued");
+                    return Err(error.into());
+                }
+            };
+            tracing::info!(
+                message_id = sent.message_id().unwrap_or_default(),
+                bytes = body.len(),
+                "order accepted"
+            );
             if let Some(function) = &orders.billing_function {
                 bill(&orders, function, &body).await?;
             }
@@ -71,7 +91,11 @@ async fn handle(orders: Orders, request: Request) -> Result<Response<Body>, Erro
                     sent.message_id().unwrap_or_default()
                 )))
         }
-        ("GET", "/fail") => return Err("the order service is unavailable".into()),
+        ("GET", "/fail") => {
+            let cause = "the order service is unavailable";
+            tracing::error!(cause, "order lookup failed");
+            return Err(cause.into());
+        }
         ("GET", "/panic") => panic!("invariant broken: order without items"),
         _ => Response::builder()
             .status(404)

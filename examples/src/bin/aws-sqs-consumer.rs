@@ -11,6 +11,16 @@ async fn handle(event: LambdaEvent<SqsEvent>) -> Result<SqsBatchResponse, Error>
     let mut response = SqsBatchResponse::default();
     for message in event.payload.records {
         let failed = message.body.as_deref().is_some_and(|b| b.contains("fail"));
+        let message_id = message.message_id.as_deref().unwrap_or_default();
+        if failed {
+            tracing::warn!(
+                message_id,
+                cause = "the body asks to fail",
+                "order not processed, reported in batchItemFailures"
+            );
+        } else {
+            tracing::info!(message_id, "order processed");
+        }
         if failed && let Some(id) = message.message_id {
             let mut failure = BatchItemFailure::default();
             failure.item_identifier = id;

@@ -23,10 +23,15 @@ use faas_azure::{InvokeRequest, InvokeResponse};
 use serde_json::{Value, json};
 
 async fn hello() -> &'static str {
+    tracing::info!("said hello");
     "hello"
 }
 
 async fn fail() -> (StatusCode, &'static str) {
+    tracing::error!(
+        cause = "the order service is unavailable",
+        "order lookup failed"
+    );
     (StatusCode::INTERNAL_SERVER_ERROR, "failed")
 }
 
@@ -35,13 +40,19 @@ async fn orders(request: InvokeRequest) -> Result<InvokeResponse, (StatusCode, I
         .data_json::<Value>("order")
         .and_then(|order| order.get("id").cloned())
     {
-        Some(id) => Ok(InvokeResponse::new()
-            .with_log(format!("order {id} accepted"))
-            .with_return_value(json!({ "accepted": id }))),
-        None => Err((
-            StatusCode::INTERNAL_SERVER_ERROR,
-            InvokeResponse::new().with_log("not an order"),
-        )),
+        Some(id) => {
+            tracing::info!(order_id = %id, "order accepted");
+            Ok(InvokeResponse::new()
+                .with_log(format!("order {id} accepted"))
+                .with_return_value(json!({ "accepted": id })))
+        }
+        None => {
+            tracing::warn!(cause = "no `id` in the message", "order rejected");
+            Err((
+                StatusCode::INTERNAL_SERVER_ERROR,
+                InvokeResponse::new().with_log("not an order"),
+            ))
+        }
     }
 }
 

@@ -15,14 +15,24 @@ use axum::routing::{get, post};
 use faas_gcp::CloudEvent;
 
 async fn hello() -> &'static str {
+    tracing::info!("said hello");
     "hello"
 }
 
 async fn fail() -> (StatusCode, &'static str) {
+    tracing::error!(
+        cause = "the order service is unavailable",
+        "order lookup failed"
+    );
     (StatusCode::INTERNAL_SERVER_ERROR, "failed")
 }
 
 async fn on_event(event: CloudEvent) -> StatusCode {
+    tracing::info!(
+        event_id = event.id.as_str(),
+        event_type = event.ty.as_str(),
+        "event received"
+    );
     if let Some(message) = event.pubsub_message() {
         // The message is processed here; its payload is base64 in the push format.
         let _payload = message.decoded_data().unwrap_or_default();
