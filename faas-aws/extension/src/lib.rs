@@ -15,6 +15,7 @@ mod recent_ids;
 mod state;
 mod tail_sampling;
 
+pub use buffer::HELD_REQUEST_OVERHEAD;
 pub use config::VARIABLES;
 pub use lifecycle::{Error, run};
 pub use platform_events::{

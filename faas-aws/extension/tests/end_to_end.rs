@@ -380,7 +380,8 @@ async fn ten_thousand_spans_over_a_thousand_invocations_arrive_exactly_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn over_the_cap_while_upstream_is_down_is_rejected_counted_and_the_rest_delivered() {
     let size = invocation_request(0).encoded_len();
-    let limit = (15 * size + 10).to_string();
+    // The cap counts what is held: each request's bytes and its fixed overhead.
+    let limit = (15 * (size + faas_otel_extension::HELD_REQUEST_OVERHEAD) + 10).to_string();
     let refuse = Reply::status(503).retry_after("1").body("try later");
     let (lambda, upstream, mut extension) = start_all(
         refuse,

@@ -1,5 +1,5 @@
-//! [`decode`] and [`answer`]: OTLP/HTTP bodies in (protobuf or JSON, plain or gzip) and
-//! responses out, in the request's encoding.
+//! [`decode`] and [`answer`]: OTLP/HTTP bodies in (protobuf or JSON, plain or gzip) as held
+//! protobuf bytes, and responses out, in the request's encoding.
 
 use std::io::Read;
 
@@ -9,6 +9,10 @@ use prost::Message;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::buffer::{Held, Signal, exact};
+
+use super::body::overloaded;
+use super::in_flight::Reservation;
 use super::rejection::Rejection;
 
 /// How a request was encoded, and so how it is answered.
@@ -33,14 +37,50 @@ fn header_value(headers: &HeaderMap, name: header::HeaderName) -> Option<String>
     )
 }
 
-/// Decodes `body` by its `content-type` and `content-encoding`. `415` for another type or
-/// encoding, `400` for a body that does not decode, `413` for a gzip body over `max_body` once
-/// inflated (read with a bounded decoder, so a gzip bomb costs at most `max_body`).
+/// Inflates a gzip `body` with a bounded decoder, each step of the output reserved first.
+fn gunzip(body: &[u8], max_body: usize, reserved: &mut Reservation) -> Result<Vec<u8>, Rejection> {
+    const STEP: usize = 64 << 10;
+    let mut decoder = flate2::read::GzDecoder::new(body);
+    let mut out = Vec::new();
+    loop {
+        let room = (max_body + 1).saturating_sub(out.len()).min(STEP);
+        if room == 0 {
+            break;
+        }
+        out.reserve_exact(room);
+        if !reserved.grow_to(body.len().saturating_add(out.capacity())) {
+            return Err(overloaded());
+        }
+        let read = (&mut decoder)
+            .take(room as u64)
+            .read_to_end(&mut out)
+            .map_err(|e| Rejection(StatusCode::BAD_REQUEST, format!("gzip: {e}")))?;
+        if read == 0 {
+            break;
+        }
+    }
+    if out.len() > max_body {
+        return Err(Rejection(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("decompressed body over {max_body} bytes"),
+        ));
+    }
+    Ok(out)
+}
+
+/// Takes `body` by its `content-type` and `content-encoding` as a held request of `signal`:
+/// protobuf is checked and kept as it is (not decoded), OTLP/JSON is decoded as a `T` and
+/// encoded once as protobuf. `415` for another type or encoding, `400` for a body that is not
+/// a well-formed request, `413` for a gzip body over `max_body` once inflated (read with a
+/// bounded decoder, so a gzip bomb costs at most `max_body`), `503` when inflating would pass
+/// the in-flight budget.
 pub(crate) fn decode<T: Message + Default + DeserializeOwned>(
+    signal: Signal,
     headers: &HeaderMap,
-    body: &[u8],
+    body: Vec<u8>,
     max_body: usize,
-) -> Result<(T, Encoding), Rejection> {
+    reserved: &mut Reservation,
+) -> Result<(Held, Encoding), Rejection> {
     let content_type = header_value(headers, header::CONTENT_TYPE).unwrap_or_default();
     let encoding = match content_type.as_str() {
         "application/x-protobuf" | "application/protobuf" => Encoding::Protobuf,
@@ -54,25 +94,9 @@ pub(crate) fn decode<T: Message + Default + DeserializeOwned>(
             ));
         }
     };
-    let inflated;
     let body = match header_value(headers, header::CONTENT_ENCODING).as_deref() {
         None | Some("identity") | Some("") => body,
-        Some("gzip") => {
-            let mut out = Vec::new();
-            let limit = max_body as u64 + 1;
-            flate2::read::GzDecoder::new(body)
-                .take(limit)
-                .read_to_end(&mut out)
-                .map_err(|e| Rejection(StatusCode::BAD_REQUEST, format!("gzip: {e}")))?;
-            if out.len() > max_body {
-                return Err(Rejection(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    format!("decompressed body over {max_body} bytes"),
-                ));
-            }
-            inflated = out;
-            &inflated
-        }
+        Some("gzip") => gunzip(&body, max_body, reserved)?,
         Some(other) => {
             return Err(Rejection(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -80,13 +104,16 @@ pub(crate) fn decode<T: Message + Default + DeserializeOwned>(
             ));
         }
     };
-    let message = match encoding {
-        Encoding::Protobuf => T::decode(body)
+    let held = match encoding {
+        Encoding::Protobuf => Held::from_protobuf(signal, exact(body))
             .map_err(|e| Rejection(StatusCode::BAD_REQUEST, format!("protobuf: {e}")))?,
-        Encoding::Json => serde_json::from_slice(body)
-            .map_err(|e| Rejection(StatusCode::BAD_REQUEST, format!("json: {e}")))?,
+        Encoding::Json => {
+            let request: T = serde_json::from_slice(&body)
+                .map_err(|e| Rejection(StatusCode::BAD_REQUEST, format!("json: {e}")))?;
+            Held::from_message(signal, &request)
+        }
     };
-    Ok((message, encoding))
+    Ok((held, encoding))
 }
 
 /// `response` in `encoding`, with its content type.

@@ -29,6 +29,7 @@ use tokio::net::TcpListener;
 use tonic::codec::CompressionEncoding;
 use tonic::{Request, Response, Status};
 
+use crate::buffer::{Held, Signal};
 use crate::state::Shared;
 
 use super::accept::{accept_logs, accept_metrics, accept_traces};
@@ -38,16 +39,18 @@ use super::accept::{accept_logs, accept_metrics, accept_traces};
 pub(crate) struct GrpcReceiver(Arc<Shared>);
 
 /// Implements one OTLP gRPC service's `export` on [`GrpcReceiver`] by handing the request to
-/// the same `accept_*` function the HTTP receiver uses.
+/// the same `accept_*` function the HTTP receiver uses, encoded once as held protobuf (tonic
+/// has decoded it).
 macro_rules! export_by {
-    ($service:ident, $request:ty, $response:ty, $accept:ident) => {
+    ($service:ident, $request:ty, $response:ty, $signal:expr, $accept:ident) => {
         #[tonic::async_trait]
         impl $service for GrpcReceiver {
             async fn export(
                 &self,
                 request: Request<$request>,
             ) -> Result<Response<$response>, Status> {
-                Ok(Response::new($accept(&self.0, request.into_inner())))
+                let held = Held::from_message($signal, &request.into_inner());
+                Ok(Response::new($accept(&self.0, held)))
             }
         }
     };
@@ -57,18 +60,21 @@ export_by!(
     TraceService,
     ExportTraceServiceRequest,
     ExportTraceServiceResponse,
+    Signal::Traces,
     accept_traces
 );
 export_by!(
     MetricsService,
     ExportMetricsServiceRequest,
     ExportMetricsServiceResponse,
+    Signal::Metrics,
     accept_metrics
 );
 export_by!(
     LogsService,
     ExportLogsServiceRequest,
     ExportLogsServiceResponse,
+    Signal::Logs,
     accept_logs
 );
 

@@ -6,6 +6,7 @@ mod body;
 mod decode;
 #[cfg(feature = "grpc")]
 mod grpc;
+mod in_flight;
 mod otlp_http;
 mod rejection;
 mod telemetry_listener;

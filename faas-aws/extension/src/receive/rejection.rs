@@ -9,6 +9,10 @@ pub(crate) struct Rejection(pub(crate) StatusCode, pub(crate) String);
 
 impl IntoResponse for Rejection {
     fn into_response(self) -> Response {
+        if self.0 == StatusCode::SERVICE_UNAVAILABLE {
+            let wait = super::in_flight::RETRY_AFTER_SECONDS.to_string();
+            return (self.0, [(axum::http::header::RETRY_AFTER, wait)], self.1).into_response();
+        }
         (self.0, self.1).into_response()
     }
 }
