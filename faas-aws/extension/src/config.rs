@@ -66,7 +66,12 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
     (
         "FAAS_OTEL_EXTENSION_TELEMETRY_LISTEN",
         "sandbox.localdomain:4325",
-        "Telemetry API listener (the platform posts events there)",
+        "Telemetry API listener (the platform posts events there); loopback only (sandbox.localdomain may also be link-local)",
+    ),
+    (
+        "FAAS_OTEL_EXTENSION_LOGS",
+        "function",
+        "log streams from the Telemetry API forwarded as OTLP log records: function, extension, function,extension, or off",
     ),
     (
         "FAAS_OTEL_EXTENSION_MEMORY_LIMIT_BYTES",
@@ -134,8 +139,56 @@ pub(crate) enum Protocol {
     Json,
 }
 
-/// The extension's settings.
-#[derive(Debug, Clone)]
+/// Which Telemetry API log streams become OTLP log records (`FAAS_OTEL_EXTENSION_LOGS`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct LogStreams {
+    /// The function's output (`function`).
+    pub(crate) function: bool,
+    /// The extensions' output (`extension`).
+    pub(crate) extension: bool,
+}
+
+impl LogStreams {
+    /// Reads `function`, `extension`, a comma-separated list of both, or `off`.
+    fn parse(value: &str) -> Result<Self, ConfigError> {
+        let mut streams = Self {
+            function: false,
+            extension: false,
+        };
+        let value = value.trim();
+        if value.eq_ignore_ascii_case("off") || value.eq_ignore_ascii_case("none") {
+            return Ok(streams);
+        }
+        for part in value.split(',').map(str::trim) {
+            match part.to_ascii_lowercase().as_str() {
+                "function" => streams.function = true,
+                "extension" => streams.extension = true,
+                _ => {
+                    return Err(ConfigError::new(
+                        "FAAS_OTEL_EXTENSION_LOGS",
+                        value,
+                        "expected function, extension, function,extension or off",
+                    ));
+                }
+            }
+        }
+        Ok(streams)
+    }
+}
+
+/// Whether the Telemetry API listener may listen on `addr`, configured with `host`: loopback,
+/// or the sandbox's own link-local address when the host is Lambda's `sandbox.localdomain`
+/// (the name the platform delivers to; a link-local address never leaves the machine).
+fn telemetry_listen_allowed(addr: &SocketAddr, host: &str) -> bool {
+    let link_local = match addr.ip() {
+        std::net::IpAddr::V4(ip) => ip.is_link_local(),
+        std::net::IpAddr::V6(ip) => (ip.segments()[0] & 0xffc0) == 0xfe80,
+    };
+    addr.ip().is_loopback() || (host == "sandbox.localdomain" && link_local)
+}
+
+/// The extension's settings. Its `Debug` shows the upstream headers' names only.
+#[derive(Clone)]
 pub(crate) struct ExtensionConfig {
     /// Upstream base URL without a trailing `/`.
     pub(crate) endpoint: String,
@@ -171,6 +224,8 @@ pub(crate) struct ExtensionConfig {
     pub(crate) flush: FlushStrategy,
     /// Adaptive: the longest gap between invocations that still counts as steady.
     pub(crate) adaptive_gap: Duration,
+    /// The Telemetry API log streams forwarded as log records.
+    pub(crate) logs: LogStreams,
 }
 
 fn parse<T: std::str::FromStr>(
@@ -312,6 +367,20 @@ impl ExtensionConfig {
             "FAAS_OTEL_EXTENSION_TELEMETRY_LISTEN",
             "sandbox.localdomain:4325",
         )?;
+        if !telemetry_listen_allowed(&telemetry_listen.0, &telemetry_listen.1) {
+            return Err(ConfigError::new(
+                "FAAS_OTEL_EXTENSION_TELEMETRY_LISTEN",
+                telemetry_listen.0.to_string(),
+                "the Telemetry API listener listens on loopback only (127.0.0.1, ::1, or sandbox.localdomain:PORT)",
+            ));
+        }
+        let logs = match env.get("FAAS_OTEL_EXTENSION_LOGS") {
+            Some(value) => LogStreams::parse(&value)?,
+            None => LogStreams {
+                function: true,
+                extension: false,
+            },
+        };
         let ms = |name: &str, default: u64| {
             parse(
                 env,
@@ -354,6 +423,7 @@ impl ExtensionConfig {
             )?,
             flush: FlushStrategy::parse(env.get(FLUSH_VARIABLE).as_deref())?,
             adaptive_gap: ms("FAAS_OTEL_EXTENSION_ADAPTIVE_GAP_MS", 60_000)?,
+            logs,
         })
     }
 }
@@ -381,6 +451,76 @@ mod tests {
         ]))
         .unwrap_err();
         assert_eq!(public.variable, "FAAS_OTEL_EXTENSION_LISTEN");
+    }
+
+    #[test]
+    fn the_telemetry_listener_is_loopback_only() {
+        let with = |value: &str| {
+            ExtensionConfig::from_env(&Env::from_pairs([
+                ("FAAS_OTEL_EXTENSION_ENDPOINT", "http://x"),
+                ("FAAS_OTEL_EXTENSION_TELEMETRY_LISTEN", value),
+            ]))
+        };
+        for refused in [
+            "0.0.0.0:4325",
+            "10.1.2.3:4325",
+            "[::]:4325",
+            "192.168.0.1:0",
+        ] {
+            let error = with(refused).unwrap_err();
+            assert_eq!(
+                error.variable, "FAAS_OTEL_EXTENSION_TELEMETRY_LISTEN",
+                "{refused}"
+            );
+            assert!(error.to_string().contains("loopback only"), "{error}");
+        }
+        for accepted in [
+            "127.0.0.1:4325",
+            "[::1]:0",
+            "localhost:0",
+            "sandbox.localdomain:0",
+        ] {
+            let config = with(accepted).unwrap();
+            assert!(config.telemetry_listen.0.ip().is_loopback(), "{accepted}");
+        }
+        let sandbox: SocketAddr = "169.254.100.1:4325".parse().unwrap();
+        assert!(telemetry_listen_allowed(&sandbox, "sandbox.localdomain"));
+        assert!(!telemetry_listen_allowed(&sandbox, "169.254.100.1"));
+        assert!(!telemetry_listen_allowed(
+            &"[fe80::1]:1".parse().unwrap(),
+            "x"
+        ));
+        assert!(telemetry_listen_allowed(
+            &"[fe80::1]:1".parse().unwrap(),
+            "sandbox.localdomain"
+        ));
+    }
+
+    #[test]
+    fn log_streams() {
+        let with = |value: Option<&str>| {
+            let mut pairs = vec![("FAAS_OTEL_EXTENSION_ENDPOINT", "http://x")];
+            pairs.extend(value.map(|v| ("FAAS_OTEL_EXTENSION_LOGS", v)));
+            ExtensionConfig::from_env(&Env::from_pairs(pairs)).map(|c| c.logs)
+        };
+        let streams = |function, extension| LogStreams {
+            function,
+            extension,
+        };
+        assert_eq!(with(None).unwrap(), streams(true, false));
+        assert_eq!(with(Some("function")).unwrap(), streams(true, false));
+        assert_eq!(with(Some("extension")).unwrap(), streams(false, true));
+        assert_eq!(
+            with(Some(" Function , extension ")).unwrap(),
+            streams(true, true)
+        );
+        assert_eq!(with(Some("off")).unwrap(), streams(false, false));
+        assert_eq!(with(Some("OFF")).unwrap(), streams(false, false));
+        let error = with(Some("function,platform")).unwrap_err();
+        assert_eq!(error.variable, "FAAS_OTEL_EXTENSION_LOGS");
+        assert!(with(Some(",")).is_err());
+        // An empty value is an unset one.
+        assert_eq!(with(Some("")).unwrap(), streams(true, false));
     }
 
     #[test]

@@ -6,6 +6,7 @@ mod config;
 mod drops;
 mod flush;
 mod forward;
+mod function_logs;
 mod lifecycle;
 mod lock;
 mod otlp;
@@ -21,8 +22,8 @@ pub use lifecycle::{Error, run};
 pub use platform_events::{
     ExtensionRecord, INIT_JOIN_EVENT_LIMIT, INIT_SPAN_NAME, INVOKE_SPAN_NAME, InitPhase,
     InitReport, InitRuntimeDone, InitStart, InitializationType, InvocationContext,
-    InvocationOutcome, LogsDropped, OtherReason, PhaseMetrics, PlatformEvent, PlatformSpan,
-    PlatformTelemetry, Record, Report, ReportMetrics, RestoreReport, RestoreRuntimeDone,
-    RestoreStart, RuntimeDone, RuntimeDoneMetrics, SCHEMA_VERSION, SCOPE_NAME, Start, Status,
-    TelemetrySubscription, TraceContext, parse_batch,
+    InvocationOutcome, LogsDropped, MANAGED_INSTANCES_SCHEMA_VERSION, OtherReason, PhaseMetrics,
+    PlatformEvent, PlatformSpan, PlatformTelemetry, Record, Report, ReportMetrics, RestoreReport,
+    RestoreRuntimeDone, RestoreStart, RuntimeDone, RuntimeDoneMetrics, SCHEMA_VERSION, SCOPE_NAME,
+    Start, Status, TelemetrySubscription, TraceContext, parse_batch,
 };

@@ -8,6 +8,7 @@ use tokio::sync::Notify;
 use crate::buffer::Buffer;
 use crate::config::ExtensionConfig;
 use crate::drops::Drops;
+use crate::function_logs::FunctionLogs;
 use crate::lock::lock;
 use crate::platform_events::PlatformTelemetry;
 use crate::recent_ids::RecentIds;
@@ -24,6 +25,8 @@ pub(crate) struct Shared {
     pub(crate) platform: Mutex<PlatformTelemetry>,
     /// The tail sampler.
     pub(crate) sampler: Mutex<TailSampler>,
+    /// Function log lines from the Telemetry API, held until their invocation's trace is known.
+    pub(crate) logs: Mutex<FunctionLogs>,
     /// Request ids whose invocation span (`faas.invocation_id`) arrived.
     pub(crate) seen: Mutex<RecentIds>,
     /// Request ids whose `platform.runtimeDone` arrived.
@@ -48,6 +51,7 @@ impl Shared {
     ) -> Self {
         Self {
             buffer: Mutex::new(Buffer::new(config.memory_limit)),
+            logs: Mutex::new(FunctionLogs::new(config.logs, config.memory_limit / 4)),
             config,
             platform: Mutex::new(platform),
             sampler: Mutex::new(sampler),

@@ -10,6 +10,7 @@ use crate::state::Shared;
 /// Moves the platform spans and metrics into the buffer and, when tail sampling is on, keeps
 /// or drops each buffered trace whole.
 pub(crate) fn prepare(shared: &Shared) {
+    crate::function_logs::release(&shared.platform, &shared.logs, &shared.buffer, false);
     let (spans, metrics) = {
         let mut platform = lock(&shared.platform);
         (platform.take_spans(), platform.take_metrics())

@@ -11,6 +11,7 @@ use tokio::net::TcpListener;
 
 use crate::config::ExtensionConfig;
 use crate::forward::Forwarder;
+use crate::lock::lock;
 use crate::platform_events::PlatformTelemetry;
 use crate::receive::{otlp_router, telemetry_router};
 use crate::state::Shared;
@@ -19,12 +20,26 @@ use crate::tail_sampling::TailSampler;
 use super::error::Error;
 use super::export_pace::ExportPace;
 use super::invoke::on_invoke;
-use super::lambda_api::{report_init_error, subscribe};
+use super::lambda_api::{report_init_error, schema_version, subscribe, telemetry_types};
 use super::periodic::periodic_exporter;
 use super::shutdown::on_shutdown;
 
-/// The events the extension registers for.
+/// The events the extension registers for in Lambda's default execution environments.
 const EVENTS: &[&str] = &["INVOKE", "SHUTDOWN"];
+
+/// The events it registers for on Lambda Managed Instances, which refuse INVOKE (and after any
+/// refused INVOKE registration).
+const SHUTDOWN_ONLY: &[&str] = &["SHUTDOWN"];
+
+/// The `AWS_LAMBDA_INITIALIZATION_TYPE` of Lambda Managed Instances.
+const MANAGED_INSTANCES: &str = "lambda-managed-instances";
+
+/// Logs that an INVOKE registration was refused and what happens instead.
+fn refused_invoke(error: &Error) {
+    eprintln!(
+        "faas-otel-extension: registering for INVOKE was refused ({error}); registering for SHUTDOWN only and exporting in the background, as on Lambda Managed Instances"
+    );
+}
 
 /// Runs the extension configured by `env` (the process environment on Lambda) until SHUTDOWN.
 ///
@@ -55,11 +70,30 @@ pub async fn run(env: Env) -> Result<(), Error> {
                 TailSampler::from_env(&env)?,
             ))
         });
+    // Lambda Managed Instances refuse INVOKE registrations: there, SHUTDOWN only.
+    let managed_instances = env
+        .get("AWS_LAMBDA_INITIALIZATION_TYPE")
+        .is_some_and(|t| t.trim() == MANAGED_INSTANCES);
+    let events = if managed_instances {
+        SHUTDOWN_ONLY
+    } else {
+        EVENTS
+    };
     let (config, platform, sampler) = match settings {
         Ok(settings) => settings,
         Err(error) => {
             // Register so the platform hears why, then report the init error.
-            let registered = Extension::new().with_events(EVENTS).register().await?;
+            let registered = match Extension::new().with_events(events).register().await {
+                Ok(registered) => registered,
+                Err(refused) if !managed_instances => {
+                    refused_invoke(&refused);
+                    Extension::new()
+                        .with_events(SHUTDOWN_ONLY)
+                        .register()
+                        .await?
+                }
+                Err(refused) => return Err(refused),
+            };
             report_init_error(&registered.extension_id, &error.to_string()).await;
             return Err(error.into());
         }
@@ -89,8 +123,9 @@ pub async fn run(env: Env) -> Result<(), Error> {
         pace.clone(),
     ));
     let drained = Arc::new(tokio::sync::Notify::new());
-    let processor = {
-        let shared = shared.clone();
+    // Built again when a refused INVOKE registration is retried for SHUTDOWN only.
+    let processor = || {
+        let (shared, forwarder, pace) = (shared.clone(), forwarder.clone(), pace.clone());
         let drained = drained.clone();
         service_fn(move |event: LambdaEvent| {
             let (shared, forwarder, pace) = (shared.clone(), forwarder.clone(), pace.clone());
@@ -118,12 +153,37 @@ pub async fn run(env: Env) -> Result<(), Error> {
         })
     };
     let registered = Extension::new()
-        .with_events(EVENTS)
-        .with_events_processor(processor)
+        .with_events(events)
+        .with_events_processor(processor())
         .register()
-        .await?;
+        .await;
+    let (registered, has_invoke_events) = match registered {
+        Ok(registered) => (registered, !managed_instances),
+        Err(refused) if !managed_instances => {
+            refused_invoke(&refused);
+            let registered = Extension::new()
+                .with_events(SHUTDOWN_ONLY)
+                .with_events_processor(processor())
+                .register()
+                .await?;
+            (registered, false)
+        }
+        Err(refused) => return Err(refused),
+    };
+    if !has_invoke_events {
+        // No INVOKE to export after: the background exporter exports every interval (and
+        // under memory pressure); SHUTDOWN drains.
+        *lock(&pace) = ExportPace::background();
+    }
     let host = &shared.config.telemetry_listen.1;
-    if let Err(error) = subscribe(&registered.extension_id, host, telemetry_addr.port()).await {
+    let subscribed = subscribe(
+        &registered.extension_id,
+        (host, telemetry_addr.port()),
+        schema_version(!has_invoke_events),
+        &telemetry_types(shared.config.logs),
+    )
+    .await;
+    if let Err(error) = subscribed {
         // Without platform events the extension still forwards; say why they are missing.
         eprintln!("faas-otel-extension: Telemetry API subscription failed: {error}");
     }

@@ -21,6 +21,7 @@ pub(crate) async fn on_shutdown(shared: &Shared, forwarder: &Forwarder, deadline
     // Give the platform's last batch (the final report) a moment to arrive.
     tokio::time::sleep(Duration::from_millis(30)).await;
     lock(&shared.platform).finish();
+    crate::function_logs::release(&shared.platform, &shared.logs, &shared.buffer, true);
     prepare(shared);
     let deadline = deadline_of(deadline_ms).unwrap_or_else(|| {
         let now = Instant::now();

@@ -242,8 +242,8 @@ mod tests {
             Status::Success,
             "absent status reads as success"
         );
-        assert_eq!(record.metrics.billed_duration_ms, 2600);
-        assert_eq!(record.metrics.max_memory_used_mb, 94);
+        assert_eq!(record.metrics.billed_duration_ms, Some(2600));
+        assert_eq!(record.metrics.max_memory_used_mb, Some(94));
         assert_eq!(record.metrics.init_duration_ms, Some(549.04));
         assert_eq!(record.metrics.restore_duration_ms, None);
         assert_eq!(record.spans.len(), 1);

@@ -2,7 +2,7 @@
 
 use serde::Deserialize;
 
-use super::lenient::{lenient, lenient_list, optional_whole_number, whole_number};
+use super::lenient::{lenient, lenient_list, optional_whole_number, present_whole_number};
 use super::record_parts::{PlatformSpan, TraceContext};
 use super::values::Status;
 
@@ -54,20 +54,34 @@ pub struct RuntimeDone {
 }
 
 /// `metrics` of `platform.report`.
+///
+/// Schema `2022-12-13` (Lambda's default execution environments) always gives the billed
+/// duration and the memory; schema `2025-01-29` on Lambda Managed Instances gives only
+/// `durationMs` (the instances are billed as EC2 capacity, not per invocation), so those three
+/// are `None` there. A value that is present must be a non-negative number.
 #[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ReportMetrics {
     /// Duration of the invocation, in milliseconds.
     pub duration_ms: f64,
-    /// Duration billed, in milliseconds.
-    #[serde(deserialize_with = "whole_number")]
-    pub billed_duration_ms: u64,
-    /// Configured memory, in MB.
-    #[serde(rename = "memorySizeMB", deserialize_with = "whole_number")]
-    pub memory_size_mb: u64,
-    /// Most memory used by the environment during the invocation, in MB.
-    #[serde(rename = "maxMemoryUsedMB", deserialize_with = "whole_number")]
-    pub max_memory_used_mb: u64,
+    /// Duration billed, in milliseconds (`None` on Lambda Managed Instances).
+    #[serde(default, deserialize_with = "present_whole_number")]
+    pub billed_duration_ms: Option<u64>,
+    /// Configured memory, in MB (`None` on Lambda Managed Instances).
+    #[serde(
+        rename = "memorySizeMB",
+        default,
+        deserialize_with = "present_whole_number"
+    )]
+    pub memory_size_mb: Option<u64>,
+    /// Most memory used by the environment during the invocation, in MB (`None` on Lambda
+    /// Managed Instances).
+    #[serde(
+        rename = "maxMemoryUsedMB",
+        default,
+        deserialize_with = "present_whole_number"
+    )]
+    pub max_memory_used_mb: Option<u64>,
     /// Duration of initialization, present on the first invocation of an environment.
     #[serde(default)]
     pub init_duration_ms: Option<f64>,

@@ -55,6 +55,14 @@ pub(crate) fn optional_whole_number<'de, D: Deserializer<'de>>(
     Ok(as_whole_number(&value))
 }
 
+/// As [`whole_number`] for a field that may be absent (`#[serde(default)]` reads that as
+/// `None`); a value that is present and not a non-negative number fails the record.
+pub(crate) fn present_whole_number<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<u64>, D::Error> {
+    whole_number(deserializer).map(Some)
+}
+
 fn as_whole_number(value: &Value) -> Option<u64> {
     if let Some(n) = value.as_u64() {
         return Some(n);

@@ -125,8 +125,9 @@ impl Default for MetricsWindow {
 pub(crate) struct InvocationSample {
     /// `durationMs` of the report, in seconds.
     pub(crate) duration_s: f64,
-    /// `maxMemoryUsedMB` in bytes.
-    pub(crate) max_memory_used_bytes: u64,
+    /// `maxMemoryUsedMB` in bytes (`None` when the report has none, as on Lambda Managed
+    /// Instances).
+    pub(crate) max_memory_used_bytes: Option<u64>,
     /// Status `error`, `failure` or unknown.
     pub(crate) error: bool,
     /// Status `timeout`.
@@ -148,7 +149,9 @@ impl MetricsWindow {
     pub(crate) fn record_invocation(&mut self, time: SystemTime, sample: InvocationSample) {
         self.touch(time);
         self.invoke_duration.record(sample.duration_s);
-        self.mem_usage.record(sample.max_memory_used_bytes as f64);
+        if let Some(bytes) = sample.max_memory_used_bytes {
+            self.mem_usage.record(bytes as f64);
+        }
         self.errors += u64::from(sample.error);
         self.timeouts += u64::from(sample.timeout);
         self.coldstarts += u64::from(sample.coldstart);
@@ -281,7 +284,7 @@ mod tests {
             t(12),
             InvocationSample {
                 duration_s: 0.1,
-                max_memory_used_bytes: 1,
+                max_memory_used_bytes: Some(1),
                 error: true,
                 timeout: false,
                 coldstart: true,
@@ -294,7 +297,7 @@ mod tests {
             t(20),
             InvocationSample {
                 duration_s: 0.1,
-                max_memory_used_bytes: 1,
+                max_memory_used_bytes: Some(1),
                 error: false,
                 timeout: true,
                 coldstart: false,

@@ -1,7 +1,8 @@
 //! The platform-events source: the Lambda Telemetry API's events, typed ([`parse_batch`],
 //! [`PlatformEvent`], [`Record`]) and turned into spans and metrics ([`PlatformTelemetry`]).
 //!
-//! The Telemetry API (subscription schema version [`SCHEMA_VERSION`]) POSTs batches to the
+//! The Telemetry API (subscription schema version [`SCHEMA_VERSION`], or
+//! [`MANAGED_INSTANCES_SCHEMA_VERSION`] on Lambda Managed Instances) POSTs batches to the
 //! subscribed extension: a JSON array of `{"time": RFC 3339, "type": "...", "record": ...}`.
 //! Records are lenient where the schema has grown over time: optional fields may be absent,
 //! unknown fields are ignored, a `status` missing from `platform.initReport` or
@@ -25,9 +26,16 @@ mod spans;
 mod telemetry;
 mod values;
 
-/// The Telemetry API schema version these types follow (the `schemaVersion` of the
-/// subscription request).
+/// The Telemetry API schema version the extension subscribes with in Lambda's default
+/// execution environments (the `schemaVersion` of the subscription request).
 pub const SCHEMA_VERSION: &str = "2022-12-13";
+
+/// The schema version of Lambda Managed Instances, the only one they accept. The records are
+/// the same types as in [`SCHEMA_VERSION`]: `initializationType` is
+/// `lambda-managed-instances`, and `platform.report` carries only `durationMs` in its
+/// `metrics` (no billed duration, no memory: see [`ReportMetrics`]). Both parse with
+/// [`parse_batch`].
+pub const MANAGED_INSTANCES_SCHEMA_VERSION: &str = "2025-01-29";
 
 pub use environment_records::{ExtensionRecord, LogsDropped, TelemetrySubscription};
 pub use event::{OtherReason, PlatformEvent, parse_batch};
@@ -39,6 +47,7 @@ pub use invoke_records::{Report, ReportMetrics, RuntimeDone, RuntimeDoneMetrics,
 pub use outcome::InvocationOutcome;
 pub use record::Record;
 pub use record_parts::{PhaseMetrics, PlatformSpan, TraceContext};
+pub(crate) use rfc3339::parse_rfc3339;
 pub use spans::{INIT_SPAN_NAME, INVOKE_SPAN_NAME};
 pub use telemetry::{INIT_JOIN_EVENT_LIMIT, PlatformTelemetry, SCOPE_NAME};
 pub use values::{InitPhase, InitializationType, Status};

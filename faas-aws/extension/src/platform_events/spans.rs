@@ -144,7 +144,8 @@ pub(crate) fn phase_span(report: &PhaseReport<'_>) -> UnplacedSpan {
 /// Attributes: `faas.invocation_id`, `faas.max_memory` (bytes), `faas_otel.memory.max_used_bytes`,
 /// the cost attributes of `cost_model` estimated for the billed duration (so the estimate uses
 /// what Lambda really billed) with `faas_otel.cost.billed_duration_ms` set to Lambda's own
-/// `billedDurationMs`, `faas.coldstart = true` when the report carries `initDurationMs` or
+/// `billedDurationMs` (the memory and cost attributes only when the report has them: Lambda
+/// Managed Instances report the duration alone), `faas.coldstart = true` when the report carries `initDurationMs` or
 /// `restoreDurationMs`, and `error.type` when the invocation did not succeed.
 pub(crate) fn invoke_span(
     report: &Report,
@@ -154,34 +155,40 @@ pub(crate) fn invoke_span(
 ) -> UnplacedSpan {
     let metrics = &report.metrics;
     let bytes = |mb: u64| i64::try_from(mb.saturating_mul(BYTES_PER_MB)).unwrap_or(i64::MAX);
-    let billed_ms = i64::try_from(metrics.billed_duration_ms).unwrap_or(i64::MAX);
-    let mut kvs = vec![
-        KeyValue::new(attr::FAAS_INVOCATION_ID, report.request_id.clone()),
-        KeyValue::new(attr::FAAS_MAX_MEMORY, bytes(metrics.memory_size_mb)),
-        KeyValue::new(
+    let mut kvs = vec![KeyValue::new(
+        attr::FAAS_INVOCATION_ID,
+        report.request_id.clone(),
+    )];
+    if let Some(memory_mb) = metrics.memory_size_mb {
+        kvs.push(KeyValue::new(attr::FAAS_MAX_MEMORY, bytes(memory_mb)));
+    }
+    if let Some(used_mb) = metrics.max_memory_used_mb {
+        kvs.push(KeyValue::new(
             attributes::MEMORY_MAX_USED_BYTES,
-            bytes(metrics.max_memory_used_mb),
-        ),
-    ];
-    match cost_model {
-        Some(model) => {
-            let input = BillingInput::new(
-                Duration::from_millis(metrics.billed_duration_ms),
-                metrics.memory_size_mb,
-            )
-            .with_architecture(architecture);
-            kvs.extend(model.estimate(&input).attributes().into_iter().map(|kv| {
-                if kv.key.as_str() == attributes::COST_BILLED_DURATION_MS {
-                    KeyValue::new(attributes::COST_BILLED_DURATION_MS, billed_ms)
-                } else {
-                    kv
-                }
-            }));
+            bytes(used_mb),
+        ));
+    }
+    // Lambda Managed Instances report no billed duration (the instances are billed as EC2
+    // capacity): no cost attributes then.
+    if let Some(billed) = metrics.billed_duration_ms {
+        let billed_ms = i64::try_from(billed).unwrap_or(i64::MAX);
+        match (cost_model, metrics.memory_size_mb) {
+            (Some(model), Some(memory_mb)) => {
+                let input = BillingInput::new(Duration::from_millis(billed), memory_mb)
+                    .with_architecture(architecture);
+                kvs.extend(model.estimate(&input).attributes().into_iter().map(|kv| {
+                    if kv.key.as_str() == attributes::COST_BILLED_DURATION_MS {
+                        KeyValue::new(attributes::COST_BILLED_DURATION_MS, billed_ms)
+                    } else {
+                        kv
+                    }
+                }));
+            }
+            _ => kvs.push(KeyValue::new(
+                attributes::COST_BILLED_DURATION_MS,
+                billed_ms,
+            )),
         }
-        None => kvs.push(KeyValue::new(
-            attributes::COST_BILLED_DURATION_MS,
-            billed_ms,
-        )),
     }
     if metrics.init_duration_ms.is_some() || metrics.restore_duration_ms.is_some() {
         kvs.push(KeyValue::new(attr::FAAS_COLDSTART, true));

@@ -194,6 +194,12 @@ impl PlatformTelemetry {
         self.place_held();
     }
 
+    /// The resource of everything it produces (the function's): function log records carry it
+    /// too.
+    pub(crate) fn resource(&self) -> &ProtoResource {
+        &self.resource
+    }
+
     /// What the function's spans told about `request_id`, if they were seen.
     pub fn invocation(&self, request_id: &str) -> Option<&InvocationContext> {
         self.invocations.get(request_id)
@@ -350,7 +356,9 @@ impl PlatformTelemetry {
             time,
             InvocationSample {
                 duration_s: duration.as_secs_f64(),
-                max_memory_used_bytes: metrics.max_memory_used_mb.saturating_mul(1024 * 1024),
+                max_memory_used_bytes: metrics
+                    .max_memory_used_mb
+                    .map(|mb| mb.saturating_mul(1024 * 1024)),
                 error: outcome == InvocationOutcome::Error,
                 timeout: outcome == InvocationOutcome::Timeout,
                 coldstart: metrics.init_duration_ms.is_some()

@@ -37,6 +37,13 @@ async fn events(State(shared): State<Arc<Shared>>, body: Bytes) -> StatusCode {
         }
     }
     lock(&shared.platform).on_events(&events);
+    crate::function_logs::on_batch(
+        &shared.platform,
+        &shared.logs,
+        (&shared.buffer, &shared.drops),
+        &body,
+        &events,
+    );
     shared.arrived.notify_waiters();
     StatusCode::OK
 }
