@@ -100,6 +100,14 @@ pub const VARIABLES: &[(&str, &str)] = &[
         "time budget of the final drain on shutdown (default 1500)",
     ),
     (
+        "FAAS_OTEL_EXPORT_BACKOFF_MS",
+        "after a refused, failed or stalled export, ms without any attempt (default 1000, doubling; 0: off)",
+    ),
+    (
+        "FAAS_OTEL_EXPORT_BACKOFF_MAX_MS",
+        "longest back-off between two export attempts in ms (default 30000)",
+    ),
+    (
         "FAAS_OTEL_TIMEOUT_MARGIN_MS",
         "the invocation watchdog fires this long before the deadline (default: flush budget + 50)",
     ),
