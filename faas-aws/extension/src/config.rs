@@ -71,7 +71,7 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
     (
         "FAAS_OTEL_EXTENSION_LOGS",
         "function",
-        "log streams from the Telemetry API forwarded as OTLP log records: function, extension, function,extension, or off",
+        "log streams from the Telemetry API forwarded as OTLP log records: function, extension, function,extension, or off; unset: function, or off when the function sends its own records (OTEL_LOGS_EXPORTER=otlp)",
     ),
     (
         "FAAS_OTEL_EXTENSION_MEMORY_LIMIT_BYTES",
@@ -376,8 +376,12 @@ impl ExtensionConfig {
         }
         let logs = match env.get("FAAS_OTEL_EXTENSION_LOGS") {
             Some(value) => LogStreams::parse(&value)?,
+            // The function sends its own records with `OTEL_LOGS_EXPORTER=otlp` (faas-core's
+            // `logging`): forwarding its Telemetry API lines too would send each line twice.
             None => LogStreams {
-                function: true,
+                function: !env
+                    .get("OTEL_LOGS_EXPORTER")
+                    .is_some_and(|v| v.split(',').any(|e| e.trim() == "otlp")),
                 extension: false,
             },
         };
@@ -494,6 +498,24 @@ mod tests {
             &"[fe80::1]:1".parse().unwrap(),
             "sandbox.localdomain"
         ));
+    }
+
+    #[test]
+    fn the_function_stream_is_off_when_the_function_exports_its_own_logs() {
+        let logs = |pairs: &[(&str, &str)]| {
+            let mut all = vec![("FAAS_OTEL_EXTENSION_ENDPOINT", "http://x")];
+            all.extend_from_slice(pairs);
+            let logs = ExtensionConfig::from_env(&Env::from_pairs(all)).unwrap().logs;
+            (logs.function, logs.extension)
+        };
+        assert_eq!(logs(&[("OTEL_LOGS_EXPORTER", "otlp")]), (false, false));
+        assert_eq!(logs(&[("OTEL_LOGS_EXPORTER", "none")]), (true, false));
+        // An explicit choice wins.
+        let both = [
+            ("OTEL_LOGS_EXPORTER", "otlp"),
+            ("FAAS_OTEL_EXTENSION_LOGS", "function"),
+        ];
+        assert_eq!(logs(&both), (true, false));
     }
 
     #[test]
