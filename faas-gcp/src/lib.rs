@@ -2,6 +2,7 @@
 
 pub mod cloudevent;
 pub mod environment;
+pub mod google_auth;
 pub mod logging;
 pub mod metadata;
 pub mod pricing;

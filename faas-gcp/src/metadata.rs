@@ -38,6 +38,15 @@ pub fn region_of(value: &str) -> Option<&str> {
     (!region.is_empty() && !region.contains('/')).then_some(region)
 }
 
+/// `http://<host>/computeMetadata/v1` for `host` (`host[:port]`, or a URL with its scheme).
+pub fn base_url(host: &str) -> String {
+    if host.starts_with("http://") || host.starts_with("https://") {
+        format!("{}/computeMetadata/v1", host.trim_end_matches('/'))
+    } else {
+        format!("http://{host}/computeMetadata/v1")
+    }
+}
+
 /// A client of the metadata server.
 #[derive(Debug, Clone)]
 pub struct MetadataClient {
@@ -49,11 +58,7 @@ impl MetadataClient {
     /// A client of the server at `host` (`host[:port]`, or a URL with `http://`); `None` when
     /// the HTTP client cannot be built.
     pub fn new(host: &str) -> Option<Self> {
-        let base = if host.starts_with("http://") || host.starts_with("https://") {
-            format!("{}/computeMetadata/v1", host.trim_end_matches('/'))
-        } else {
-            format!("http://{host}/computeMetadata/v1")
-        };
+        let base = base_url(host);
         let client = reqwest::Client::builder()
             .no_proxy()
             .timeout(ENRICH_BOUND)

@@ -59,6 +59,7 @@ pub async fn build_telemetry(env: &Env) -> Result<Telemetry, Error> {
         }
         None => Telemetry::builder(LocalEnvironment::from_env(env)).with_env(env.clone()),
     };
+    let builder = crate::google_auth::with_google_auth(builder, env.clone()).await?;
     Ok(builder.build()?)
 }
 

@@ -11,6 +11,12 @@
 //!
 //! [`MetadataServer::stalling`] accepts connections and never answers (a metadata server
 //! that hangs).
+//!
+//! The access token of the instance's service account, [`TOKEN_PATH`], answers
+//! `{"access_token": ..., "expires_in": <seconds>, "token_type": "Bearer"}` (as the real one
+//! does): [`ACCESS_TOKEN`] valid for [`TOKEN_LIFETIME_S`] unless scripted
+//! ([`MetadataServer::script_tokens`], one token per request, the last one repeated);
+//! [`MetadataServer::stall_tokens`] makes only the token requests hang.
 
 use std::io;
 use std::net::SocketAddr;
@@ -29,6 +35,30 @@ pub const REGION: &str = "europe-west1";
 pub const INSTANCE_ID: &str =
     "0069c7a988ce2a2a1ac67c4fcb5e56a88c1bdd4fe65e4d2cf5a5fcfeb0b9ec9d2ac4f6f3e1a8";
 
+/// The path of the default service account's access token.
+pub const TOKEN_PATH: &str = "instance/service-accounts/default/token";
+/// The access token it answers unless scripted.
+pub const ACCESS_TOKEN: &str = "ya29.faas-otel-fake-metadata-token";
+/// How long that token is valid, in seconds (the real server: under an hour).
+pub const TOKEN_LIFETIME_S: u64 = 3599;
+
+/// The token answers: a script, then the last answer again.
+#[derive(Debug)]
+struct Tokens {
+    script: std::collections::VecDeque<(String, u64)>,
+    last: (String, u64),
+    stall: bool,
+}
+
+impl Tokens {
+    fn next(&mut self) -> (String, u64) {
+        if let Some(next) = self.script.pop_front() {
+            self.last = next;
+        }
+        self.last.clone()
+    }
+}
+
 /// One request as the fake saw it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Seen {
@@ -42,6 +72,7 @@ pub struct Seen {
 pub struct MetadataServer {
     server: Background,
     seen: Arc<Mutex<Vec<Seen>>>,
+    tokens: Arc<Mutex<Tokens>>,
 }
 
 fn answer(key: &str) -> Option<String> {
@@ -79,6 +110,12 @@ impl MetadataServer {
     fn spawn(listener: Listener, stall: bool) -> io::Result<Self> {
         let seen = Arc::new(Mutex::new(Vec::new()));
         let shared = seen.clone();
+        let tokens = Arc::new(Mutex::new(Tokens {
+            script: std::collections::VecDeque::new(),
+            last: (ACCESS_TOKEN.to_owned(), TOKEN_LIFETIME_S),
+            stall: false,
+        }));
+        let token_state = tokens.clone();
         let handler: Handler = Arc::new(move |incoming| {
             let flavor = incoming
                 .headers
@@ -96,6 +133,8 @@ impl MetadataServer {
                 .unwrap_or_default()
                 .strip_prefix("/computeMetadata/v1/")
                 .map(|k| k.trim_end_matches('/').to_owned());
+            let is_token = key.as_deref() == Some(TOKEN_PATH);
+            let stall = stall || (is_token && lock(&token_state).stall);
             let (status, body) = if flavor.as_deref() != Some("Google") {
                 (
                     403,
@@ -103,6 +142,12 @@ impl MetadataServer {
                 )
             } else if incoming.method != "GET" {
                 (405, String::new())
+            } else if is_token {
+                let (token, expires_in) = lock(&token_state).next();
+                let body = format!(
+                    "{{\"access_token\":\"{token}\",\"expires_in\":{expires_in},\"token_type\":\"Bearer\"}}"
+                );
+                (200, body)
             } else {
                 match key.as_deref().and_then(answer) {
                     Some(value) => (200, value),
@@ -126,6 +171,7 @@ impl MetadataServer {
         Ok(Self {
             server: Background::start("gcp-metadata", listener, handler)?,
             seen,
+            tokens,
         })
     }
 
@@ -147,6 +193,29 @@ impl MetadataServer {
     /// How many requests arrived.
     pub fn request_count(&self) -> usize {
         lock(&self.seen).len()
+    }
+
+    /// The next token requests are answered `(access_token, expires_in seconds)` in turn; the
+    /// last one is then answered again.
+    pub fn script_tokens<S: Into<String>>(&self, tokens: impl IntoIterator<Item = (S, u64)>) {
+        lock(&self.tokens).script = tokens.into_iter().map(|(t, s)| (t.into(), s)).collect();
+    }
+
+    /// Whether token requests hang (accepted, never answered); the other paths still answer.
+    pub fn stall_tokens(&self, stall: bool) {
+        lock(&self.tokens).stall = stall;
+    }
+
+    /// How many token requests arrived.
+    pub fn token_requests(&self) -> usize {
+        lock(&self.seen)
+            .iter()
+            .filter(|s| {
+                s.path
+                    .trim_start_matches("/computeMetadata/v1/")
+                    .starts_with(TOKEN_PATH)
+            })
+            .count()
     }
 
     /// How many connections it accepted (a stalling server reads no request it could count).
