@@ -21,6 +21,7 @@ use crate::cost::BillingInput;
 pub use crate::current_invocation::CurrentInvocationId;
 use crate::pipeline::{Telemetry, effective_budget};
 use crate::watchdog::WatchdogConfig;
+use crate::watchdog_timer::{Armed, Expire};
 
 /// What started the invocation (`faas.trigger`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -193,7 +194,7 @@ impl Outcome {
 #[derive(Debug)]
 pub struct InvocationSpan {
     shared: Arc<Shared>,
-    watchdog: Option<tokio::task::AbortHandle>,
+    watchdog: Option<Armed>,
 }
 
 /// What the ways of ending an invocation share.
@@ -353,18 +354,12 @@ impl InvocationSpan {
     /// Arms the watchdog to fire `after` from now (see [`InvocationSpan::watch_deadline`]);
     /// the flush is then bounded by the flush budget alone, unless a deadline was set.
     pub fn watch_after(&mut self, after: Duration) {
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        self.watchdog = None;
+        let Some(at) = tokio::time::Instant::now().checked_add(after) else {
             return;
         };
-        if let Some(previous) = self.watchdog.take() {
-            previous.abort();
-        }
-        let shared = self.shared.clone();
-        let task = runtime.spawn(async move {
-            tokio::time::sleep(after).await;
-            shared.time_out().await;
-        });
-        self.watchdog = Some(task.abort_handle());
+        let target = Arc::downgrade(&self.shared) as Weak<dyn Expire>;
+        self.watchdog = self.shared.telemetry.open_spans().timers().arm(at, target);
     }
 
     /// Ends the span: status, `error.type` and an `exception` event on failure, cost
@@ -377,15 +372,20 @@ impl InvocationSpan {
 
 impl Drop for InvocationSpan {
     fn drop(&mut self) {
-        if let Some(watchdog) = self.watchdog.take() {
-            watchdog.abort();
-        }
+        // Disarms the watchdog.
+        self.watchdog = None;
         if !self.shared.ended.load(Ordering::Acquire) {
             self.shared
                 .telemetry
                 .open_spans()
                 .unwatch(self.shared.span_id);
         }
+    }
+}
+
+impl Expire for Shared {
+    fn expire(self: Arc<Self>) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
+        Box::pin(async move { self.time_out().await })
     }
 }
 

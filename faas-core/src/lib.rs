@@ -25,5 +25,6 @@ mod strict_percent;
 #[cfg(feature = "tracing")]
 pub mod tracing_bridge;
 pub mod watchdog;
+mod watchdog_timer;
 
 pub use error::{ConfigError, Error, ServeError};

@@ -25,6 +25,7 @@ use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
 
 use crate::attributes::semconv::attribute as attr;
+use crate::watchdog_timer::Timers;
 
 /// Most spans tracked at once over all invocations in flight; more are not tracked.
 pub const MAX_OPEN: usize = 1024;
@@ -40,6 +41,8 @@ pub(crate) struct OpenSpans {
     state: Mutex<State>,
     /// The pipeline's processor, which receives every ended span (real or ended from outside).
     inner: OnceLock<Box<dyn SpanProcessor>>,
+    /// The watchdogs of the invocations in flight.
+    timers: Timers,
 }
 
 impl std::fmt::Debug for OpenSpans {
@@ -92,6 +95,11 @@ impl OpenSpans {
     ) -> Tracking {
         let _ = self.inner.set(Box::new(inner));
         Tracking(self.clone())
+    }
+
+    /// The watchdogs of the invocations in flight.
+    pub(crate) fn timers(&self) -> &Timers {
+        &self.timers
     }
 
     /// Starts tracking the spans started under the invocation span `invocation`.
