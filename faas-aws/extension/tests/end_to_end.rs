@@ -824,7 +824,9 @@ fn cost(billed_ms: u64, memory_mb: u64) -> Vec<KeyValue> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn platform_events_become_spans_joined_to_the_function_traces() {
-    let (lambda, upstream, mut extension) = start_all(Reply::Accept, &[]);
+    // Platform events only: function logs (on by default) are tests/function_logs.rs's.
+    let (lambda, upstream, mut extension) =
+        start_all(Reply::Accept, &[("FAAS_OTEL_EXTENSION_LOGS", "off")]);
     let subscription = &lambda.subscriptions()[0];
     assert_eq!(subscription["types"], serde_json::json!(["platform"]));
     assert_eq!(subscription["destination"]["protocol"], "HTTP");
