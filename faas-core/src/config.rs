@@ -80,6 +80,26 @@ pub const VARIABLES: &[(&str, &str)] = &[
         "spans kept between two flushes (default 2048); more are dropped and counted",
     ),
     (
+        "OTEL_LOGS_EXPORTER",
+        "feature `logging`: `otlp` also sends `tracing` events as OTLP log records with the spans' flush (default `none`); headers: `OTEL_EXPORTER_OTLP_HEADERS` plus `OTEL_EXPORTER_OTLP_LOGS_HEADERS`",
+    ),
+    (
+        "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT",
+        "full logs URL, used as is (default: the base endpoint + `/v1/logs`)",
+    ),
+    (
+        "OTEL_EXPORTER_OTLP_LOGS_PROTOCOL",
+        "protocol for logs only",
+    ),
+    (
+        "OTEL_BLRP_MAX_QUEUE_SIZE",
+        "log records kept between two flushes (default: `OTEL_BSP_MAX_QUEUE_SIZE`); more are dropped and counted",
+    ),
+    (
+        "RUST_LOG",
+        "feature `logging`: which events become log lines and records, `level` or `target=level,...` (default `info`)",
+    ),
+    (
         "OTEL_PROPAGATORS",
         "`tracecontext,baggage` (default), `xray`, `xray-lambda`, `cloudtrace`, `none`",
     ),
