@@ -1,5 +1,6 @@
 # One role per function, each allowed only what that function does:
-#   every function: write its own log group, send X-Ray segments, decrypt its environment
+#   every function: write its own log group, send X-Ray segments (and OTLP spans to X-Ray's
+#                   endpoint with var.xray_otlp), decrypt its environment
 #   api:      sqs:SendMessage on the orders queue, lambda:InvokeFunction on billing
 #   consumer: receive/delete (and the queue attributes the event source mapping reads) on orders
 #   billing:  lambda:InvokeFunction on var.chain_target_function, only when it is set
@@ -68,6 +69,8 @@ data "aws_iam_policy_document" "function" {
 
   statement {
     # X-Ray's write actions support no resource-level permissions: "*" is the only resource.
+    # PutTraceSegments is also what X-Ray's OTLP endpoint authorizes the extension's signed
+    # span exports as (var.xray_otlp): nothing wider is needed for it.
     sid       = "XRayActiveTracing"
     actions   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
     resources = ["*"]

@@ -56,6 +56,14 @@ locals {
     },
     var.otlp_endpoint == "" ? {} : { FAAS_OTEL_EXTENSION_ENDPOINT = var.otlp_endpoint },
     var.otlp_headers == "" ? {} : { FAAS_OTEL_EXTENSION_HEADERS = var.otlp_headers },
+    # Straight to X-Ray's OTLP endpoint, SigV4-signed with the role's credentials; it takes
+    # traces only, so the functions' metrics and the function logs are not forwarded.
+    var.xray_otlp ? {
+      FAAS_OTEL_EXTENSION_ENDPOINT = "https://xray.${local.region}.${data.aws_partition.current.dns_suffix}"
+      FAAS_OTEL_EXTENSION_AUTH     = "sigv4"
+      FAAS_OTEL_EXTENSION_LOGS     = "off"
+      OTEL_METRICS_EXPORTER        = "none"
+    } : {},
   )
 
   # The ARN of chain_target_function, which may be given as a name or as an ARN.

@@ -63,6 +63,12 @@ variable "otlp_headers" {
   sensitive   = true
 }
 
+variable "xray_otlp" {
+  description = "Forward the spans straight to X-Ray's OTLP endpoint (https://xray.<region>.amazonaws.com/v1/traces), SigV4-signed by the extension (FAAS_OTEL_EXTENSION_AUTH=sigv4) with the role's xray:PutTraceSegments. Replaces otlp_endpoint/otlp_headers. Needs CloudWatch Transaction Search enabled in the account."
+  type        = bool
+  default     = false
+}
+
 variable "otel_propagators" {
   description = "OTEL_PROPAGATORS of the functions."
   type        = string

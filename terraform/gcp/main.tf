@@ -20,7 +20,15 @@ provider "google" {
 
 resource "google_service_account" "function" {
   account_id   = "${var.name_prefix}-run"
-  display_name = "${var.name_prefix}: identity of the gcp-http service (no roles: it calls no Google API)"
+  display_name = "${var.name_prefix}: identity of the gcp-http service (Cloud Trace agent only)"
+}
+
+# Writing spans to Cloud Trace (telemetry.googleapis.com, FAAS_OTEL_AUTH=google with
+# var.cloud_trace): the agent role, write-only, and nothing else.
+resource "google_project_iam_member" "cloud_trace_agent" {
+  project = var.project
+  role    = "roles/cloudtrace.agent"
+  member  = "serviceAccount:${google_service_account.function.email}"
 }
 
 resource "google_cloud_run_v2_service" "this" {
@@ -49,7 +57,16 @@ resource "google_cloud_run_v2_service" "this" {
 
       env {
         name  = "OTEL_EXPORTER_OTLP_ENDPOINT"
-        value = var.otlp_endpoint
+        value = var.cloud_trace ? "https://telemetry.googleapis.com" : var.otlp_endpoint
+      }
+
+      # Cloud Trace: the service account's token from the metadata server on every export.
+      dynamic "env" {
+        for_each = var.cloud_trace ? { FAAS_OTEL_AUTH = "google", OTEL_METRICS_EXPORTER = "none" } : {}
+        content {
+          name  = env.key
+          value = env.value
+        }
       }
 
       env {

@@ -45,8 +45,15 @@ variable "public_invoker" {
 }
 
 variable "otlp_endpoint" {
-  description = "OTEL_EXPORTER_OTLP_ENDPOINT: the collector the service exports to."
+  description = "OTEL_EXPORTER_OTLP_ENDPOINT: the collector the service exports to (ignored with cloud_trace)."
   type        = string
+  default     = ""
+}
+
+variable "cloud_trace" {
+  description = "Export the spans straight to Cloud Trace (https://telemetry.googleapis.com) with the service account's token (FAAS_OTEL_AUTH=google; the account has roles/cloudtrace.agent)."
+  type        = bool
+  default     = false
 }
 
 variable "otlp_headers" {
