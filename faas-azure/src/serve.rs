@@ -126,7 +126,8 @@ pub fn with_route_prefix(router: Router, prefix: &str) -> Router {
 /// The [`HttpServerLayer`] (see [`layer`]) traces each invocation and flushes **before** the
 /// response by default ([`FlushPolicy::BeforeResponse`]: on the Consumption plans the host may
 /// freeze or scale in the instance once the invocation is answered). On the shutdown signal
-/// (SIGTERM/SIGINT by default) the server stops accepting, finishes the requests in flight and
+/// (SIGTERM/SIGINT by default) the server stops accepting, finishes the requests in flight
+/// (abandoning those still running after `FAAS_OTEL_SHUTDOWN_GRACE_MS`, default 5000) and
 /// drains the telemetry within `FAAS_OTEL_SHUTDOWN_TIMEOUT_MS`.
 #[derive(Debug)]
 #[must_use]

@@ -120,6 +120,10 @@ pub const VARIABLES: &[(&str, &str)] = &[
         "time budget of the final drain on shutdown (default 1500)",
     ),
     (
+        "FAAS_OTEL_SHUTDOWN_GRACE_MS",
+        "Azure, Cloud Run: how long requests in flight may still run after the shutdown signal before the server gives up on them and drains (default 5000)",
+    ),
+    (
         "FAAS_OTEL_EXPORT_BACKOFF_MS",
         "after a refused, failed or stalled export, ms without any attempt (default 1000, doubling; 0: off)",
     ),
@@ -397,7 +401,7 @@ fn parse_exporter(env: &Env, variable: &str) -> Result<bool, ConfigError> {
     }
 }
 
-fn parse_millis(env: &Env, variable: &str) -> Result<Option<Duration>, ConfigError> {
+pub(crate) fn parse_millis(env: &Env, variable: &str) -> Result<Option<Duration>, ConfigError> {
     match env.get(variable) {
         None => Ok(None),
         Some(v) => match v.trim().parse::<u64>() {
@@ -644,14 +648,6 @@ mod tests {
     }
 
     #[test]
-    fn grpc_and_https_need_their_features() {
-        let grpc = config(&[("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")]);
-        assert_eq!(grpc.is_ok(), cfg!(feature = "grpc"));
-        let https = config(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "https://vendor.example")]);
-        assert_eq!(https.is_ok(), cfg!(feature = "tls"));
-    }
-
-    #[test]
     fn bad_header_lists_name_their_variable_but_never_show_a_value() {
         const SECRET: &str = "Sk-8f14e45fceea167a";
         // (variable, value, the value as the error shows it)
@@ -722,6 +718,14 @@ mod tests {
             assert!(shown.contains(name), "the names stay visible: {shown}");
         }
         assert!(shown.contains("<redacted>"));
+    }
+
+    #[test]
+    fn grpc_and_https_need_their_features() {
+        let grpc = config(&[("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")]);
+        assert_eq!(grpc.is_ok(), cfg!(feature = "grpc"));
+        let https = config(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "https://vendor.example")]);
+        assert_eq!(https.is_ok(), cfg!(feature = "tls"));
     }
 
     #[test]

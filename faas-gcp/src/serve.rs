@@ -94,7 +94,8 @@ pub fn layer(telemetry: &Telemetry, env: &Env) -> HttpServerLayer {
 /// traces it and flushes before the response by default ([`FlushPolicy::BeforeResponse`]:
 /// Cloud Run throttles the CPU once no request is in flight). On the shutdown signal
 /// (SIGTERM/SIGINT by default) the server stops accepting, finishes the requests in flight
-/// and then drains the telemetry within `FAAS_OTEL_SHUTDOWN_TIMEOUT_MS`.
+/// (abandoning those still running after `FAAS_OTEL_SHUTDOWN_GRACE_MS`, default 5000) and then
+/// drains the telemetry within `FAAS_OTEL_SHUTDOWN_TIMEOUT_MS`.
 ///
 /// The listener is bound before anything else happens, so the platform's start-up probe can
 /// connect at once; the first request waits at most [`ENRICH_BOUND`] for the metadata server.

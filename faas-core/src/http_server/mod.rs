@@ -72,6 +72,8 @@
 mod flush_policy;
 #[cfg(feature = "axum")]
 mod server;
+#[cfg(feature = "axum")]
+mod shutdown_grace;
 mod triggers;
 
 use std::fmt;
@@ -88,6 +90,8 @@ use tower::{Layer, Service};
 pub use flush_policy::FlushPolicy;
 #[cfg(feature = "axum")]
 pub use server::{ServerOptions, port_from_env};
+#[cfg(feature = "axum")]
+pub use shutdown_grace::{DEFAULT_SHUTDOWN_GRACE, SHUTDOWN_GRACE_VAR, shutdown_grace};
 pub use triggers::{
     describe_request, describe_request_with_route, http_attributes, normalize_method, span_name,
     split_host,

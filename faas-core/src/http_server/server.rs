@@ -2,7 +2,7 @@
 //! (faas-azure, faas-gcp): the telemetry, the shutdown signal, the flush policy, binding the
 //! platform's port, serving an axum [`Router`] until the signal and draining the telemetry.
 
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 use std::net::IpAddr;
 
 use axum::Router;
@@ -86,15 +86,18 @@ impl ServerOptions {
         Ok(TcpListener::bind((host, port)).await?)
     }
 
-    /// Serves on `listener` until the shutdown signal, then drains the telemetry within
-    /// `FAAS_OTEL_SHUTDOWN_TIMEOUT_MS`.
+    /// Serves on `listener` until the shutdown signal, waits at most
+    /// `FAAS_OTEL_SHUTDOWN_GRACE_MS` (default 5000) for the requests in flight, then drains the
+    /// telemetry within `FAAS_OTEL_SHUTDOWN_TIMEOUT_MS`.
     ///
     /// The telemetry is the one set with [`ServerOptions::set_telemetry`], else
     /// `build_telemetry(env)`; `app` turns it (with the
     /// variables and the flush policy) into the traced router, and the cold start is marked
     /// ready ([`ColdStart::mark_ready`](crate::cold_start::ColdStart::mark_ready)) just before
     /// the server accepts. The server stops accepting on
-    /// the signal and finishes the requests in flight before the drain.
+    /// the signal and finishes the requests in flight before the drain; those still running
+    /// when the grace ends are abandoned (a line on stderr says so), so a request that never
+    /// finishes cannot keep the process alive past the platform's kill.
     pub async fn serve_on<B, A>(
         self,
         listener: TcpListener,
@@ -105,6 +108,8 @@ impl ServerOptions {
         B: AsyncFnOnce(&Env) -> Result<Telemetry, ServeError>,
         A: FnOnce(&Telemetry, &Env, FlushPolicy) -> Router,
     {
+        // A bad FAAS_OTEL_SHUTDOWN_GRACE_MS stops start-up.
+        let grace = super::shutdown_grace::shutdown_grace(&self.env)?;
         let telemetry = match self.telemetry {
             Some(telemetry) => telemetry,
             None => build_telemetry(&self.env).await?,
@@ -117,11 +122,22 @@ impl ServerOptions {
         // `ready`, is building the app); the wait for the first request is not part of it.
         telemetry.cold_start().mark_ready();
         let shutdown = self.shutdown.unwrap_or_else(|| Box::pin(terminated()));
-        let served = axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let (signal, on_signal) = super::shutdown_grace::notifying(shutdown);
+        let server = axum::serve(listener, app).with_graceful_shutdown(signal);
+        let served = super::shutdown_grace::bounded(server.into_future(), on_signal, grace).await;
         let _report = telemetry.shutdown().await;
-        Ok(served?)
+        match served {
+            super::shutdown_grace::Stopped::Finished(served) => Ok(served?),
+            super::shutdown_grace::Stopped::GaveUp => {
+                eprintln!(
+                    "faas-otel: requests still in flight {} ms after the shutdown signal were \
+                     abandoned ({})",
+                    grace.as_millis(),
+                    super::shutdown_grace::SHUTDOWN_GRACE_VAR
+                );
+                Ok(())
+            }
+        }
     }
 }
 

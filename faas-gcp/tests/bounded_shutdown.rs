@@ -1,0 +1,88 @@
+//! The graceful shutdown is bounded: after the shutdown signal, a request that never finishes
+//! is abandoned once `FAAS_OTEL_SHUTDOWN_GRACE_MS` ran out, `serve_on` returns (so the process
+//! exits before Cloud Run's SIGKILL), and the telemetry is drained: spans of finished
+//! requests, and spans still queued, arrive at the test kit's OTLP receiver.
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use axum::Router;
+use axum::routing::get;
+use faas_core::env::Env;
+use faas_gcp::{Server, build_telemetry};
+use faas_testkit::http_client;
+use faas_testkit::otlp::OtlpReceiver;
+use opentelemetry::trace::{Span as _, Tracer as _};
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_that_never_finishes_is_abandoned_after_the_grace_then_spans_drain() {
+    let collector = OtlpReceiver::start().unwrap();
+    let env = Env::from_pairs([
+        ("K_SERVICE", "hello"),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", collector.url().as_str()),
+        ("OTEL_METRICS_EXPORTER", "none"),
+        ("FAAS_OTEL_SHUTDOWN_GRACE_MS", "300"),
+    ]);
+    let telemetry = build_telemetry(&env).await.unwrap();
+    let hanging = Arc::new(Notify::new());
+    let hang_finished = Arc::new(AtomicBool::new(false));
+    let router = Router::new()
+        .route("/hello", get(|| async { "hello" }))
+        .route(
+            "/hang",
+            get({
+                let (hanging, finished) = (hanging.clone(), hang_finished.clone());
+                move || async move {
+                    hanging.notify_one();
+                    std::future::pending::<()>().await;
+                    finished.store(true, Ordering::SeqCst);
+                    "never"
+                }
+            }),
+        );
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(
+        Server::with_env(env)
+            .telemetry(telemetry.clone())
+            .shutdown_signal(async {
+                let _ = stopped.await;
+            })
+            .serve_on(listener, router),
+    );
+
+    let client = http_client(None).unwrap();
+    let hello = client
+        .get(format!("http://{addr}/hello"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(hello.status(), 200);
+    let hang = tokio::spawn({
+        let client = client.clone();
+        async move { client.get(format!("http://{addr}/hang")).send().await }
+    });
+    hanging.notified().await;
+    // A span still in the queue when the signal comes: only the drain sends it.
+    telemetry.tracer().start("queued before the signal").end();
+
+    stop.send(()).unwrap();
+    // Without the bound this never returns (the guard only turns a hang into a failure).
+    let served = tokio::time::timeout(Duration::from_secs(60), server)
+        .await
+        .expect("serve_on did not give up on the hanging request")
+        .unwrap();
+    assert!(served.is_ok(), "{served:?}");
+    assert!(!hang_finished.load(Ordering::SeqCst));
+
+    assert_eq!(collector.spans_named("GET /hello").len(), 1);
+    assert_eq!(collector.spans_named("queued before the signal").len(), 1);
+    // The abandoned request never ended: no span of it.
+    assert!(collector.spans_named("GET /hang").is_empty());
+    drop(hang);
+}
