@@ -228,6 +228,24 @@ pub(crate) struct ExtensionConfig {
     pub(crate) logs: LogStreams,
 }
 
+impl std::fmt::Debug for ExtensionConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExtensionConfig")
+            .field("endpoint", &self.endpoint)
+            .field("protocol", &self.protocol)
+            .field(
+                "headers",
+                &faas_core::config::RedactedHeaders(&self.headers),
+            )
+            .field("gzip", &self.gzip)
+            .field("listen", &self.listen)
+            .field("telemetry_listen", &self.telemetry_listen)
+            .field("memory_limit", &self.memory_limit)
+            .field("flush", &self.flush)
+            .finish_non_exhaustive()
+    }
+}
+
 fn parse<T: std::str::FromStr>(
     env: &Env,
     name: &str,
@@ -557,5 +575,16 @@ mod tests {
         );
         let err = parse_headers("H", "secret-without-equals").unwrap_err();
         assert!(!err.to_string().contains("secret"));
+        let config = ExtensionConfig::from_env(&Env::from_pairs([
+            ("FAAS_OTEL_EXTENSION_ENDPOINT", "http://x"),
+            ("FAAS_OTEL_EXTENSION_HEADERS", "x-api-key=Sk-8f14e45fceea"),
+        ]))
+        .unwrap();
+        assert_eq!(config.headers[0].1, "Sk-8f14e45fceea");
+        let shown = format!("{config:?}");
+        assert!(
+            shown.contains("x-api-key") && !shown.contains("Sk-8f14e45fceea"),
+            "{shown}"
+        );
     }
 }
