@@ -118,7 +118,7 @@ fn watchdog(c: &mut Criterion) {
     let _entered = rt.enter();
     let mut group = c.benchmark_group("watchdog");
     let mut n = 0;
-    let mut run = |armed: bool, n: &mut u32| {
+    let run = |armed: bool, n: &mut u32| {
         let mut span = telemetry.start_invocation(
             Invocation::new("orders", Trigger::Http)
                 .with_invocation_id("8476a536-e9f4-11e8-9739-2dfe598c3fcd"),
