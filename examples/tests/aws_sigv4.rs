@@ -1,0 +1,127 @@
+//! `aws-http-api` exporting as to X-Ray's OTLP endpoint (`FAAS_OTEL_AUTH=sigv4`), the real
+//! binary under the scripted Lambda emulator: every export carries a SigV4 signature that
+//! botocore (from the test venv) accepts for the request as received; the secret key and the
+//! session token never appear on the function's stderr; missing credentials stop start-up
+//! with an error naming the variable.
+#![allow(clippy::unwrap_used)]
+
+use std::process::Command;
+use std::time::Duration;
+
+use faas_testkit::otlp::OtlpReceiver;
+use faas_testkit::{Process, Sigv4Check, test_python};
+use lambda_emulator::{InvokeEvent, ScriptedLambda, ScriptedOptions};
+
+const KEY_ID: &str = "AKIDFAASOTELFUNC0001";
+const SECRET: &str = "faas-otel-fn-SECRET-key/never-printed";
+const TOKEN: &str = "faas-otel-fn-SESSION-token-never-printed";
+
+fn start(lambda: &ScriptedLambda, endpoint: &str, secret: Option<&str>) -> Process {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_aws-http-api"));
+    command
+        .env_clear()
+        .envs(lambda.env())
+        .env("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint)
+        .env("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip")
+        .env("OTEL_METRICS_EXPORTER", "none")
+        .env("FAAS_OTEL_AUTH", "sigv4")
+        .env("FAAS_OTEL_AUTH_REGION", "eu-west-1")
+        .env("FAAS_OTEL_AUTH_SERVICE", "xray")
+        .env("AWS_ACCESS_KEY_ID", KEY_ID)
+        .env("AWS_SESSION_TOKEN", TOKEN)
+        .env("AWS_EC2_METADATA_DISABLED", "true");
+    if let Some(secret) = secret {
+        command.env("AWS_SECRET_ACCESS_KEY", secret);
+    }
+    Process::spawn(command).unwrap()
+}
+
+fn lambda() -> ScriptedLambda {
+    ScriptedLambda::start_with(ScriptedOptions {
+        region: "eu-west-1".into(),
+        ..ScriptedOptions::default()
+    })
+    .unwrap()
+}
+
+fn get_hello(api: &ScriptedLambda, n: u64) {
+    let event = serde_json::json!({
+        "version": "2.0",
+        "routeKey": "GET /hello",
+        "rawPath": "/hello",
+        "rawQueryString": "",
+        "headers": {"host": "abc123.execute-api.eu-west-1.amazonaws.com"},
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "abc123",
+            "domainName": "abc123.execute-api.eu-west-1.amazonaws.com",
+            "http": {
+                "method": "GET",
+                "path": "/hello",
+                "protocol": "HTTP/1.1",
+                "sourceIp": "203.0.113.9",
+                "userAgent": "curl/8.5.0"
+            },
+            "requestId": "JKJaXmPLvHcESHA=",
+            "routeKey": "GET /hello",
+            "stage": "$default",
+            "timeEpoch": 1795716000000u64
+        },
+        "isBase64Encoded": false
+    });
+    let answer = api.invoke_and_answer(
+        InvokeEvent::new(format!("00000000-0000-4000-8000-{n:012}"))
+            .payload(event.to_string())
+            .without_trace_header(),
+    );
+    assert!(answer.error.is_none(), "{}", answer.text());
+}
+
+#[test]
+fn exports_pass_botocores_check_and_no_credential_is_printed() {
+    let Some(python) = test_python("exports_pass_botocores_check_and_no_credential_is_printed")
+    else {
+        return;
+    };
+    let lambda = lambda();
+    let collector = OtlpReceiver::start().unwrap();
+    let mut function = start(&lambda, &collector.url(), Some(SECRET));
+    for n in 1..=3 {
+        get_hello(&lambda, n);
+    }
+    collector
+        .wait_for_spans(3, Duration::from_secs(10))
+        .unwrap();
+    function.terminate().unwrap();
+    let exit = function.wait_exit(Duration::from_secs(10)).unwrap();
+    assert_eq!(exit.code(), Some(0), "{}", function.stderr());
+    let check = Sigv4Check::new(&python, KEY_ID, SECRET, Some(TOKEN), "eu-west-1", "xray");
+    let requests = collector.requests();
+    assert!(requests.len() >= 3, "{} requests", requests.len());
+    for request in &requests {
+        assert_eq!(request.header("content-encoding"), Some("gzip"));
+        check.verify_recorded(request).unwrap();
+    }
+    let stderr = function.stderr();
+    assert!(
+        !stderr.contains(SECRET) && !stderr.contains(TOKEN),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn missing_credentials_stop_start_up_with_an_error_naming_the_variable() {
+    let lambda = lambda();
+    let collector = OtlpReceiver::start().unwrap();
+    let mut function = start(&lambda, &collector.url(), None);
+    let exit = function.wait_exit(Duration::from_secs(10)).unwrap();
+    assert!(!exit.success());
+    let stderr = function.stderr();
+    assert!(stderr.contains("AWS_SECRET_ACCESS_KEY"), "{stderr}");
+    assert!(
+        stderr.contains("SigV4 signing needs AWS credentials"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(TOKEN), "{stderr}");
+    assert_eq!(collector.request_count(), 0);
+}
