@@ -13,7 +13,7 @@ use crate::drops::{DropReason, Drops, Signal};
 use crate::lock::lock;
 use crate::platform_events::{PlatformEvent, PlatformTelemetry};
 
-use super::function_logs::FunctionLogs;
+use super::tying::FunctionLogs;
 
 /// Takes one Telemetry API batch's log lines: records whose invocation's trace is known (or
 /// that belong to none) go into the buffer (within its cap, drops counted as `log_records`), the

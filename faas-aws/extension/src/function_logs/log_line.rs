@@ -13,7 +13,7 @@ use crate::otlp;
 use crate::platform_events::parse_rfc3339;
 
 use super::severity::severity_number;
-use super::text_line::{hex_id, parse_text};
+use super::text_line::{TraceIds, hex_id, parse_text};
 
 /// The attribute naming the Telemetry API stream a record came from (`function` or
 /// `extension`).
@@ -128,7 +128,7 @@ struct Parsed {
     time: Option<SystemTime>,
     request_id: Option<String>,
     level: Option<String>,
-    trace: Option<([u8; 16], [u8; 8])>,
+    trace: Option<TraceIds>,
     body: AnyValue,
     attributes: Vec<KeyValue>,
 }

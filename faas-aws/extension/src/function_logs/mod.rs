@@ -4,14 +4,14 @@
 //! like the function's own data (`FAAS_OTEL_EXTENSION_LOGS`).
 //!
 //! `text_line.rs` and `log_line.rs` read one line (text or JSON log format, pure);
-//! `function_logs.rs` ties lines to invocations and traces; `flow.rs` connects it to the
+//! `tying.rs` ties lines to invocations and traces; `flow.rs` connects it to the
 //! listener and the buffer.
 
 mod flow;
-mod function_logs;
 mod log_line;
 mod severity;
 mod text_line;
+mod tying;
 
 pub(crate) use flow::{on_batch, release};
-pub(crate) use function_logs::FunctionLogs;
+pub(crate) use tying::FunctionLogs;

@@ -7,6 +7,9 @@ use crate::platform_events::parse_rfc3339;
 
 use super::severity::severity_number;
 
+/// A trace id and a span id.
+pub(crate) type TraceIds = ([u8; 16], [u8; 8]);
+
 /// What the front of a text line tells.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct TextLine {
@@ -18,7 +21,7 @@ pub(crate) struct TextLine {
     pub(crate) level: Option<String>,
     /// The trace id and span id the line ends with (`traceId=<32 hex> spanId=<16 hex>`, as
     /// faas-aws's own log lines do), when it does.
-    pub(crate) trace: Option<([u8; 16], [u8; 8])>,
+    pub(crate) trace: Option<TraceIds>,
     /// The rest: the message (without that trace context).
     pub(crate) message: String,
 }
@@ -56,7 +59,7 @@ pub(crate) fn parse_text(line: &str) -> TextLine {
 }
 
 /// `line` without its ` traceId=<32 hex> spanId=<16 hex>` ending, and those ids.
-fn trace_suffix(line: &str) -> Option<(&str, ([u8; 16], [u8; 8]))> {
+fn trace_suffix(line: &str) -> Option<(&str, TraceIds)> {
     let (rest, span) = line.rsplit_once(" spanId=")?;
     let (rest, trace) = rest.rsplit_once(" traceId=")?;
     Some((rest, (hex_id(trace)?, hex_id(span)?)))

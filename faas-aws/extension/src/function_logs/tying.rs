@@ -128,13 +128,11 @@ impl FunctionLogs {
 
     fn on_platform(&mut self, record: &Record, again: bool, context_of: ContextOf<'_>) {
         match record {
-            Record::Start(start) => {
-                if !self.active.contains(&start.request_id) {
-                    if self.active.len() == MAX_ACTIVE {
-                        self.active.remove(0);
-                    }
-                    self.active.push(start.request_id.clone());
+            Record::Start(start) if !self.active.contains(&start.request_id) => {
+                if self.active.len() == MAX_ACTIVE {
+                    self.active.remove(0);
                 }
+                self.active.push(start.request_id.clone());
             }
             Record::RuntimeDone(done) => self.active.retain(|id| *id != done.request_id),
             Record::Report(report) => {
