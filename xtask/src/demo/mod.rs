@@ -14,8 +14,13 @@
 //!    (one batch, a span link per message);
 //! 5. shuts the functions down (the extensions drain), renders every trace as a waterfall,
 //!    the cold and the warm request side by side, and writes the OTLP/JSON to
-//!    `target/demo/traces.otlp.jsonl`.
+//!    `target/demo/traces.otlp.jsonl`. Under each waterfall it draws the trace's log lines:
+//!    the functions run with `OTEL_LOGS_EXPORTER=otlp`, so their `tracing` lines reach the
+//!    receiver as OTLP log records with their trace and span ids (through the extension,
+//!    which then leaves the Telemetry API's copy of the same lines alone); they are written
+//!    to `target/demo/logs.otlp.jsonl`.
 
+mod log_lines;
 mod otlp_sink;
 mod sqs;
 mod waterfall;
@@ -32,6 +37,7 @@ use crate::servers::{MotoServer, free_port};
 use crate::venv;
 use lambda_emulator::{Emulator, FunctionSpec, InvokeApi, InvokeOptions};
 
+use log_lines::ViewLog;
 use otlp_sink::OtlpSink;
 use sqs::Sqs;
 use waterfall::ViewSpan;
@@ -197,13 +203,14 @@ pub fn run(root: &Path, args: &[String]) -> Result<u8> {
 
     step(6, "rendering the traces");
     let (spans, file) = collect(&sink, &log_dir)?;
+    let logs = collect_logs(&sink, &log_dir)?;
     if spans.is_empty() {
         bail!(
             "the receiver got no span: see the function and extension logs in {}",
             log_dir.display()
         );
     }
-    render(&spans);
+    render(&spans, &logs);
     eprintln!(
         "xtask: demo done in {:.1} s. OTLP/JSON: {} ({} spans); logs: {}",
         started.elapsed().as_secs_f64(),
@@ -293,6 +300,8 @@ fn function(
         ("FAAS_OTEL_EXTENSION_ENDPOINT".into(), sink.endpoint()),
         ("FAAS_OTEL_EXTENSION_PROTOCOL".into(), "http/json".into()),
         ("FAAS_OTEL_EXTENSION_COMPRESSION".into(), "none".into()),
+        // The functions' log lines as OTLP records, drawn under each trace's waterfall.
+        ("OTEL_LOGS_EXPORTER".into(), "otlp".into()),
         ("AWS_ACCESS_KEY_ID".into(), "testing".into()),
         ("AWS_SECRET_ACCESS_KEY".into(), "testing".into()),
     ];
@@ -418,9 +427,41 @@ fn collect(sink: &OtlpSink, dir: &Path) -> Result<(Vec<ViewSpan>, PathBuf)> {
     Ok((spans, file))
 }
 
-/// Prints the two requests' traces, the traces linked to them, and the comparison.
+/// Every log record the receiver got; the OTLP/JSON documents are written to
+/// `logs.otlp.jsonl` in `dir`.
+fn collect_logs(sink: &OtlpSink, dir: &Path) -> Result<Vec<ViewLog>> {
+    let mut lines = String::new();
+    let mut logs = Vec::new();
+    for received in sink.received() {
+        if received.path != "/v1/logs" {
+            continue;
+        }
+        let document: Value = serde_json::from_slice(&received.body).with_context(|| {
+            format!(
+                "the extension sent {} ({}) that is not OTLP/JSON",
+                received.path, received.content_type
+            )
+        })?;
+        logs.extend(log_lines::parse_request(&document));
+        lines.push_str(&document.to_string());
+        lines.push('\n');
+    }
+    let file = dir.join("logs.otlp.jsonl");
+    fs::write(&file, lines).with_context(|| format!("writing {}", file.display()))?;
+    Ok(logs)
+}
+
+/// Prints the two requests' traces (each with its log lines), the traces linked to them, and
+/// the comparison.
 #[allow(clippy::print_stdout)]
-fn render(spans: &[ViewSpan]) {
+fn render(spans: &[ViewSpan], logs: &[ViewLog]) {
+    let draw = |trace: &waterfall::Trace| {
+        print!("{}", waterfall::render(trace));
+        print!(
+            "{}",
+            log_lines::render(&trace.trace_id, trace.start_ns(), logs)
+        );
+    };
     let traces = waterfall::assemble(spans);
     let trace_of = |traceparent: &str| {
         let id = traceparent.split('-').nth(1).unwrap_or_default();
@@ -431,7 +472,7 @@ fn render(spans: &[ViewSpan]) {
     for (label, trace) in [("cold request", cold), ("warm request", warm)] {
         println!("\n== {label} ==");
         match trace {
-            Some(trace) => print!("{}", waterfall::render(trace)),
+            Some(trace) => draw(trace),
             None => println!("  (no span of this trace arrived)"),
         }
     }
@@ -456,7 +497,7 @@ fn render(spans: &[ViewSpan]) {
                 "other trace"
             }
         );
-        print!("{}", waterfall::render(trace));
+        draw(trace);
     }
     if let (Some(cold), Some(warm)) = (cold, warm) {
         println!("\n== cold vs warm ==");
