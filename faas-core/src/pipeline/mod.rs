@@ -10,8 +10,34 @@
 //! (`OTEL_BSP_MAX_QUEUE_SIZE`, overflow counted), and [`Telemetry::flush`] exports them on the
 //! caller's own tokio runtime (current-thread or multi-thread), under a time budget
 //! (`FAAS_OTEL_FLUSH_TIMEOUT_MS`, default 250 ms, capped by the invocation's deadline). When the
-//! budget runs out the export is cancelled and the spans are counted as dropped: a collector
-//! that refuses, stalls or fails never holds an invocation longer than the budget.
+//! budget runs out the export is cancelled: a collector that refuses, stalls or fails never
+//! holds an invocation longer than the budget.
+//!
+//! # Collector faults and concurrency
+//!
+//! - **Nothing that fits is lost.** A batch whose export failed transiently (connection
+//!   refused or reset, HTTP 429/502/503/504, gRPC `UNAVAILABLE`, ...) or ran out of budget goes
+//!   back to the front of the queue and leaves with a later flush ([`FlushReport::requeued_spans`]).
+//!   The queue stays bounded by `OTEL_BSP_MAX_QUEUE_SIZE`; when it is full the OLDEST spans are
+//!   dropped first. An answer OTLP says must not be retried (400, 500, ...) drops its batch. A
+//!   timed-out request the collector did take after all is sent again: at least once.
+//! - **Back-off.** After a transient failure or a stall, flushes make no attempt until
+//!   `FAAS_OTEL_EXPORT_BACKOFF_MS` (default 1000) has passed ([`FlushReport::deferred_spans`],
+//!   [`FlushReport::backoff`]); the interval doubles after each further failure up to
+//!   `FAAS_OTEL_EXPORT_BACKOFF_MAX_MS` (default 30000) and a success resets it. A stalled
+//!   collector therefore costs one budget, then one per probe, not one per invocation.
+//!   [`Telemetry::shutdown`] (and so the SIGTERM drain), the drop drain and the SDK's own
+//!   `force_flush` make a final attempt within their own budget regardless of the back-off.
+//! - **One export at a time.** Concurrent invocations (Lambda Managed Instances, Azure, Cloud
+//!   Run) share one queue and one exporter. A flush that starts while another is exporting
+//!   waits for it, at most its own budget ([`FlushReport::waited_for_in_flight`]); if the budget
+//!   runs out first its spans stay queued. No flush drops spans another one took. The shutdown
+//!   waits for a flush in flight the same way, within the shutdown budget.
+//! - **Drops counted once.** Every lost span is counted in the `dropped_spans` of exactly one
+//!   [`FlushReport`] (the providers put it on the next invocation span as
+//!   `faas_otel.flush.dropped_spans`) and in the counter [`SPANS_DROPPED_METRIC`]
+//!   (`faas_otel.spans.dropped`, `error.type` = [`DROP_QUEUE_FULL`], [`DROP_REJECTED`] or
+//!   [`DROP_NO_EXPORTER`]).
 //!
 //! ```no_run
 //! # async fn example() -> Result<(), faas_core::Error> {
