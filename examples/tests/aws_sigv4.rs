@@ -1,6 +1,6 @@
 //! `aws-http-api` exporting as to X-Ray's OTLP endpoint (`FAAS_OTEL_AUTH=sigv4`), the real
 //! binary under the scripted Lambda emulator: every export carries a SigV4 signature that
-//! botocore (from the test venv) accepts for the request as received; the secret key and the
+//! botocore (from the test venv) accepts for the request as received, spans and log records; the secret key and the
 //! session token never appear on the function's stderr; missing credentials stop start-up
 //! with an error naming the variable.
 #![allow(clippy::unwrap_used)]
@@ -24,6 +24,7 @@ fn start(lambda: &ScriptedLambda, endpoint: &str, secret: Option<&str>) -> Proce
         .env("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint)
         .env("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip")
         .env("OTEL_METRICS_EXPORTER", "none")
+        .env("OTEL_LOGS_EXPORTER", "otlp")
         .env("FAAS_OTEL_AUTH", "sigv4")
         .env("FAAS_OTEL_AUTH_REGION", "eu-west-1")
         .env("FAAS_OTEL_AUTH_SERVICE", "xray")
@@ -44,11 +45,12 @@ fn lambda() -> ScriptedLambda {
     .unwrap()
 }
 
-fn get_hello(api: &ScriptedLambda, n: u64) {
+/// `GET <path>` through API Gateway (HTTP API, payload 2.0); the answer's error, if any.
+fn get(api: &ScriptedLambda, path: &str, n: u64) -> Option<String> {
     let event = serde_json::json!({
         "version": "2.0",
-        "routeKey": "GET /hello",
-        "rawPath": "/hello",
+        "routeKey": format!("GET {path}"),
+        "rawPath": path,
         "rawQueryString": "",
         "headers": {"host": "abc123.execute-api.eu-west-1.amazonaws.com"},
         "requestContext": {
@@ -57,13 +59,13 @@ fn get_hello(api: &ScriptedLambda, n: u64) {
             "domainName": "abc123.execute-api.eu-west-1.amazonaws.com",
             "http": {
                 "method": "GET",
-                "path": "/hello",
+                "path": path,
                 "protocol": "HTTP/1.1",
                 "sourceIp": "203.0.113.9",
                 "userAgent": "curl/8.5.0"
             },
             "requestId": "JKJaXmPLvHcESHA=",
-            "routeKey": "GET /hello",
+            "routeKey": format!("GET {path}"),
             "stage": "$default",
             "timeEpoch": 1795716000000u64
         },
@@ -74,7 +76,7 @@ fn get_hello(api: &ScriptedLambda, n: u64) {
             .payload(event.to_string())
             .without_trace_header(),
     );
-    assert!(answer.error.is_none(), "{}", answer.text());
+    answer.error.as_ref().map(|_| answer.text())
 }
 
 #[test]
@@ -87,10 +89,12 @@ fn exports_pass_botocores_check_and_no_credential_is_printed() {
     let collector = OtlpReceiver::start().unwrap();
     let mut function = start(&lambda, &collector.url(), Some(SECRET));
     for n in 1..=3 {
-        get_hello(&lambda, n);
+        assert_eq!(get(&lambda, "/hello", n), None);
     }
+    // A handler error logs a line: with OTEL_LOGS_EXPORTER=otlp it is a signed log export.
+    assert!(get(&lambda, "/fail", 4).is_some());
     collector
-        .wait_for_spans(3, Duration::from_secs(10))
+        .wait_for_spans(4, Duration::from_secs(10))
         .unwrap();
     function.terminate().unwrap();
     let exit = function.wait_exit(Duration::from_secs(10)).unwrap();
@@ -102,6 +106,19 @@ fn exports_pass_botocores_check_and_no_credential_is_printed() {
         assert_eq!(request.header("content-encoding"), Some("gzip"));
         check.verify_recorded(request).unwrap();
     }
+    let paths: std::collections::BTreeSet<&str> =
+        requests.iter().map(|r| r.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        ["/v1/logs", "/v1/traces"].into(),
+        "spans and logs, both signed"
+    );
+    assert!(
+        collector
+            .log_records()
+            .iter()
+            .any(|r| format!("{:?}", r.body).contains("order lookup failed"))
+    );
     let stderr = function.stderr();
     assert!(
         !stderr.contains(SECRET) && !stderr.contains(TOKEN),
