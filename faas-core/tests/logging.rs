@@ -320,3 +320,46 @@ async fn otlp_logs_are_bounded_counted_and_requeued_like_spans() {
         "{bodies:?}"
     );
 }
+
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn lines_of_a_timed_out_invocation_stay_correlated() {
+    let exporter = InMemorySpanExporter::default();
+    let telemetry = telemetry(&exporter, &[]);
+    let capture = Capture::default();
+    let logging = Logging::new(lambda_json()).with_writer(capture.clone());
+    let subscriber = tracing_subscriber::registry().with(logging.layer(&telemetry));
+    let _default = tracing::subscriber::set_default(subscriber);
+    let mut span = telemetry
+        .start_invocation(Invocation::new("orders", Trigger::Http).with_invocation_id("req-6"));
+    let invocation = span.context().span().span_context().clone();
+    span.watch_after(std::time::Duration::from_millis(100));
+    span.scope(async {
+        tracing::info!("waiting for the warehouse");
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        tracing::warn!("the warehouse answered after the deadline");
+    })
+    .await;
+    assert!(span.is_ended(), "the watchdog ended the invocation");
+    span.end(Outcome::Ok);
+    let _ = telemetry.flush(None).await;
+    let spans = exporter.get_finished_spans().unwrap();
+    let ended = spans.iter().find(|s| s.name == "orders").unwrap();
+    assert!(
+        ended
+            .attributes
+            .iter()
+            .any(|kv| kv.key.as_str() == "error.type" && kv.value.as_str() == "timeout"),
+        "{ended:?}"
+    );
+    let lines = capture.json();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    for line in &lines {
+        assert_eq!(line["requestId"], "req-6");
+        assert_eq!(line["traceId"], invocation.trace_id().to_string().as_str());
+        assert_eq!(line["spanId"], invocation.span_id().to_string().as_str());
+    }
+    assert_eq!(
+        lines[1]["message"],
+        "the warehouse answered after the deadline"
+    );
+}
