@@ -98,8 +98,9 @@ fn assert_everything_arrived_once(collector: &OtlpReceiver, request_ids: &[Strin
     assert_eq!(hellos, request_ids);
     assert_eq!(collector.spans_named("faas init").len(), 1);
     assert!(
-        spans.iter().all(|s| !attribute_map(&s.attributes)
-            .contains_key("faas_otel.flush.dropped_spans")),
+        spans
+            .iter()
+            .all(|s| !attribute_map(&s.attributes).contains_key("faas_otel.flush.dropped_spans")),
         "no flush dropped anything"
     );
 }
@@ -126,8 +127,7 @@ fn refused_for_five_invocations_then_back_every_span_arrives_by_the_sigterm_drai
 }
 
 #[test]
-fn refused_for_five_invocations_then_back_the_spans_leave_with_the_next_flush_after_the_backoff()
-{
+fn refused_for_five_invocations_then_back_the_spans_leave_with_the_next_flush_after_the_backoff() {
     let collector = OtlpReceiver::answering(Reply::status(503)).unwrap();
     let api = lambda();
     let _function = start(
@@ -148,7 +148,37 @@ fn refused_for_five_invocations_then_back_the_spans_leave_with_the_next_flush_af
     std::thread::sleep(Duration::from_millis(120));
     request_ids.push(get_hello(&api));
     api.wait_runtime_nexts(OUTAGE + 2);
-    assert_eq!(collector.traces().len(), 1, "one request carried everything");
+    assert_eq!(
+        collector.traces().len(),
+        1,
+        "one request carried everything"
+    );
     assert_eq!(collector.request_count(), refused + 1);
+    assert_everything_arrived_once(&collector, &request_ids);
+}
+
+#[test]
+fn a_stalled_collector_gets_one_attempt_over_ten_invocations_and_the_sigterm_drain_delivers_all() {
+    let collector = OtlpReceiver::answering(Reply::Stall).unwrap();
+    let api = lambda();
+    let mut function = start(
+        &api,
+        &collector.url(),
+        // A back-off longer than the test: every flush after the stalled one defers.
+        &[
+            ("FAAS_OTEL_EXPORT_BACKOFF_MS", "600000"),
+            ("FAAS_OTEL_FLUSH_TIMEOUT_MS", "200"),
+        ],
+    );
+    let request_ids: Vec<String> = (0..10).map(|_| get_hello(&api)).collect();
+    api.wait_runtime_nexts(11);
+    // One stalled request in all: the nine other flushes made no attempt.
+    assert_eq!(collector.request_count(), 1);
+
+    collector.set_default(Reply::Accept);
+    function.terminate().unwrap();
+    let exit = function.wait_exit(Duration::from_secs(10)).unwrap();
+    assert_eq!(exit.code(), Some(0), "{}", function.stderr());
+    assert_eq!(collector.request_count(), 2, "the final attempt");
     assert_everything_arrived_once(&collector, &request_ids);
 }
