@@ -611,3 +611,129 @@ fn bad_configuration_names_the_variable() {
     .unwrap_err();
     assert_eq!(err.variable, "OTEL_TRACES_SAMPLER");
 }
+
+/// Lambda Managed Instances (schema 2025-01-29): two invocations at once, reports with the
+/// duration alone. The `platform invoke` spans have no memory or cost attributes (LMI bills EC2
+/// capacity, not invocations), and the metrics no `faas.mem_usage`.
+#[test]
+fn managed_instances_reports_become_spans_and_metrics_without_billing() {
+    const REQ_A: &str = "a1a1a1a1-0000-4000-8000-0000000000a1";
+    const REQ_B: &str = "b2b2b2b2-0000-4000-8000-0000000000b2";
+    const TA: u128 = 0xa1a1_0000_0000_0000_0000_0000_0000_00a1;
+    const SA: u64 = 0xa1a1_0000_0000_0001;
+    let events = fixture("invoke-managed-instances");
+    assert!(
+        events
+            .iter()
+            .all(|e| matches!(e, PlatformEvent::Known { .. })),
+        "{events:?}"
+    );
+    let PlatformEvent::Known {
+        record: faas_otel_extension::Record::Report(report),
+        ..
+    } = &events[7]
+    else {
+        panic!("{:?}", events[7])
+    };
+    assert_eq!(
+        report.metrics,
+        faas_otel_extension::ReportMetrics {
+            duration_ms: 3.25,
+            billed_duration_ms: None,
+            memory_size_mb: None,
+            max_memory_used_mb: None,
+            init_duration_ms: None,
+            restore_duration_ms: None,
+        }
+    );
+
+    let mut telemetry = new_telemetry();
+    // Only A's function sent its invocation span.
+    telemetry.observe_traces(&function_request(vec![function_span(
+        TA,
+        SA,
+        None,
+        vec![KeyValue::new("faas.invocation_id", REQ_A)],
+    )]));
+    telemetry.on_events(&events);
+    let spans = spans_of(&telemetry.take_spans().unwrap());
+    let names: Vec<&str> = spans.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, [INIT_SPAN_NAME, INVOKE_SPAN_NAME, INVOKE_SPAN_NAME]);
+    let (init, a, b) = (&spans[0], &spans[1], &spans[2]);
+
+    // The init joins the first invocation's trace, a sibling of its span.
+    assert_eq!(init.trace_id, trace(TA));
+    assert!(init.parent_span_id.is_empty());
+    assert_eq!(
+        init.attributes,
+        proto(vec![
+            KeyValue::new("faas_otel.init.type", "lambda-managed-instances"),
+            KeyValue::new("faas_otel.init.phase", "init"),
+            KeyValue::new("faas_otel.init.duration_s", 0.08),
+            KeyValue::new("faas.coldstart", true),
+        ])
+    );
+    assert_eq!(
+        (init.start_time_unix_nano, init.end_time_unix_nano),
+        (ns(10_000.0), ns(10_080.0))
+    );
+
+    assert_eq!(a.trace_id, trace(TA));
+    assert!(a.parent_span_id.is_empty());
+    assert_eq!(
+        a.attributes,
+        proto(vec![KeyValue::new("faas.invocation_id", REQ_A)])
+    );
+    assert_eq!(
+        (a.start_time_unix_nano, a.end_time_unix_nano),
+        (ns(20_000.0), ns(20_012.5))
+    );
+    assert_eq!(
+        a.status.as_ref().unwrap().code,
+        status::StatusCode::Ok as i32
+    );
+
+    // B's function sent nothing: a trace of its own.
+    assert_eq!(b.trace_id, trace(GENERATED_TRACE + 1));
+    assert_eq!(
+        b.attributes,
+        proto(vec![
+            KeyValue::new("faas.invocation_id", REQ_B),
+            KeyValue::new("error.type", "Handled"),
+        ])
+    );
+    assert_eq!(
+        (b.start_time_unix_nano, b.end_time_unix_nano),
+        (ns(20_001.0), ns(20_004.25))
+    );
+    assert_eq!(
+        b.status.as_ref().unwrap().code,
+        status::StatusCode::Error as i32
+    );
+    assert_eq!(telemetry.outcome(REQ_B), Some(InvocationOutcome::Error));
+
+    let metrics = telemetry.take_metrics().unwrap().resource_metrics[0].scope_metrics[0]
+        .metrics
+        .clone();
+    let names: Vec<&str> = metrics.iter().map(|m| m.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "faas.invoke_duration",
+            "faas.init_duration",
+            "faas.errors",
+            "faas.timeouts",
+            "faas.coldstarts",
+        ]
+    );
+    let Some(metric::Data::Histogram(invoke)) = &metric(&metrics, "faas.invoke_duration").data
+    else {
+        panic!()
+    };
+    assert_eq!(invoke.data_points[0].count, 2);
+    assert_eq!(invoke.data_points[0].sum, Some(0.0125 + 0.00325));
+    let Some(metric::Data::Sum(errors)) = &metric(&metrics, "faas.errors").data else {
+        panic!()
+    };
+    assert_eq!(errors.data_points[0].value, Some(NumberValue::AsInt(1)));
+}
