@@ -28,6 +28,8 @@ pub(crate) struct ExportPace {
     background_only: bool,
     /// Whether the current invocation exports at its end.
     at_end: bool,
+    /// Adaptive: whether invocations come steadily (false before the first).
+    steady: bool,
     /// Whether an invocation is running: INVOKE came and its data is not in yet.
     running: bool,
     last_export: Option<Instant>,
@@ -78,10 +80,11 @@ impl ExportPace {
                 .iter()
                 .zip(self.starts.iter().skip(1))
                 .all(|(a, b)| b.saturating_duration_since(*a) <= config.adaptive_gap);
+        self.steady = steady_gaps || self.periodic;
         let at_end = match config.flush {
             FlushStrategy::End => true,
             FlushStrategy::Periodic => false,
-            FlushStrategy::Adaptive => !(steady_gaps || self.periodic),
+            FlushStrategy::Adaptive => !self.steady,
         };
         if at_end != self.at_end && config.flush == FlushStrategy::Adaptive {
             let how = if at_end {
@@ -108,6 +111,15 @@ impl ExportPace {
     /// memory pressure, which the caller checks).
     pub(crate) fn background_on(&self, strategy: FlushStrategy) -> bool {
         self.background_only || strategy != FlushStrategy::End
+    }
+
+    /// Whether exports are in the background now: no INVOKE events, [`FlushStrategy::Periodic`],
+    /// or adaptive once steady (then memory pressure also exports in the background; while
+    /// invocations export at their end, the cap answers instead).
+    pub(crate) fn in_background(&self, strategy: FlushStrategy) -> bool {
+        self.background_only
+            || strategy == FlushStrategy::Periodic
+            || (strategy == FlushStrategy::Adaptive && self.steady)
     }
 
     /// Whether the interval's background export is due at `now`: `interval` passed since the
@@ -205,6 +217,7 @@ mod tests {
         let interval = Duration::from_secs(1);
         let start = Instant::now();
         let mut pace = ExportPace::default();
+        assert!(!pace.in_background(FlushStrategy::Adaptive), "before any invocation");
         assert!(!pace.tick_due(start, interval));
         pace.invoked(start, &config);
         assert!(!pace.tick_due(start, interval));
@@ -216,6 +229,12 @@ mod tests {
         assert!(!pace.tick_due(start + interval * 2, interval));
         let lmi = ExportPace::background();
         assert!(lmi.tick_due(start, interval) && !lmi.at_end());
+        assert!(lmi.in_background(FlushStrategy::End));
+        assert!(pace.in_background(FlushStrategy::Periodic));
+        assert!(
+            !pace.in_background(FlushStrategy::Adaptive),
+            "the first invocation"
+        );
         assert!(lmi.background_on(FlushStrategy::End));
         assert!(!pace.background_on(FlushStrategy::End));
         assert!(pace.background_on(FlushStrategy::Adaptive));

@@ -56,10 +56,13 @@ pub(crate) async fn on_invoke(
     let now = Instant::now();
     // The invocation's deadline bounds the wait and the export.
     let platform_deadline = deadline_of(deadline_ms);
+    // Tail sampling decides each trace at the end of its invocation (it needs the outcome):
+    // then every invocation exports at its end, whatever the strategy.
+    let sampling = lock(&shared.sampler).is_enabled();
     let background = {
         let mut pace = lock(pace);
         pace.invoked(now, config);
-        pace.background_on(config.flush)
+        pace.background_on(config.flush) && !sampling
     };
     if background && !lock(&shared.buffer).is_empty() {
         shared.export_soon.notify_one();
@@ -70,16 +73,25 @@ pub(crate) async fn on_invoke(
     let at_end = {
         let mut pace = lock(pace);
         pace.ended();
-        pace.at_end()
+        pace.at_end() || sampling
     };
     prepare(shared);
-    if !at_end || lock(&shared.buffer).is_empty() {
+    if !at_end {
         return;
     }
     let now = Instant::now();
     let mut deadline = now.checked_add(config.export_timeout).unwrap_or(now);
     if let Some(platform) = platform_deadline {
         deadline = deadline.min(platform);
+    }
+    // A background export started at INVOKE may hold this invocation's predecessors: it ends
+    // (or gives them back) before the next event too.
+    if lock(&shared.buffer).is_empty() {
+        forwarder.idle(deadline).await;
+        if lock(&shared.buffer).is_empty() {
+            lock(pace).exported(Instant::now());
+            return;
+        }
     }
     forwarder.export(shared, deadline).await;
     lock(pace).exported(Instant::now());

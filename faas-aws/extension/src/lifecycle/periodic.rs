@@ -7,8 +7,13 @@
 //!   after the export running, if any;
 //! - on the interval (`FAAS_OTEL_EXTENSION_EXPORT_INTERVAL_MS`) while an invocation runs (a
 //!   long invocation does not hold its data to the end), or always without INVOKE events;
-//! - whenever a quarter of the memory cap is in use, under every strategy (a burst is
-//!   forwarded instead of dropped).
+//! - whenever a quarter of the memory cap is in use while exports are in the background (a
+//!   burst is forwarded instead of dropped; while invocations export at their end, the cap
+//!   answers with `partial_success` instead).
+//!
+//! With tail sampling on (`FAAS_OTEL_EXTENSION_KEEP=decide`) it exports only under memory
+//! pressure in periodic mode: a trace is decided when its invocation's outcome is known, at the end of the
+//! invocation, and exported then.
 //!
 //! Its exports are never awaited before the extension asks for the next event: one still
 //! running when the environment is frozen resumes at the thaw (a request that did not survive
@@ -44,11 +49,15 @@ pub(crate) async fn periodic_exporter(
         }
         let config = &shared.config;
         let pressure = held >= config.memory_limit / 4;
-        let (on, due) = {
+        // Tail sampling decides a trace at the end of its invocation: its spans never leave
+        // in the background before that (only under memory pressure).
+        let sampling = lock(&shared.sampler).is_enabled();
+        let (on, due, pressure) = {
             let pace = lock(&pace);
             (
-                pace.background_on(config.flush),
+                pace.background_on(config.flush) && !sampling,
                 pace.tick_due(now, config.export_interval),
+                pressure && pace.in_background(config.flush),
             )
         };
         let deadline = now.checked_add(config.export_timeout).unwrap_or(now);
