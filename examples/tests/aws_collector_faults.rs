@@ -182,3 +182,29 @@ fn a_stalled_collector_gets_one_attempt_over_ten_invocations_and_the_sigterm_dra
     assert_eq!(collector.request_count(), 2, "the final attempt");
     assert_everything_arrived_once(&collector, &request_ids);
 }
+
+#[test]
+fn sigterm_during_a_stalled_flush_waits_for_it_then_delivers_its_spans() {
+    let collector = OtlpReceiver::answering(Reply::Stall).unwrap();
+    let api = lambda();
+    let mut function = start(
+        &api,
+        &collector.url(),
+        &[
+            ("FAAS_OTEL_FLUSH_TIMEOUT_MS", "1500"),
+            ("FAAS_OTEL_SHUTDOWN_TIMEOUT_MS", "5000"),
+        ],
+    );
+    let request_ids = vec![get_hello(&api)];
+    // The flush after the invocation is in flight, its request hanging, holding the spans.
+    collector
+        .wait_for_requests(1, Duration::from_secs(10))
+        .unwrap();
+    collector.set_default(Reply::Accept);
+    function.terminate().unwrap();
+    let exit = function.wait_exit(Duration::from_secs(20)).unwrap();
+    assert_eq!(exit.code(), Some(0), "{}", function.stderr());
+    // The drain waited for the stalled flush, which put its batch back, then sent it.
+    assert_eq!(collector.request_count(), 2);
+    assert_everything_arrived_once(&collector, &request_ids);
+}
