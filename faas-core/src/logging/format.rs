@@ -16,7 +16,8 @@ use tracing_subscriber::registry::LookupSpan;
 use super::correlation::Correlation;
 use super::style::{InvocationIdKey, JsonStyle, LogFormat, TextStyle};
 
-/// Formats events as correlated lines; see the [module docs](self).
+/// Formats each event as one correlated line in a [`LogFormat`], with the [`Correlation`] of
+/// the current context; JSON values are written by `serde_json`.
 #[derive(Debug, Clone)]
 pub struct CorrelatedFormat {
     format: LogFormat,
