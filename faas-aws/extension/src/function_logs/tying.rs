@@ -2,7 +2,7 @@
 //! and its trace, held until that trace is known.
 
 use std::collections::hash_map::DefaultHasher;
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::hash::{Hash, Hasher};
 
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
@@ -189,20 +189,28 @@ impl FunctionLogs {
         }
     }
 
-    /// Releases, tied to their trace, the held lines whose invocation's span is now known.
+    /// Releases, tied to their trace, the held lines whose invocation's span is now known (one
+    /// pass over what is held, one lookup per invocation).
     pub(crate) fn release_known(&mut self, context_of: ContextOf<'_>) {
         if self.held.is_empty() {
             return;
         }
-        let known: HashSet<String> = self
-            .held
-            .iter()
-            .map(|h| h.request_id.clone())
-            .filter(|id| context_of(id).is_some())
-            .collect();
-        for id in known {
-            self.release_invocation(&id, context_of);
+        let mut contexts: HashMap<String, Option<InvocationContext>> = HashMap::new();
+        let mut kept = VecDeque::with_capacity(self.held.len());
+        for held in std::mem::take(&mut self.held) {
+            let context = *contexts
+                .entry(held.request_id.clone())
+                .or_insert_with(|| context_of(&held.request_id));
+            match context {
+                Some(context) => {
+                    self.held_bytes = self.held_bytes.saturating_sub(held.bytes);
+                    self.ready
+                        .push(tied(held.record, &held.request_id, Some(&context)));
+                }
+                None => kept.push_back(held),
+            }
         }
+        self.held = kept;
     }
 
     /// Releases every held line of `request_id`, with its trace when known.
@@ -293,7 +301,6 @@ mod tests {
     use super::*;
     use crate::platform_events::parse_batch;
     use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
-    use std::collections::HashMap;
 
     const A: &str = "aaaaaaaa-0000-4000-8000-000000000001";
     const B: &str = "bbbbbbbb-0000-4000-8000-000000000002";
