@@ -330,3 +330,57 @@ fn span_names_follow_the_http_conventions() {
     assert!(attrs.contains(&KeyValue::new("http.request.method_original", "PURGE")));
     assert!(attrs.contains(&KeyValue::new("http.route", "/x")));
 }
+
+/// A layer whose requests sleep `sleep` before answering 200.
+fn sleeping(
+    layer: &HttpServerLayer,
+    sleep: std::time::Duration,
+) -> impl Future<Output = u16> + use<> {
+    let service = layer.layer(service_fn(move |_req: http::Request<String>| async move {
+        tokio::time::sleep(sleep).await;
+        Ok::<_, Infallible>(http::Response::new(String::new()))
+    }));
+    async move {
+        let response = service.oneshot(http::Request::new(String::new())).await;
+        response.unwrap().status().as_u16()
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_configured_invocation_timeout_ends_a_hung_request_once_as_a_timeout() {
+    use std::time::Duration;
+    let (telemetry, spans) = telemetry(&[]);
+    let config = WatchdogConfig {
+        margin: Duration::from_millis(500),
+        invocation_timeout: Some(Duration::from_secs(2)),
+    };
+    let layer = HttpServerLayer::new(telemetry.clone()).with_watchdog(config);
+    let request = tokio::spawn(sleeping(&layer, Duration::from_secs(10)));
+    tokio::time::sleep(Duration::from_millis(1499)).await;
+    assert!(invocation_spans(&spans).is_empty(), "fired early");
+    tokio::time::sleep(Duration::from_millis(2)).await;
+    for _ in 0..10 {
+        tokio::task::yield_now().await;
+    }
+    // Ended and flushed by the watchdog while the handler still runs.
+    let ended = invocation_spans(&spans);
+    assert_eq!(ended.len(), 1);
+    assert_eq!(ended[0].status, Status::error("invocation timed out"));
+    assert_eq!(attribute(&ended[0], "error.type"), Some("timeout".into()));
+    // The handler answers after all: nothing more is recorded.
+    assert_eq!(request.await.unwrap(), 200);
+    telemetry.flush(None).await;
+    assert_eq!(invocation_spans(&spans).len(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn without_an_invocation_timeout_no_watchdog_is_armed() {
+    use std::time::Duration;
+    let (telemetry, spans) = telemetry(&[]);
+    let config = WatchdogConfig::for_flush_budget(Duration::from_millis(250));
+    let layer = HttpServerLayer::new(telemetry.clone()).with_watchdog(config);
+    assert_eq!(sleeping(&layer, Duration::from_secs(3600)).await, 200);
+    let ended = invocation_spans(&spans);
+    assert_eq!(ended.len(), 1);
+    assert_eq!(ended[0].status, Status::Unset);
+}
