@@ -300,3 +300,56 @@ async fn extension_logs_when_asked_for_and_belonging_to_no_invocation() {
     );
     assert!(records[0].trace_id.is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn faas_aws_log_lines_keep_the_span_they_were_written_in() {
+    // The layouts faas-aws writes (faas_core::logging): text with the trace context at the end,
+    // JSON with `traceId` and `spanId`, `-` for no request id.
+    const CHILD: u64 = 0x0b7a_d6b7_1692_0333;
+    let trace_hex = format!("{TRACE_A:032x}");
+    let span_hex = format!("{CHILD:016x}");
+    let lambda = ScriptedLambda::start().unwrap();
+    let upstream = upstream();
+    let mut extension = start_extension(&lambda, &upstream, &[]);
+    lambda.invoke_and_wait(invoke(A));
+    let batch = vec![
+        platform("platform.start", json!({ "requestId": A })),
+        line(json!(format!(
+            "{LINE_TIME}\t{A}\tINFO\torders: accepted order_id=42 traceId={trace_hex} spanId={span_hex}"
+        ))),
+        line(
+            json!({ "timestamp": LINE_TIME, "level": "WARN", "message": "slow", "requestId": A,
+                     "traceId": trace_hex, "spanId": span_hex, "target": "orders" }),
+        ),
+        done(A),
+        line(json!(format!("{LINE_TIME}\t-\tINFO\torders: idle"))),
+    ];
+    assert_eq!(post_batch(&lambda, batch).await, 200);
+    lambda.wait_nexts(2);
+    extension.shut_down(&lambda);
+
+    // No span of the function arrived: the lines' own context is all there is, and no line
+    // waited for one.
+    let own = |mut r: LogRecord| {
+        r.trace_id = TRACE_A.to_be_bytes().to_vec();
+        r.span_id = CHILD.to_be_bytes().to_vec();
+        r.flags = 1;
+        r
+    };
+    let expected = vec![
+        own(record(
+            (LINE_NS, 9, "INFO"),
+            "orders: accepted order_id=42",
+            vec![],
+            Some((A, None)),
+        )),
+        own(record(
+            (LINE_NS, 13, "WARN"),
+            "slow",
+            vec![attr("target", string("orders"))],
+            Some((A, None)),
+        )),
+        record((LINE_NS, 9, "INFO"), "orders: idle", vec![], None),
+    ];
+    assert_eq!(upstream.log_records(), expected);
+}
