@@ -408,8 +408,12 @@ async fn concurrent_flushes_give_exact_counts(queue: &str, backoff: (&str, &str)
         dropped += report.dropped_spans;
         requeued += report.requeued_spans;
     }
-    // The first request met a 503: its batch went back to the queue.
-    assert!(requeued > 0);
+    // The first request met a 503: its batch went back to the queue (or, on the small queue,
+    // possibly out of it, the younger spans having filled it meanwhile).
+    assert!(requeued + dropped > 0);
+    if queue == "2048" {
+        assert!(requeued > 0);
+    }
     let last = telemetry.shutdown().await;
     dropped += last.dropped_spans;
     assert_eq!(telemetry.queued_spans(), 0, "{last:?}");
