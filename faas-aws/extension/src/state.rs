@@ -51,7 +51,10 @@ impl Shared {
     ) -> Self {
         Self {
             buffer: Mutex::new(Buffer::new(config.memory_limit)),
-            logs: Mutex::new(FunctionLogs::new(config.logs, config.memory_limit / 4)),
+            logs: Mutex::new(FunctionLogs::new(
+                (config.logs.function, config.logs.extension),
+                config.memory_limit / 4,
+            )),
             config,
             platform: Mutex::new(platform),
             sampler: Mutex::new(sampler),

@@ -13,7 +13,6 @@ use opentelemetry_semantic_conventions::attribute as attr;
 use prost::Message;
 
 use crate::bounded_map::BoundedMap;
-use crate::config::LogStreams;
 use crate::platform_events::{InvocationContext, PlatformEvent, Record, SCOPE_NAME};
 
 use super::log_line::{LogLine, Stream, key_value, log_line, string};
@@ -54,7 +53,8 @@ struct Held {
 /// delivers again (the same bytes) gives no line a second time.
 #[derive(Debug)]
 pub(crate) struct FunctionLogs {
-    streams: LogStreams,
+    /// Whether `function` and `extension` lines are wanted (`FAAS_OTEL_EXTENSION_LOGS`).
+    streams: (bool, bool),
     max_held_bytes: usize,
     active: Vec<String>,
     reported: BoundedMap<String, ()>,
@@ -66,8 +66,9 @@ pub(crate) struct FunctionLogs {
 }
 
 impl FunctionLogs {
-    /// Lines of `streams`, holding at most `max_held_bytes` (encoded) while waiting for traces.
-    pub(crate) fn new(streams: LogStreams, max_held_bytes: usize) -> Self {
+    /// Lines of the streams wanted (`(function, extension)`), holding at most `max_held_bytes`
+    /// (encoded) while waiting for traces.
+    pub(crate) fn new(streams: (bool, bool), max_held_bytes: usize) -> Self {
         Self {
             streams,
             max_held_bytes,
@@ -112,8 +113,8 @@ impl FunctionLogs {
                         continue;
                     };
                     let wanted = match stream {
-                        Stream::Function => self.streams.function,
-                        Stream::Extension => self.streams.extension,
+                        Stream::Function => self.streams.0,
+                        Stream::Extension => self.streams.1,
                     };
                     if wanted {
                         let line = log_line(stream, *time, record);
@@ -324,11 +325,8 @@ mod tests {
         }
     }
 
-    fn streams(function: bool, extension: bool) -> LogStreams {
-        LogStreams {
-            function,
-            extension,
-        }
+    fn streams(function: bool, extension: bool) -> (bool, bool) {
+        (function, extension)
     }
 
     fn batch(events: &[String]) -> Vec<u8> {
