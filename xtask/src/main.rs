@@ -9,6 +9,7 @@
 
 mod bench;
 mod build;
+mod cargo_lambda_watch;
 mod demo;
 mod deploy;
 mod infra_checks;

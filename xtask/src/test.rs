@@ -48,6 +48,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<u8> {
 
     step(1, "Python test tools in ./.venv");
     let venv = venv::ensure(root)?;
+    let cargo_lambda = crate::cargo_lambda_watch::ensure(root, &venv)?;
 
     step(2, "starting moto (AWS emulator) on 127.0.0.1");
     let target_dir = workspace::target_dir(root);
@@ -67,6 +68,8 @@ pub fn run(root: &Path, args: &[String]) -> Result<u8> {
         .env(servers::MOTO_ENDPOINT_VAR, moto.endpoint())
         // The venv's Python (botocore) for the independent SigV4 checks (faas_testkit::Sigv4Check).
         .env("FAAS_OTEL_TEST_PYTHON", venv.python())
+        // `cargo lambda watch` / `invoke` for examples/tests/cargo_lambda_watch.rs.
+        .env(crate::cargo_lambda_watch::CARGO_LAMBDA_VAR, &cargo_lambda)
         .env("AWS_ACCESS_KEY_ID", "testing")
         .env("AWS_SECRET_ACCESS_KEY", "testing")
         .env("AWS_REGION", "us-east-1")
