@@ -87,10 +87,7 @@ pub const VARIABLES: &[(&str, &str)] = &[
         "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT",
         "full logs URL, used as is (default: the base endpoint + `/v1/logs`)",
     ),
-    (
-        "OTEL_EXPORTER_OTLP_LOGS_PROTOCOL",
-        "protocol for logs only",
-    ),
+    ("OTEL_EXPORTER_OTLP_LOGS_PROTOCOL", "protocol for logs only"),
     (
         "OTEL_BLRP_MAX_QUEUE_SIZE",
         "log records kept between two flushes (default: `OTEL_BSP_MAX_QUEUE_SIZE`); more are dropped and counted",
