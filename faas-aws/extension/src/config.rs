@@ -197,7 +197,7 @@ pub(crate) struct ExtensionConfig {
     /// Upstream headers (names lower-cased).
     pub(crate) headers: Vec<(String, String)>,
     /// Signs every upstream request (`FAAS_OTEL_EXTENSION_AUTH=sigv4`); never printed.
-    pub(crate) sigv4: Option<std::sync::Arc<crate::forward::sigv4::Signer>>,
+    pub(crate) sigv4: Option<std::sync::Arc<crate::upstream_auth::Signer>>,
     /// Gzip upstream bodies.
     pub(crate) gzip: bool,
     /// The OTLP receiver's address (loopback).
@@ -363,7 +363,7 @@ impl ExtensionConfig {
             Some(value) => parse_headers("FAAS_OTEL_EXTENSION_HEADERS", &value)?,
             None => Vec::new(),
         };
-        let sigv4 = crate::forward::sigv4::signer_from_env(env, &endpoint)?;
+        let sigv4 = crate::upstream_auth::signer_from_env(env, &endpoint)?;
         let (listen, _) = address(env, "FAAS_OTEL_EXTENSION_LISTEN", "127.0.0.1:4318")?;
         if !listen.ip().is_loopback() {
             return Err(ConfigError::new(

@@ -15,6 +15,7 @@ mod receive;
 mod recent_ids;
 mod state;
 mod tail_sampling;
+mod upstream_auth;
 
 pub use buffer::HELD_REQUEST_OVERHEAD;
 pub use config::VARIABLES;
