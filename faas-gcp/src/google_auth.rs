@@ -356,6 +356,17 @@ pub async fn with_google_auth(
     if !wants_google(&env)? {
         return Ok(builder);
     }
+    let config = faas_core::config::TelemetryConfig::from_env(&env)?;
+    if [config.traces_protocol, config.metrics_protocol]
+        .contains(&faas_core::config::Protocol::Grpc)
+    {
+        return Err(ConfigError::new(
+            AUTH_VAR,
+            "google",
+            "the token is added to OTLP/HTTP requests only: set OTEL_EXPORTER_OTLP_PROTOCOL to \
+             http/protobuf or http/json",
+        ));
+    }
     let auth = GoogleAuth::from_env(&env, Timing::default())?;
     let _first = auth.prefetch().await;
     Ok(builder.with_export_auth(Arc::new(auth)))

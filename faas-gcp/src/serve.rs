@@ -98,7 +98,9 @@ pub fn layer(telemetry: &Telemetry, env: &Env) -> HttpServerLayer {
 /// drains the telemetry within `FAAS_OTEL_SHUTDOWN_TIMEOUT_MS`.
 ///
 /// The listener is bound before anything else happens, so the platform's start-up probe can
-/// connect at once; the first request waits at most [`ENRICH_BOUND`] for the metadata server.
+/// connect at once; the first request waits at most [`ENRICH_BOUND`] for the metadata server
+/// (plus [`FETCH_BOUND`](crate::google_auth::FETCH_BOUND) for the access token with
+/// `FAAS_OTEL_AUTH=google`).
 #[derive(Debug)]
 #[must_use]
 pub struct Server {

@@ -119,6 +119,18 @@ async fn exports_carry_the_metadata_token_and_the_quota_project_fetched_once() {
         err.contains("FAAS_OTEL_AUTH") && err.contains("none, google"),
         "{err}"
     );
+    // gRPC requests carry no token: refused at start-up (without faas-core's `grpc` the
+    // protocol itself is refused first).
+    let grpc = env(
+        &meta.host(),
+        &plain.url(),
+        &[("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")],
+    );
+    let err = build_telemetry(&grpc).await.unwrap_err().to_string();
+    assert!(
+        err.contains("OTLP/HTTP requests only") || err.contains("OTEL_EXPORTER_OTLP_PROTOCOL"),
+        "{err}"
+    );
 }
 
 fn env_plain(metadata_host: &str, endpoint: &str) -> Env {
