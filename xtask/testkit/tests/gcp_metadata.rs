@@ -58,3 +58,56 @@ async fn the_stalling_server_counts_connections_and_never_answers() {
         .unwrap();
     assert_eq!(response.status(), 404);
 }
+
+#[tokio::test]
+async fn the_token_endpoint_answers_json_scripted_in_turn_and_can_hang_alone() {
+    let fake = MetadataServer::local().unwrap();
+    let client = http_client(Some(std::time::Duration::from_millis(300))).unwrap();
+    let url = format!(
+        "http://{}/computeMetadata/v1/{}",
+        fake.host(),
+        metadata::TOKEN_PATH
+    );
+    let token = |client: reqwest::Client, url: String| async move {
+        let answer = client
+            .get(&url)
+            .header("Metadata-Flavor", "Google")
+            .send()
+            .await?;
+        assert_eq!(answer.status(), 200);
+        let json: serde_json::Value = serde_json::from_str(&answer.text().await?).unwrap();
+        Ok::<_, reqwest::Error>((json["access_token"].clone(), json["expires_in"].clone()))
+    };
+    let default = token(client.clone(), url.clone()).await.unwrap();
+    assert_eq!(
+        default,
+        (
+            metadata::ACCESS_TOKEN.into(),
+            metadata::TOKEN_LIFETIME_S.into()
+        )
+    );
+    fake.script_tokens([("first", 1), ("second", 60)]);
+    for expected in [("first", 1), ("second", 60), ("second", 60)] {
+        let got = token(client.clone(), url.clone()).await.unwrap();
+        assert_eq!(got, (expected.0.into(), expected.1.into()));
+    }
+    fake.stall_tokens(true);
+    assert!(
+        token(client.clone(), url.clone())
+            .await
+            .unwrap_err()
+            .is_timeout()
+    );
+    // The other paths still answer.
+    let project = client
+        .get(format!(
+            "http://{}/computeMetadata/v1/project/project-id",
+            fake.host()
+        ))
+        .header("Metadata-Flavor", "Google")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(project.status(), 200);
+    assert_eq!(fake.token_requests(), 5);
+}
