@@ -7,9 +7,19 @@
 //! 4. the extension footprint (when a real extension is built) and 5. the zip sizes;
 //! 6. the criterion micro-benchmarks with their baselines.
 //!
+//! 7. the billed cycle ([`billed`]): function + extension (per flush strategy), direct export
+//!    (ours, the upstream recipe) and rotel-agent, in interleaved rounds, against an upstream
+//!    30 ms away and one that answers at once.
+//!
+//! It builds what it measures: the release binaries, and the zips of section 5 (the bench
+//! functions packaged as Lambda would run them, with `cargo xtask package`'s code).
+//!
 //! `--quick` runs few iterations: a smoke run of the whole pipeline. `--only collector` runs
-//! section 4 alone and prints its table.
+//! section 4 alone and prints its table; `--only billed` runs section 7 alone and prints it.
 
+mod billed;
+mod billed_report;
+mod billed_upstream;
 mod collector;
 mod criterion;
 mod footprint;
@@ -61,21 +71,24 @@ const QUICK: Plan = Plan {
 /// Runs the command from the workspace `root` with `args` (after `bench`).
 pub fn run(root: &Path, args: &[String]) -> Result<u8> {
     let mut quick = false;
-    let mut only_collector = false;
+    let mut only: Option<String> = None;
     let mut args = args.iter();
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--quick" => quick = true,
-            "--only" if args.next().is_some_and(|what| what == "collector") => {
-                only_collector = true
-            }
+            "--only" => match args.next().map(String::as_str) {
+                Some(what @ ("collector" | "billed")) => only = Some(what.to_owned()),
+                other => bail!("--only {other:?}: `--only collector` or `--only billed`"),
+            },
             other => bail!(
-                "unknown argument {other:?}: `cargo xtask bench [--quick] [--only collector]`"
+                "unknown argument {other:?}: `cargo xtask bench [--quick] [--only collector|billed]`"
             ),
         }
     }
-    if only_collector {
-        return only_collector_section(root, quick);
+    match only.as_deref() {
+        Some("collector") => return only_collector_section(root, quick),
+        Some("billed") => return only_billed_section(root, quick),
+        _ => {}
     }
     let plan = if quick { QUICK } else { FULL };
     let started = Instant::now();
@@ -91,7 +104,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<u8> {
     let log = target.join("xtask-logs").join("bench-functions.log");
     let _ = std::fs::remove_file(&log);
 
-    eprintln!("xtask: [1/6] release build of bench-bare, bench-faas, bench-upstream");
+    eprintln!("xtask: [1/7] release build of bench-bare, bench-faas, bench-upstream");
     cargo(
         root,
         &[
@@ -109,7 +122,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<u8> {
     )?;
 
     eprintln!(
-        "xtask: [2/6] per-invocation overhead ({} + {} invocations each)",
+        "xtask: [2/7] per-invocation overhead ({} + {} invocations each)",
         plan.warmup, plan.invocations
     );
     for variant in [BARE, FAAS, UPSTREAM] {
@@ -140,7 +153,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<u8> {
         }
     }
 
-    eprintln!("xtask: [3/6] cold starts ({} runs each)", plan.cold_runs);
+    eprintln!("xtask: [3/7] cold starts ({} runs each)", plan.cold_runs);
     let collector = Collector::start(Behaviour::Healthy)?;
     for variant in [BARE, FAAS, UPSTREAM] {
         match runner::cold_starts(
@@ -161,7 +174,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<u8> {
     }
     drop(collector);
 
-    eprintln!("xtask: [4/6] flush under collector faults");
+    eprintln!("xtask: [4/7] flush under collector faults");
     faults(
         &mut results,
         &bin_dir,
@@ -179,18 +192,19 @@ pub fn run(root: &Path, args: &[String]) -> Result<u8> {
         plan.upstream_fault_invocations,
     );
 
-    eprintln!("xtask: [5/6] extension and sizes");
+    eprintln!("xtask: [5/7] extension and sizes");
     (results.extension, results.footprint) =
         extension_section(root, if quick { 3 } else { footprint::READY_RUNS });
-    let (sizes, largest) = sizes_section(&target.join("lambda"));
-    results.sizes = sizes;
-    results.largest_zip = largest;
+    (results.sizes, results.largest_zip, results.tracing_zip) = sizes_section(&target);
 
-    eprintln!("xtask: [6/6] criterion micro-benchmarks");
+    eprintln!("xtask: [6/7] criterion micro-benchmarks");
     match criterion::run(root, quick) {
         Ok(()) => results.criterion = criterion::collect(&target.join("criterion"), since),
         Err(err) => results.failures.push(format!("criterion: {err:#}")),
     }
+
+    eprintln!("xtask: [7/7] billed cycle");
+    (results.billed, results.billed_goals) = billed_section(root, quick);
 
     results.load_at_end = machine::load();
     results.elapsed = started.elapsed();
@@ -301,14 +315,7 @@ fn measure_extension(
             "faas-otel-extension",
         ],
     )?;
-    let venv = crate::venv::ensure_at(root, ".venv-bench", "xtask/requirements-bench.txt")
-        .context("installing rotel (PyPI) into ./.venv-bench")?;
-    let agent = std::fs::read_dir(venv.dir().join("lib"))
-        .context("reading the bench venv")?
-        .flatten()
-        .map(|python| python.path().join("site-packages/rotel/rotel-agent"))
-        .find(|p| p.is_file())
-        .context("rotel-agent is not in ./.venv-bench (pip install rotel)")?;
+    let agent = rotel_agent(root)?;
     let release = root.join("target/release");
     let log = root.join("target/xtask-logs/bench-footprint.log");
     let ours = footprint::Ours {
@@ -334,23 +341,148 @@ fn only_collector_section(root: &Path, quick: bool) -> Result<u8> {
     Ok(if measured.is_some() { 0 } else { 1 })
 }
 
-/// Section 5: the zips under `target/lambda`, and the largest function zip.
-fn sizes_section(dir: &Path) -> (String, Option<(String, u64)>) {
+/// `rotel-agent` from `./.venv-bench` (PyPI `rotel`, installed when missing).
+fn rotel_agent(root: &Path) -> Result<PathBuf> {
+    let venv = crate::venv::ensure_at(root, ".venv-bench", "xtask/requirements-bench.txt")
+        .context("installing rotel (PyPI) into ./.venv-bench")?;
+    std::fs::read_dir(venv.dir().join("lib"))
+        .context("reading the bench venv")?
+        .flatten()
+        .map(|python| python.path().join("site-packages/rotel/rotel-agent"))
+        .find(|p| p.is_file())
+        .context("rotel-agent is not in ./.venv-bench (pip install rotel)")
+}
+
+/// Section 7: builds the release binaries it runs, then both upstreams' interleaved rounds.
+/// Returns the text and the goal rows.
+fn billed_section(root: &Path, quick: bool) -> (String, Vec<(String, String)>) {
+    match measure_billed(root, quick) {
+        Ok(done) => done,
+        Err(err) => (format!("Not measured in this run: {err:#}"), Vec::new()),
+    }
+}
+
+fn measure_billed(root: &Path, quick: bool) -> Result<(String, Vec<(String, String)>)> {
+    cargo(
+        root,
+        &[
+            "build",
+            "--release",
+            "-p",
+            "examples",
+            "--bin",
+            "bench-bare",
+            "--bin",
+            "bench-faas",
+            "--bin",
+            "bench-upstream",
+        ],
+    )?;
+    cargo(
+        root,
+        &[
+            "build",
+            "--release",
+            "-p",
+            "faas-otel-extension",
+            "--bin",
+            "faas-otel-extension",
+        ],
+    )?;
+    let rotel = match rotel_agent(root) {
+        Ok(agent) => Some(agent),
+        Err(err) => {
+            eprintln!("xtask:   without rotel-agent: {err:#}");
+            None
+        }
+    };
+    let bins = billed::Binaries {
+        release: root.join("target/release"),
+        rotel,
+        log: root.join("target/xtask-logs/bench-billed.log"),
+    };
+    if let Some(dir) = bins.log.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let _ = std::fs::remove_file(&bins.log);
+    let plan = if quick { billed::QUICK } else { billed::FULL };
+    let slow = billed::measure(&bins, billed::SLOW_UPSTREAM, plan)?;
+    let instant = billed::measure(&bins, std::time::Duration::ZERO, plan)?;
+    let mut text = format!(
+        "{} rounds; in each, every variant in this order: {} warm-up then {} measured sequential \
+         invocations, SHUTDOWN, and the spans counted at the upstream. Billed cycle = \
+         `platform.report` `durationMs`: delivery to the later of the function's and the \
+         extension's next `/next`. rotel-agent runs as a plain local process (not a registered \
+         extension), so its forwarding is never billed here: a lower bound for a rotel layer.\n\n",
+        plan.rounds, plan.warmup, plan.invocations
+    );
+    billed_report::render(&mut text, billed::SLOW_UPSTREAM, &slow);
+    billed_report::render(&mut text, std::time::Duration::ZERO, &instant);
+    Ok((text, billed_report::goals(&slow, &instant)))
+}
+
+/// `--only billed`: section 7 alone, printed (BENCHMARKS.md is left as it is).
+fn only_billed_section(root: &Path, quick: bool) -> Result<u8> {
+    eprintln!("xtask: billed cycle only");
+    let (text, goals) = billed_section(root, quick);
+    println!("| goal | result |\n|---|---|");
+    for (goal, verdict) in &goals {
+        println!("| {goal} | {verdict} |");
+    }
+    println!("\n{text}");
+    Ok(if goals.is_empty() { 1 } else { 0 })
+}
+
+/// Section 5: the bench functions and the extension packaged into `target/bench-zips` (the
+/// footprint of the tracing: `bench-faas` minus `bench-bare`), and the deployable zips under
+/// `target/lambda` (packaged here from `cargo xtask build`'s binaries when they exist).
+/// Returns the text, the largest deployable function zip and [`tracing_zip_bytes`].
+fn sizes_section(target: &Path) -> (String, Option<(String, u64)>, Option<i64>) {
+    let (mut text, mut tracing) = (String::new(), None);
+    let release = target.join("release");
+    let bench_dir = target.join("bench-zips");
+    let functions: Vec<(&str, PathBuf)> = ["bench-bare", "bench-faas", "bench-upstream"]
+        .into_iter()
+        .map(|f| (f, release.join(f)))
+        .collect();
+    let artifacts =
+        crate::package::artifacts(&functions, release.join("faas-otel-extension"), &bench_dir);
+    match crate::package::package(
+        &artifacts,
+        crate::reproducible_zip::EPOCH,
+        "Build them with `cargo build --release -p examples --bin bench-bare --bin bench-faas \
+         --bin bench-upstream` and `cargo build --release -p faas-otel-extension`.",
+    ) {
+        Ok(packaged) => {
+            tracing = tracing_zip_bytes(&packaged);
+            text.push_str(&footprint_table(&packaged));
+        }
+        Err(err) => text.push_str(&format!("Bench zips not packaged: {err:#}\n\n")),
+    }
+    let arch = crate::lambda_arch::Arch::default_for_host();
+    let lambda_dir = arch.lambda_dir(target);
+    let built = crate::package::built_artifacts(&lambda_dir);
+    if built.iter().all(|a| a.binary.is_file())
+        && let Err(err) = crate::package::package(&built, crate::reproducible_zip::EPOCH, "")
+    {
+        text.push_str(&format!("Packaging target/lambda failed: {err:#}\n\n"));
+    }
+    let dir = target.join("lambda");
     let mut zips: Vec<(PathBuf, u64)> = Vec::new();
-    collect_zips(dir, &mut zips);
+    collect_zips(&dir, &mut zips);
     if zips.is_empty() {
-        return (
-            format!(
-                "Not measured in this run: no zip under `{}`; run `cargo xtask package` first.",
-                "target/lambda"
-            ),
-            None,
-        );
+        text.push_str(&format!(
+            "Deployable zips not measured: nothing under `target/lambda`. Run \
+             `cargo xtask build --release --arch {}` (cargo-lambda, cross-compiled for \
+             provided.al2023) and the bench packages them.\n",
+            arch.lambda_name()
+        ));
+        return (text, None, tracing);
     }
     zips.sort();
-    let mut text = String::from("| zip | bytes | MB |\n|---|---|---|\n");
+    text.push_str("| zip | bytes | MB |\n|---|---|---|\n");
     for (path, bytes) in &zips {
-        let name = path.strip_prefix(dir).unwrap_or(path).display();
+        let name = path.strip_prefix(&dir).unwrap_or(path).display();
         text.push_str(&format!(
             "| target/lambda/{name} | {bytes} | {:.2} |\n",
             *bytes as f64 / 1048576.0
@@ -360,8 +492,48 @@ fn sizes_section(dir: &Path) -> (String, Option<(String, u64)>) {
         .iter()
         .filter(|(p, _)| !p.to_string_lossy().contains("extension"))
         .max_by_key(|(_, b)| *b)
-        .map(|(p, b)| (p.strip_prefix(dir).unwrap_or(p).display().to_string(), *b));
-    (text, largest)
+        .map(|(p, b)| (p.strip_prefix(&dir).unwrap_or(p).display().to_string(), *b));
+    (text, largest, tracing)
+}
+
+/// The bench zips, each against `bench-bare.zip`.
+fn footprint_table(packaged: &[crate::package::Packaged]) -> String {
+    let bare = packaged
+        .iter()
+        .find(|p| p.zip.ends_with("bench-bare.zip"))
+        .map(|p| p.zip_bytes);
+    let mut text = String::from(
+        "Host release builds packaged as Lambda zips (`target/bench-zips`, reproducible):\n\n\
+         | zip | zip bytes | binary bytes | zip vs bench-bare.zip |\n|---|---|---|---|\n",
+    );
+    for p in packaged {
+        let name = p.zip.file_name().map(|n| n.to_string_lossy().into_owned());
+        let delta = match bare {
+            Some(b) if !name.as_deref().is_some_and(|n| n.contains("extension")) => {
+                format!("{:+.0} KB", (p.zip_bytes as f64 - b as f64) / 1024.0)
+            }
+            _ => String::new(),
+        };
+        text.push_str(&format!(
+            "| {} | {} | {} | {delta} |\n",
+            name.unwrap_or_default(),
+            p.zip_bytes,
+            p.binary_bytes
+        ));
+    }
+    text.push('\n');
+    text
+}
+
+/// The zip footprint of the tracing: `bench-faas.zip` minus `bench-bare.zip`, bytes.
+fn tracing_zip_bytes(packaged: &[crate::package::Packaged]) -> Option<i64> {
+    let size = |name: &str| {
+        packaged
+            .iter()
+            .find(|p| p.zip.ends_with(name))
+            .map(|p| p.zip_bytes as i64)
+    };
+    Some(size("bench-faas.zip")? - size("bench-bare.zip")?)
 }
 
 fn collect_zips(dir: &Path, out: &mut Vec<(PathBuf, u64)>) {

@@ -69,6 +69,12 @@ pub struct Results {
     pub largest_zip: Option<(String, u64)>,
     /// Section 6.
     pub criterion: Vec<Estimate>,
+    /// `bench-faas.zip` minus `bench-bare.zip`, bytes (section 5).
+    pub tracing_zip: Option<i64>,
+    /// Section 7 text.
+    pub billed: String,
+    /// Section 7's goals: `(goal, verdict)`.
+    pub billed_goals: Vec<(String, String)>,
     /// Why a section could not run.
     pub failures: Vec<String>,
 }
@@ -154,6 +160,7 @@ pub fn render(r: &Results) -> String {
     let _ = writeln!(w, "## 4. Extension footprint vs rotel\n\n{}\n", r.extension);
     let _ = writeln!(w, "## 5. Sizes\n\n{}\n", r.sizes);
     micro(w, r);
+    let _ = writeln!(w, "## 7. Billed cycle\n\n{}", r.billed);
     observations(w, r);
     if !r.failures.is_empty() {
         let _ = writeln!(w, "## Not run\n");
@@ -258,7 +265,33 @@ fn goals(w: &mut String, r: &Results) {
         }
         None => verdict(None, "no zip in target/lambda (see section 5)"),
     };
-    let _ = writeln!(w, "| the demo's bootstrap zip is under 2 MB | {g5} |\n");
+    let _ = writeln!(w, "| the demo's bootstrap zip is under 2 MB | {g5} |");
+    let g6 = match r.tracing_zip {
+        Some(bytes) => {
+            let kb = bytes as f64 / 1024.0;
+            let detail = format!(
+                "bench-faas.zip − bench-bare.zip = {kb:.0} KB (×{:.2} of the 500 KB goal)",
+                kb / 500.0
+            );
+            judged(kb < 500.0, detail, || format!("by {:.0} KB", kb - 500.0))
+        }
+        None => verdict(None, "the bench zips were not packaged (see section 5)"),
+    };
+    let _ = writeln!(
+        w,
+        "| the tracing adds under 500 KB to a function zip | {g6} |"
+    );
+    if r.billed_goals.is_empty() {
+        let _ = writeln!(
+            w,
+            "| function + extension adds ≤ 1 ms billed per invocation against a 30 ms upstream, no span lost; ours ≤ ×0.30 of the upstream recipe's added billed time in every round | {} |",
+            verdict(None, "section 7 did not run")
+        );
+    }
+    for (goal, result) in &r.billed_goals {
+        let _ = writeln!(w, "| {goal} | {result} |");
+    }
+    let _ = writeln!(w);
     let _ = writeln!(w, "{MISSED_GOALS}");
 }
 

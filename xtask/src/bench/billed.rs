@@ -1,0 +1,424 @@
+//! Section 7 of `cargo xtask bench` (`--only billed` runs it alone): the billed cycle, what a
+//! Lambda user pays per invocation, end to end under the emulator.
+//!
+//! Billed cycle = the emulator's `platform.report` `durationMs`: from the runtime receiving the
+//! invocation to the environment idle again, i.e. the LATER of the function's and every
+//! extension's next `/next` after the response ([`billed_cycle`]). Variants ([`VARIANTS`]): the
+//! bare function; `bench-faas` + our extension once per `FAAS_OTEL_EXTENSION_FLUSH`; the
+//! function exporting straight to the upstream (ours and the upstream recipe); `bench-faas`
+//! exporting to `rotel-agent` on loopback, forwarding to the same upstream. Each against an
+//! upstream that answers after [`SLOW_UPSTREAM`] and one that answers at once
+//! ([`DelayedUpstream`]).
+//!
+//! Noise defence: the variants run interleaved in rounds (A B C … A B C …, [`schedule`]), each
+//! round's added time is against the bare function of the same round, and the report gives the
+//! median of the per-round ratios with their min–max.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+
+use super::billed_upstream::DelayedUpstream;
+use crate::servers::free_port;
+use lambda_emulator::{Emulator, FunctionSpec, InvokeOptions, Report};
+
+/// The slow upstream's answer delay.
+pub const SLOW_UPSTREAM: Duration = Duration::from_millis(30);
+
+/// What sits between the function and the upstream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    /// Nothing: the function does not export (the bare baseline).
+    None,
+    /// The function exports straight to the upstream.
+    Direct,
+    /// Our extension, with this `FAAS_OTEL_EXTENSION_FLUSH`.
+    Extension(&'static str),
+    /// `rotel-agent` as a local collector (a plain process, not a registered extension).
+    Rotel,
+}
+
+/// One billed-cycle variant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Variant {
+    /// Short name in the tables.
+    pub name: &'static str,
+    /// The example binary.
+    pub binary: &'static str,
+    /// What it exports through.
+    pub route: Route,
+}
+
+/// The bare baseline is first; every round runs them in this order.
+pub const VARIANTS: [Variant; 7] = [
+    Variant {
+        name: "bare",
+        binary: "bench-bare",
+        route: Route::None,
+    },
+    Variant {
+        name: "faas + extension (end)",
+        binary: "bench-faas",
+        route: Route::Extension("end"),
+    },
+    Variant {
+        name: "faas + extension (periodic)",
+        binary: "bench-faas",
+        route: Route::Extension("periodic"),
+    },
+    Variant {
+        name: "faas + extension (adaptive, default)",
+        binary: "bench-faas",
+        route: Route::Extension("adaptive"),
+    },
+    Variant {
+        name: "faas direct",
+        binary: "bench-faas",
+        route: Route::Direct,
+    },
+    Variant {
+        name: "upstream recipe direct",
+        binary: "bench-upstream",
+        route: Route::Direct,
+    },
+    Variant {
+        name: "faas + rotel-agent",
+        binary: "bench-faas",
+        route: Route::Rotel,
+    },
+];
+
+/// The index in [`VARIANTS`] of the upstream recipe, the ratios' denominator.
+pub const RECIPE: usize = 5;
+
+/// Iteration counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Plan {
+    /// Rounds of every variant.
+    pub rounds: usize,
+    /// Unmeasured invocations at the start of each run (adaptive turns periodic after 10).
+    pub warmup: usize,
+    /// Measured invocations of each run.
+    pub invocations: usize,
+}
+
+/// The full run.
+pub const FULL: Plan = Plan {
+    rounds: 5,
+    warmup: 20,
+    invocations: 100,
+};
+
+/// `--quick`.
+pub const QUICK: Plan = Plan {
+    rounds: 2,
+    warmup: 12,
+    invocations: 10,
+};
+
+/// The order of the runs: every round runs every variant, in order.
+pub fn schedule(rounds: usize, variants: usize) -> Vec<(usize, usize)> {
+    (0..rounds)
+        .flat_map(|round| (0..variants).map(move |v| (round, v)))
+        .collect()
+}
+
+/// The billed cycle of one invocation from its report: delivery to the later of the runtime's
+/// and the extensions' next `/next` (the emulator's idle instant).
+pub fn billed_cycle(report: &Report) -> Duration {
+    report.idle.saturating_duration_since(report.delivered)
+}
+
+/// One run of one variant in one round.
+#[derive(Debug, Clone, Default)]
+pub struct Run {
+    /// Billed cycle of each measured invocation.
+    pub billed: Vec<Duration>,
+    /// Wall time of the measured invocations (sequential).
+    pub wall: Duration,
+    /// The first report's `initDurationMs`: init start to the runtime AND every extension at
+    /// their first `/next`.
+    pub init: Option<Duration>,
+    /// Exec of the runtime to its first `/next`.
+    pub runtime_ready: Duration,
+    /// Invocations run (warm-up included).
+    pub invoked: u64,
+    /// Spans that reached the upstream by the end of SHUTDOWN, by name.
+    pub delivered: BTreeMap<String, u64>,
+    /// Function errors.
+    pub errors: usize,
+}
+
+impl Run {
+    /// Measured invocations per second.
+    pub fn per_second(&self) -> f64 {
+        let secs = self.wall.as_secs_f64();
+        if secs > 0.0 {
+            self.billed.len() as f64 / secs
+        } else {
+            f64::NAN
+        }
+    }
+
+    /// Spans delivered that the function sent (its invocation spans, named after the function;
+    /// the extension's own `platform …` spans are not counted).
+    pub fn function_spans(&self, function_span: &str) -> u64 {
+        self.delivered.get(function_span).copied().unwrap_or(0)
+    }
+}
+
+/// Where the binaries are.
+#[derive(Debug, Clone)]
+pub struct Binaries {
+    /// `target/release`, with the bench functions and `faas-otel-extension`.
+    pub release: PathBuf,
+    /// `rotel-agent`, when the bench venv has it.
+    pub rotel: Option<PathBuf>,
+    /// Function output.
+    pub log: PathBuf,
+}
+
+/// The emulator's function name, which is also the name of the function's invocation span.
+pub const FUNCTION_NAME: &str = "billed";
+
+/// A rotel-agent we started, killed on drop.
+struct RotelChild(Child);
+
+impl Drop for RotelChild {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_rotel(agent: &Path, port: u16, upstream: &str, log: &Path) -> Result<RotelChild> {
+    let dir = log.parent().unwrap_or(Path::new("."));
+    let child = Command::new(agent)
+        .arg("start")
+        .args(["--otlp-http-endpoint", &format!("127.0.0.1:{port}")])
+        .args([
+            "--otlp-grpc-endpoint",
+            &format!("127.0.0.1:{}", free_port()?),
+        ])
+        .args(["--exporter", "otlp", "--otlp-exporter-protocol", "http"])
+        .args(["--otlp-exporter-endpoint", upstream])
+        .arg("--pid-file")
+        .arg(dir.join(format!("rotel-billed-{port}.pid")))
+        .arg("--log-file")
+        .arg(dir.join(format!("rotel-billed-{port}.log")))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .with_context(|| format!("starting {}", agent.display()))?;
+    let rotel = RotelChild(child);
+    let addr = std::net::SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, port));
+    let started = Instant::now();
+    while std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(50)).is_err() {
+        if started.elapsed() > Duration::from_secs(10) {
+            bail!("rotel-agent did not listen on {addr} within 10 s");
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    Ok(rotel)
+}
+
+/// Runs `variant` once against `upstream`: start, `plan.warmup` + `plan.invocations`
+/// sequential invocations, SHUTDOWN, then the spans delivered.
+pub fn run_once(
+    bins: &Binaries,
+    variant: Variant,
+    upstream: &DelayedUpstream,
+    plan: Plan,
+) -> Result<Run> {
+    let binary = bins.release.join(variant.binary);
+    if !binary.is_file() {
+        bail!(
+            "{} is missing: `cargo build --release -p examples --bin {}`",
+            binary.display(),
+            variant.binary
+        );
+    }
+    let before = upstream.spans_by_name();
+    let mut spec = FunctionSpec::new(binary);
+    spec.timeout = Duration::from_secs(60);
+    spec.env = vec![(
+        "OTEL_SERVICE_NAME".into(),
+        format!("billed-{}", variant.binary),
+    )];
+    let mut rotel = None;
+    match variant.route {
+        Route::None | Route::Direct => spec
+            .env
+            .push(("OTEL_EXPORTER_OTLP_ENDPOINT".into(), upstream.endpoint())),
+        Route::Extension(flush) => {
+            let extension = bins.release.join("faas-otel-extension");
+            if !extension.is_file() {
+                bail!(
+                    "{} is missing: `cargo build --release -p faas-otel-extension --bin faas-otel-extension`",
+                    extension.display()
+                );
+            }
+            spec.extensions.push(extension);
+            // The function finds the extension at a fixed address, so the port is chosen
+            // before it listens (as on Lambda, where it is 4318).
+            let port = free_port()?;
+            spec.env.extend([
+                (
+                    "OTEL_EXPORTER_OTLP_ENDPOINT".into(),
+                    format!("http://127.0.0.1:{port}"),
+                ),
+                (
+                    "FAAS_OTEL_EXTENSION_LISTEN".into(),
+                    format!("127.0.0.1:{port}"),
+                ),
+                (
+                    "FAAS_OTEL_EXTENSION_TELEMETRY_LISTEN".into(),
+                    format!("127.0.0.1:{}", free_port()?),
+                ),
+                ("FAAS_OTEL_EXTENSION_ENDPOINT".into(), upstream.endpoint()),
+                ("FAAS_OTEL_EXTENSION_FLUSH".into(), flush.into()),
+            ]);
+        }
+        Route::Rotel => {
+            let agent = bins
+                .rotel
+                .as_deref()
+                .context("rotel-agent is not in ./.venv-bench (pip install rotel)")?;
+            let port = free_port()?;
+            rotel = Some(start_rotel(agent, port, &upstream.endpoint(), &bins.log)?);
+            spec.env.push((
+                "OTEL_EXPORTER_OTLP_ENDPOINT".into(),
+                format!("http://127.0.0.1:{port}"),
+            ));
+        }
+    }
+    let emulator = Emulator::start(FUNCTION_NAME)?;
+    emulator.log_to(&bins.log)?;
+    emulator.spawn(spec)?;
+    let mut run = Run {
+        runtime_ready: emulator
+            .wait_ready(Duration::from_secs(30))
+            .with_context(|| format!("{} did not start", variant.name))?,
+        ..Run::default()
+    };
+    let mut started = Instant::now();
+    for i in 0..plan.warmup + plan.invocations {
+        if i == plan.warmup {
+            started = Instant::now();
+        }
+        let result = emulator.invoke(
+            format!("{{\"n\":{i}}}").as_bytes(),
+            InvokeOptions {
+                traceparent: Some(format!(
+                    "00-{:032x}-{:016x}-01",
+                    0xb111_0000_0000_0000_u128 + i as u128 + 1,
+                    i as u64 + 1
+                )),
+                client_context: None,
+            },
+        )?;
+        let report = emulator.wait_report(&result.request_id, Duration::from_secs(120))?;
+        run.invoked += 1;
+        if i == 0 {
+            run.init = report.init_duration;
+        }
+        if result.error.is_some() {
+            run.errors += 1;
+        }
+        if i >= plan.warmup {
+            run.billed.push(billed_cycle(&report));
+        }
+    }
+    run.wall = started.elapsed();
+    emulator.shutdown()?;
+    if rotel.is_some() {
+        // rotel-agent is no extension: give its batch (200 ms timeout by default) time to leave.
+        std::thread::sleep(Duration::from_secs(1));
+    }
+    drop(rotel);
+    // The upstream counts after its delay: wait for what is still in flight.
+    std::thread::sleep(SLOW_UPSTREAM * 3);
+    for (name, n) in upstream.spans_by_name() {
+        let added = n.saturating_sub(before.get(&name).copied().unwrap_or(0));
+        if added > 0 {
+            run.delivered.insert(name, added);
+        }
+    }
+    Ok(run)
+}
+
+/// Every run of one upstream: `runs[round][variant]`, `Err` text where a run failed.
+pub type Rounds = Vec<Vec<Result<Run, String>>>;
+
+/// Runs [`VARIANTS`] in [`schedule`] order against one upstream answering after `delay`.
+pub fn measure(bins: &Binaries, delay: Duration, plan: Plan) -> Result<Rounds> {
+    let upstream = DelayedUpstream::start(delay)?;
+    let mut rounds: Rounds = (0..plan.rounds).map(|_| Vec::new()).collect();
+    for (round, v) in schedule(plan.rounds, VARIANTS.len()) {
+        let variant = VARIANTS[v];
+        let run = run_once(bins, variant, &upstream, plan).map_err(|err| format!("{err:#}"));
+        match &run {
+            Ok(r) => eprintln!(
+                "xtask:   upstream +{} ms, round {}: {}: {:.0} invocations/s",
+                delay.as_millis(),
+                round + 1,
+                variant.name,
+                r.per_second()
+            ),
+            Err(err) => eprintln!("xtask:   {}: {err}", variant.name),
+        }
+        if let Some(slot) = rounds.get_mut(round) {
+            slot.push(run);
+        }
+    }
+    if upstream.malformed() > 0 {
+        bail!(
+            "the upstream got {} malformed requests",
+            upstream.malformed()
+        );
+    }
+    Ok(rounds)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rounds_interleave_every_variant_in_order() {
+        assert_eq!(
+            schedule(2, 3),
+            vec![(0, 0), (0, 1), (0, 2), (1, 0), (1, 1), (1, 2)]
+        );
+        assert!(schedule(0, 3).is_empty());
+        assert_eq!(VARIANTS[0].route, Route::None);
+        assert_eq!(VARIANTS[RECIPE].binary, "bench-upstream");
+    }
+
+    #[test]
+    fn the_billed_cycle_ends_at_the_later_next() {
+        let delivered = Instant::now();
+        let report = Report {
+            request_id: "r".into(),
+            status: "success".into(),
+            duration: Duration::ZERO,
+            billed_duration_ms: 0,
+            memory_size_mb: 128,
+            max_memory_used_mb: 0,
+            init_duration: None,
+            delivered,
+            idle: delivered + Duration::from_millis(31),
+        };
+        assert_eq!(billed_cycle(&report), Duration::from_millis(31));
+        let backwards = Report {
+            idle: delivered,
+            delivered: delivered + Duration::from_millis(1),
+            ..report
+        };
+        assert_eq!(billed_cycle(&backwards), Duration::ZERO);
+    }
+}
