@@ -1,5 +1,7 @@
 #![doc = include_str!("../README.md")]
 
+#[doc(hidden)]
+pub mod bench_api;
 mod bounded_map;
 mod buffer;
 mod config;

@@ -278,7 +278,7 @@ pub fn measure(collector: &dyn Collector, log: &Path, runs: usize) -> Result<Foo
         footprint.load_delivery = (sent, upstream.spans() - before);
 
         // Maximum.
-        let before = upstream.spans();
+        let before = upstream.load_spans();
         let started = Instant::now();
         let blasting = Arc::new(AtomicU64::new(0));
         thread::scope(|inner| {
@@ -289,14 +289,15 @@ pub fn measure(collector: &dyn Collector, log: &Path, runs: usize) -> Result<Foo
                 });
             }
         });
-        // Forwarded = delivered upstream; the window ends at the last delivery (a collector
-        // that buffers keeps delivering after the senders stopped).
-        let (mut last, mut last_change) = (upstream.spans(), Instant::now());
+        // Forwarded = the load's spans delivered upstream; the window ends at their last
+        // delivery (a collector that buffers keeps delivering after the senders stopped; ours
+        // also delivers a platform span per invocation meanwhile, not counted here).
+        let (mut last, mut last_change) = (upstream.load_spans(), Instant::now());
         while last_change.elapsed() < Duration::from_millis(500)
             && started.elapsed() < Duration::from_secs(MAX_SECONDS + 10)
         {
             thread::sleep(Duration::from_millis(10));
-            let now = upstream.spans();
+            let now = upstream.load_spans();
             if now != last {
                 (last, last_change) = (now, Instant::now());
             }

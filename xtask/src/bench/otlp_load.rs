@@ -44,6 +44,9 @@ fn key_value(key: &str, value: &str) -> Vec<u8> {
     kv
 }
 
+/// The name of every span [`encode_request`] makes (the collector's own spans have others).
+pub const LOAD_SPAN_NAME: &str = "bench operation";
+
 /// One request of `spans` spans (one trace per request, distinct span ids from `seed`), as a
 /// small function would send them: a resource with `service.name`, one scope, spans with two
 /// attributes. About 100 bytes per span.
@@ -67,7 +70,7 @@ pub fn encode_request(spans: usize, seed: u64) -> Vec<u8> {
             2,
             &(seed.wrapping_mul(1 << 20) + i + 1).to_be_bytes(),
         );
-        bytes_field(&mut span, 5, b"bench operation");
+        bytes_field(&mut span, 5, LOAD_SPAN_NAME.as_bytes());
         tag(&mut span, 6, 0);
         varint(&mut span, 1);
         tag(&mut span, 7, 1);
@@ -129,13 +132,24 @@ fn submessages(bytes: &[u8], field: u64) -> Option<Vec<&[u8]>> {
 
 /// The number of spans in a protobuf `ExportTraceServiceRequest`, `None` if it is malformed.
 pub fn count_spans(request: &[u8]) -> Option<u64> {
-    let mut total = 0u64;
+    Some(count_spans_by_name(request)?.0)
+}
+
+/// The spans of a protobuf `ExportTraceServiceRequest`, and those of them named
+/// [`LOAD_SPAN_NAME`]; `None` if it is malformed.
+pub fn count_spans_by_name(request: &[u8]) -> Option<(u64, u64)> {
+    let (mut total, mut load) = (0u64, 0u64);
     for resource_spans in submessages(request, 1)? {
         for scope_spans in submessages(resource_spans, 2)? {
-            total += submessages(scope_spans, 2)?.len() as u64;
+            for span in submessages(scope_spans, 2)? {
+                total += 1;
+                if submessages(span, 5)?.last() == Some(&LOAD_SPAN_NAME.as_bytes()) {
+                    load += 1;
+                }
+            }
         }
     }
-    Some(total)
+    Some((total, load))
 }
 
 /// An upstream OTLP/HTTP receiver on `127.0.0.1:0` that answers `200` and counts the spans of
@@ -144,6 +158,7 @@ pub fn count_spans(request: &[u8]) -> Option<u64> {
 pub struct CountingUpstream {
     addr: SocketAddr,
     spans: Arc<AtomicU64>,
+    load_spans: Arc<AtomicU64>,
     malformed: Arc<AtomicU64>,
 }
 
@@ -154,22 +169,24 @@ impl CountingUpstream {
             TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).context("binding 127.0.0.1:0")?;
         let addr = listener.local_addr()?;
         let spans = Arc::new(AtomicU64::new(0));
+        let load_spans = Arc::new(AtomicU64::new(0));
         let malformed = Arc::new(AtomicU64::new(0));
         let server = Arc::new(
             tiny_http::Server::from_listener(listener, None)
                 .map_err(|err| anyhow!("serving the counting upstream on {addr}: {err}"))?,
         );
-        let (count, bad) = (spans.clone(), malformed.clone());
+        let counters = [spans.clone(), load_spans.clone(), malformed.clone()];
         thread::spawn(move || {
             // One thread per request, as the extension forwards on several connections.
             for request in server.incoming_requests() {
-                let (count, bad) = (count.clone(), bad.clone());
-                thread::spawn(move || count_request(request, &count, &bad));
+                let counters = counters.clone();
+                thread::spawn(move || count_request(request, &counters));
             }
         });
         Ok(Self {
             addr,
             spans,
+            load_spans,
             malformed,
         })
     }
@@ -184,14 +201,23 @@ impl CountingUpstream {
         self.spans.load(Ordering::SeqCst)
     }
 
+    /// Spans received so far named [`LOAD_SPAN_NAME`] (the load's, not the collector's own).
+    pub fn load_spans(&self) -> u64 {
+        self.load_spans.load(Ordering::SeqCst)
+    }
+
     /// Trace requests that were not protobuf (or not valid gzip).
     pub fn malformed(&self) -> u64 {
         self.malformed.load(Ordering::SeqCst)
     }
 }
 
-/// Counts the spans of one request and answers `200`.
-fn count_request(mut request: tiny_http::Request, spans: &AtomicU64, malformed: &AtomicU64) {
+/// Counts the spans of one request (`[spans, load spans, malformed requests]`) and answers
+/// `200`.
+fn count_request(
+    mut request: tiny_http::Request,
+    [spans, load_spans, malformed]: &[Arc<AtomicU64>; 3],
+) {
     let mut body = Vec::new();
     let _ = request.as_reader().read_to_end(&mut body);
     let gzip = request.headers().iter().any(|h| {
@@ -207,10 +233,15 @@ fn count_request(mut request: tiny_http::Request, spans: &AtomicU64, malformed: 
         body
     };
     if request.url() == "/v1/traces" {
-        match count_spans(&body) {
-            Some(n) => spans.fetch_add(n, Ordering::SeqCst),
-            None => malformed.fetch_add(1, Ordering::SeqCst),
-        };
+        match count_spans_by_name(&body) {
+            Some((n, load)) => {
+                spans.fetch_add(n, Ordering::SeqCst);
+                load_spans.fetch_add(load, Ordering::SeqCst);
+            }
+            None => {
+                malformed.fetch_add(1, Ordering::SeqCst);
+            }
+        }
     }
     let mut response = tiny_http::Response::empty(200);
     if let Ok(header) = tiny_http::Header::from_bytes("content-type", "application/x-protobuf") {
@@ -272,6 +303,7 @@ mod tests {
             assert_eq!(status, 200);
         }
         assert_eq!(upstream.spans(), 30);
+        assert_eq!(upstream.load_spans(), 30);
         assert_eq!(upstream.malformed(), 0);
     }
 }

@@ -114,33 +114,42 @@ enum Scalar<'a> {
     Other,
 }
 
-/// The key and value of a `KeyValue`.
-fn key_value(kv: &[u8]) -> Result<(&[u8], Option<Scalar<'_>>), WireError> {
-    let (mut key, mut value): (&[u8], Option<Scalar<'_>>) = (&[], None);
+/// The key of a `KeyValue` (the last one, as prost reads it).
+#[inline]
+fn key_of(kv: &[u8]) -> Result<&[u8], WireError> {
+    let mut key: &[u8] = &[];
     let mut fields = Fields::new(kv);
     while let Some(field) = fields.next_field()? {
-        match (field.number, field.value) {
-            (1, Value::Len(bytes)) => key = bytes,
-            (2, Value::Len(any)) => {
-                // AnyValue messages merge: the last oneof field wins.
-                let mut any_fields = Fields::new(any);
-                while let Some(one) = any_fields.next_field()? {
-                    value = match (one.number, one.value) {
-                        (1, Value::Len(s)) => Some(
-                            std::str::from_utf8(s)
-                                .map(Scalar::Str)
-                                .map_err(|_| WireError("string is not UTF-8"))?,
-                        ),
-                        (2, Value::Varint(b)) => Some(Scalar::Bool(b != 0)),
-                        (3..=8, _) => Some(Scalar::Other),
-                        _ => value,
-                    };
-                }
-            }
-            _ => {}
+        if let (1, Value::Len(bytes)) = (field.number, field.value) {
+            key = bytes;
         }
     }
-    Ok((key, value))
+    Ok(key)
+}
+
+/// The value of a `KeyValue` as far as the extension reads it: its `AnyValue` messages merge,
+/// the last oneof field wins.
+fn value_of(kv: &[u8]) -> Result<Option<Scalar<'_>>, WireError> {
+    let mut value = None;
+    let mut fields = Fields::new(kv);
+    while let Some(field) = fields.next_field()? {
+        if let (2, Value::Len(any)) = (field.number, field.value) {
+            let mut any_fields = Fields::new(any);
+            while let Some(one) = any_fields.next_field()? {
+                value = match (one.number, one.value) {
+                    (1, Value::Len(s)) => Some(
+                        std::str::from_utf8(s)
+                            .map(Scalar::Str)
+                            .map_err(|_| WireError("string is not UTF-8"))?,
+                    ),
+                    (2, Value::Varint(b)) => Some(Scalar::Bool(b != 0)),
+                    (3..=8, _) => Some(Scalar::Other),
+                    _ => value,
+                };
+            }
+        }
+    }
+    Ok(value)
 }
 
 /// The [`SpanView`] of an encoded span.
@@ -156,16 +165,16 @@ pub(crate) fn span_view(span: &[u8]) -> Result<SpanView<'_>, WireError> {
             (7, Value::I64(nanos)) => view.start = nanos,
             (8, Value::I64(nanos)) => view.end = nanos,
             (9, Value::Len(kv)) if !(invocation_seen && coldstart_seen) => {
-                let (key, value) = key_value(kv)?;
+                let key = key_of(kv)?;
                 if key == attr::FAAS_INVOCATION_ID.as_bytes() && !invocation_seen {
                     invocation_seen = true;
-                    view.invocation_id = match value {
+                    view.invocation_id = match value_of(kv)? {
                         Some(Scalar::Str(s)) => Some(s),
                         _ => None,
                     };
                 } else if key == attr::FAAS_COLDSTART.as_bytes() && !coldstart_seen {
                     coldstart_seen = true;
-                    view.coldstart = match value {
+                    view.coldstart = match value_of(kv)? {
                         Some(Scalar::Bool(b)) => Some(b),
                         _ => None,
                     };

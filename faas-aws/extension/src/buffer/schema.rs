@@ -28,16 +28,29 @@ pub(crate) enum Kind {
     RepeatedI64,
 }
 
-/// The known fields of one message.
+/// Field numbers below this are looked up by index (OTLP's go up to 16).
+const FIELDS: usize = 17;
+
+/// The known fields of one message, by field number.
 #[derive(Debug)]
-pub(crate) struct Schema(pub(crate) &'static [(u32, Kind)]);
+pub(crate) struct Schema([Option<Kind>; FIELDS]);
 
 impl Schema {
+    /// The schema of a message with these `(field number, kind)` (numbers below [`FIELDS`]).
+    const fn of(fields: &[(u32, Kind)]) -> Self {
+        let mut table = [None; FIELDS];
+        let mut i = 0;
+        while i < fields.len() {
+            let (number, kind) = fields[i];
+            table[number as usize] = Some(kind);
+            i += 1;
+        }
+        Self(table)
+    }
+
+    #[inline(always)]
     fn kind(&self, number: u32) -> Option<Kind> {
-        self.0
-            .iter()
-            .find(|(n, _)| *n == number)
-            .map(|(_, kind)| *kind)
+        self.0.get(number as usize).copied().flatten()
     }
 }
 
@@ -46,7 +59,7 @@ const DEPTH_LIMIT: u32 = 64;
 
 use Kind::{Bytes, I32, I64, Message, RepeatedI64, RepeatedVarint, Str, Varint};
 
-static ANY_VALUE: Schema = Schema(&[
+static ANY_VALUE: Schema = Schema::of(&[
     (1, Str),
     (2, Varint),
     (3, Varint),
@@ -56,20 +69,20 @@ static ANY_VALUE: Schema = Schema(&[
     (7, Bytes),
     (8, Varint),
 ]);
-static ARRAY_VALUE: Schema = Schema(&[(1, Message(&ANY_VALUE))]);
-static KEY_VALUE_LIST: Schema = Schema(&[(1, Message(&KEY_VALUE))]);
-static KEY_VALUE: Schema = Schema(&[(1, Str), (2, Message(&ANY_VALUE)), (3, Varint)]);
-static SCOPE: Schema = Schema(&[(1, Str), (2, Str), (3, Message(&KEY_VALUE)), (4, Varint)]);
-static ENTITY_REF: Schema = Schema(&[(1, Str), (2, Str), (3, Str), (4, Str)]);
-static RESOURCE: Schema = Schema(&[
+static ARRAY_VALUE: Schema = Schema::of(&[(1, Message(&ANY_VALUE))]);
+static KEY_VALUE_LIST: Schema = Schema::of(&[(1, Message(&KEY_VALUE))]);
+static KEY_VALUE: Schema = Schema::of(&[(1, Str), (2, Message(&ANY_VALUE)), (3, Varint)]);
+static SCOPE: Schema = Schema::of(&[(1, Str), (2, Str), (3, Message(&KEY_VALUE)), (4, Varint)]);
+static ENTITY_REF: Schema = Schema::of(&[(1, Str), (2, Str), (3, Str), (4, Str)]);
+static RESOURCE: Schema = Schema::of(&[
     (1, Message(&KEY_VALUE)),
     (2, Varint),
     (3, Message(&ENTITY_REF)),
 ]);
 
-static STATUS: Schema = Schema(&[(2, Str), (3, Varint)]);
-static EVENT: Schema = Schema(&[(1, I64), (2, Str), (3, Message(&KEY_VALUE)), (4, Varint)]);
-static LINK: Schema = Schema(&[
+static STATUS: Schema = Schema::of(&[(2, Str), (3, Varint)]);
+static EVENT: Schema = Schema::of(&[(1, I64), (2, Str), (3, Message(&KEY_VALUE)), (4, Varint)]);
+static LINK: Schema = Schema::of(&[
     (1, Bytes),
     (2, Bytes),
     (3, Str),
@@ -77,7 +90,7 @@ static LINK: Schema = Schema(&[
     (5, Varint),
     (6, I32),
 ]);
-static SPAN: Schema = Schema(&[
+static SPAN: Schema = Schema::of(&[
     (1, Bytes),
     (2, Bytes),
     (3, Str),
@@ -95,16 +108,16 @@ static SPAN: Schema = Schema(&[
     (15, Message(&STATUS)),
     (16, I32),
 ]);
-static SCOPE_SPANS: Schema = Schema(&[(1, Message(&SCOPE)), (2, Message(&SPAN)), (3, Str)]);
-static RESOURCE_SPANS: Schema = Schema(&[
+static SCOPE_SPANS: Schema = Schema::of(&[(1, Message(&SCOPE)), (2, Message(&SPAN)), (3, Str)]);
+static RESOURCE_SPANS: Schema = Schema::of(&[
     (1, Message(&RESOURCE)),
     (2, Message(&SCOPE_SPANS)),
     (3, Str),
 ]);
 /// `ExportTraceServiceRequest`.
-pub(crate) static TRACES: Schema = Schema(&[(1, Message(&RESOURCE_SPANS))]);
+pub(crate) static TRACES: Schema = Schema::of(&[(1, Message(&RESOURCE_SPANS))]);
 
-static EXEMPLAR: Schema = Schema(&[
+static EXEMPLAR: Schema = Schema::of(&[
     (7, Message(&KEY_VALUE)),
     (2, I64),
     (4, Bytes),
@@ -112,7 +125,7 @@ static EXEMPLAR: Schema = Schema(&[
     (3, I64),
     (6, I64),
 ]);
-static NUMBER_POINT: Schema = Schema(&[
+static NUMBER_POINT: Schema = Schema::of(&[
     (7, Message(&KEY_VALUE)),
     (2, I64),
     (3, I64),
@@ -121,7 +134,7 @@ static NUMBER_POINT: Schema = Schema(&[
     (4, I64),
     (6, I64),
 ]);
-static HISTOGRAM_POINT: Schema = Schema(&[
+static HISTOGRAM_POINT: Schema = Schema::of(&[
     (9, Message(&KEY_VALUE)),
     (2, I64),
     (3, I64),
@@ -134,8 +147,8 @@ static HISTOGRAM_POINT: Schema = Schema(&[
     (11, I64),
     (12, I64),
 ]);
-static BUCKETS: Schema = Schema(&[(1, Varint), (2, RepeatedVarint)]);
-static EXPONENTIAL_POINT: Schema = Schema(&[
+static BUCKETS: Schema = Schema::of(&[(1, Varint), (2, RepeatedVarint)]);
+static EXPONENTIAL_POINT: Schema = Schema::of(&[
     (1, Message(&KEY_VALUE)),
     (2, I64),
     (3, I64),
@@ -151,8 +164,8 @@ static EXPONENTIAL_POINT: Schema = Schema(&[
     (13, I64),
     (14, I64),
 ]);
-static QUANTILE: Schema = Schema(&[(1, I64), (2, I64)]);
-static SUMMARY_POINT: Schema = Schema(&[
+static QUANTILE: Schema = Schema::of(&[(1, I64), (2, I64)]);
+static SUMMARY_POINT: Schema = Schema::of(&[
     (7, Message(&KEY_VALUE)),
     (2, I64),
     (3, I64),
@@ -161,12 +174,12 @@ static SUMMARY_POINT: Schema = Schema(&[
     (6, Message(&QUANTILE)),
     (8, Varint),
 ]);
-static GAUGE: Schema = Schema(&[(1, Message(&NUMBER_POINT))]);
-static SUM: Schema = Schema(&[(1, Message(&NUMBER_POINT)), (2, Varint), (3, Varint)]);
-static HISTOGRAM: Schema = Schema(&[(1, Message(&HISTOGRAM_POINT)), (2, Varint)]);
-static EXPONENTIAL: Schema = Schema(&[(1, Message(&EXPONENTIAL_POINT)), (2, Varint)]);
-static SUMMARY: Schema = Schema(&[(1, Message(&SUMMARY_POINT))]);
-static METRIC: Schema = Schema(&[
+static GAUGE: Schema = Schema::of(&[(1, Message(&NUMBER_POINT))]);
+static SUM: Schema = Schema::of(&[(1, Message(&NUMBER_POINT)), (2, Varint), (3, Varint)]);
+static HISTOGRAM: Schema = Schema::of(&[(1, Message(&HISTOGRAM_POINT)), (2, Varint)]);
+static EXPONENTIAL: Schema = Schema::of(&[(1, Message(&EXPONENTIAL_POINT)), (2, Varint)]);
+static SUMMARY: Schema = Schema::of(&[(1, Message(&SUMMARY_POINT))]);
+static METRIC: Schema = Schema::of(&[
     (1, Str),
     (2, Str),
     (3, Str),
@@ -177,16 +190,16 @@ static METRIC: Schema = Schema(&[
     (10, Message(&EXPONENTIAL)),
     (11, Message(&SUMMARY)),
 ]);
-static SCOPE_METRICS: Schema = Schema(&[(1, Message(&SCOPE)), (2, Message(&METRIC)), (3, Str)]);
-static RESOURCE_METRICS: Schema = Schema(&[
+static SCOPE_METRICS: Schema = Schema::of(&[(1, Message(&SCOPE)), (2, Message(&METRIC)), (3, Str)]);
+static RESOURCE_METRICS: Schema = Schema::of(&[
     (1, Message(&RESOURCE)),
     (2, Message(&SCOPE_METRICS)),
     (3, Str),
 ]);
 /// `ExportMetricsServiceRequest`.
-pub(crate) static METRICS: Schema = Schema(&[(1, Message(&RESOURCE_METRICS))]);
+pub(crate) static METRICS: Schema = Schema::of(&[(1, Message(&RESOURCE_METRICS))]);
 
-static LOG_RECORD: Schema = Schema(&[
+static LOG_RECORD: Schema = Schema::of(&[
     (1, I64),
     (11, I64),
     (2, Varint),
@@ -199,11 +212,12 @@ static LOG_RECORD: Schema = Schema(&[
     (10, Bytes),
     (12, Str),
 ]);
-static SCOPE_LOGS: Schema = Schema(&[(1, Message(&SCOPE)), (2, Message(&LOG_RECORD)), (3, Str)]);
+static SCOPE_LOGS: Schema =
+    Schema::of(&[(1, Message(&SCOPE)), (2, Message(&LOG_RECORD)), (3, Str)]);
 static RESOURCE_LOGS: Schema =
-    Schema(&[(1, Message(&RESOURCE)), (2, Message(&SCOPE_LOGS)), (3, Str)]);
+    Schema::of(&[(1, Message(&RESOURCE)), (2, Message(&SCOPE_LOGS)), (3, Str)]);
 /// `ExportLogsServiceRequest`.
-pub(crate) static LOGS: Schema = Schema(&[(1, Message(&RESOURCE_LOGS))]);
+pub(crate) static LOGS: Schema = Schema::of(&[(1, Message(&RESOURCE_LOGS))]);
 
 /// Checks that `message` is well-formed as `schema` (see the module documentation).
 pub(crate) fn validate(schema: &Schema, message: &[u8]) -> Result<(), WireError> {
@@ -223,7 +237,9 @@ fn validate_at(schema: &Schema, message: &[u8], depth: u32) -> Result<(), WireEr
             | (I32, Value::I32(_))
             | (Bytes, Value::Len(_)) => {}
             (Str, Value::Len(bytes)) => {
-                std::str::from_utf8(bytes).map_err(|_| WireError("string is not UTF-8"))?;
+                if !bytes.is_ascii() {
+                    std::str::from_utf8(bytes).map_err(|_| WireError("string is not UTF-8"))?;
+                }
             }
             (Message(nested), Value::Len(bytes)) => {
                 let depth = depth.checked_sub(1).ok_or(WireError("nested too deeply"))?;

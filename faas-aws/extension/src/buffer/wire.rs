@@ -54,46 +54,55 @@ impl<'a> Field<'a> {
 /// invalid keys are errors.
 #[derive(Debug, Clone)]
 pub(crate) struct Fields<'a> {
-    message: &'a [u8],
-    at: usize,
+    /// What is left to read.
+    rest: &'a [u8],
+    /// The message's length (offsets are `len - rest.len()`).
+    len: usize,
 }
 
 impl<'a> Fields<'a> {
     /// The fields of `message`.
+    #[inline]
     pub(crate) fn new(message: &'a [u8]) -> Self {
-        Self { message, at: 0 }
+        Self {
+            rest: message,
+            len: message.len(),
+        }
     }
 
+    #[inline(always)]
     fn varint(&mut self) -> Result<u64, WireError> {
-        let mut rest = self.message.get(self.at..).unwrap_or_default();
-        let before = rest.len();
-        let value =
-            prost::encoding::decode_varint(&mut rest).map_err(|_| WireError("invalid varint"))?;
-        self.at += before - rest.len();
-        Ok(value)
+        // One byte: keys and short lengths, most of what OTLP holds.
+        if let Some((&byte, rest)) = self.rest.split_first()
+            && byte < 0x80
+        {
+            self.rest = rest;
+            return Ok(u64::from(byte));
+        }
+        prost::encoding::decode_varint(&mut self.rest).map_err(|_| WireError("invalid varint"))
     }
 
+    #[inline(always)]
     fn take(&mut self, n: usize) -> Result<&'a [u8], WireError> {
-        let end = self
-            .at
-            .checked_add(n)
-            .ok_or(WireError("length overflows"))?;
-        let bytes = self
-            .message
-            .get(self.at..end)
-            .ok_or(WireError("truncated field"))?;
-        self.at = end;
+        if n > self.rest.len() {
+            return Err(WireError("truncated field"));
+        }
+        let (bytes, rest) = self.rest.split_at(n);
+        self.rest = rest;
         Ok(bytes)
     }
 
     /// The next field, `None` at the end of the message.
+    #[inline]
     pub(crate) fn next_field(&mut self) -> Result<Option<Field<'a>>, WireError> {
-        if self.at >= self.message.len() {
+        if self.rest.is_empty() {
             return Ok(None);
         }
-        let start = self.at;
+        let start = self.len - self.rest.len();
         let key = self.varint()?;
-        let number = u32::try_from(key >> 3).map_err(|_| WireError("field number too large"))?;
+        // As prost: the key itself is a u32, so field numbers end at 2^29 - 1.
+        let key = u32::try_from(key).map_err(|_| WireError("invalid key"))?;
+        let number = key >> 3;
         if number == 0 {
             return Err(WireError("field number 0"));
         }
@@ -122,7 +131,7 @@ impl<'a> Fields<'a> {
             number,
             value,
             start,
-            end: self.at,
+            end: self.len - self.rest.len(),
         }))
     }
 }
@@ -136,7 +145,7 @@ impl<'a> Iterator for Fields<'a> {
             Ok(None) => None,
             Err(error) => {
                 // Stop after the first error.
-                self.at = self.message.len();
+                self.rest = &[];
                 Some(Err(error))
             }
         }
@@ -189,6 +198,8 @@ mod tests {
             &[0x0b],
             &[0x09, 1, 2],
             &[0xff; 11],
+            // A key over u32 (field number 2^29 + 5), which prost refuses.
+            &[168, 128, 128, 128, 16, 0],
         ] {
             assert!(
                 Fields::new(bad).any(|f| f.is_err()),

@@ -8,9 +8,12 @@ mod decode;
 mod grpc;
 mod in_flight;
 mod otlp_http;
+#[cfg(test)]
+mod proptests;
 mod rejection;
 mod telemetry_listener;
 
+pub(crate) use accept::invocation_spans;
 #[cfg(feature = "grpc")]
 pub(crate) use grpc::serve as serve_grpc;
 pub(crate) use otlp_http::router as otlp_router;
