@@ -115,19 +115,42 @@ impl Visit for EventFields {
     }
 }
 
-/// `{"key":value,...}` in the order given; keys and values escaped by `serde_json`.
-fn json_object<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a Value)>) -> String {
-    let mut out = String::from("{");
-    for (i, (key, value)) in pairs.into_iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        out.push_str(&Value::from(key).to_string());
-        out.push(':');
-        out.push_str(&value.to_string());
+/// A JSON object written in order, keys and values escaped by `serde_json`.
+struct JsonObject {
+    out: Vec<u8>,
+}
+
+impl JsonObject {
+    fn new(capacity: usize) -> Self {
+        let mut out = Vec::with_capacity(capacity);
+        out.push(b'{');
+        Self { out }
     }
-    out.push('}');
-    out
+
+    fn key(&mut self, key: &str) {
+        if self.out.len() > 1 {
+            self.out.push(b',');
+        }
+        // Writing a `&str` into a `Vec` cannot fail.
+        let _ = serde_json::to_writer(&mut self.out, key);
+        self.out.push(b':');
+    }
+
+    fn str(&mut self, key: &str, value: &str) {
+        self.key(key);
+        let _ = serde_json::to_writer(&mut self.out, value);
+    }
+
+    fn value(&mut self, key: &str, value: &Value) {
+        self.key(key);
+        let _ = serde_json::to_writer(&mut self.out, value);
+    }
+
+    fn finish(mut self) -> String {
+        self.out.push(b'}');
+        // serde_json writes UTF-8 only.
+        String::from_utf8(self.out).unwrap_or_default()
+    }
 }
 
 fn json_line(
@@ -138,51 +161,49 @@ fn json_line(
     correlation: &Correlation,
     now: SystemTime,
 ) -> String {
-    let mut pairs: Vec<(String, Value)> = Vec::with_capacity(fields.fields.len() + 8);
+    let mut object = JsonObject::new(256);
     if let Some(key) = style.timestamp_key {
-        pairs.push((key.to_owned(), Value::from(timestamp(now))));
+        object.str(key, &timestamp(now));
     }
-    pairs.push((
-        style.level_key.to_owned(),
-        Value::from((style.level_name)(level)),
-    ));
-    pairs.push((
-        style.message_key.to_owned(),
-        Value::from(fields.message.unwrap_or_default()),
-    ));
+    object.str(style.level_key, (style.level_name)(level));
+    object.str(
+        style.message_key,
+        fields.message.as_deref().unwrap_or_default(),
+    );
     if let Some(id) = &correlation.invocation_id {
         match style.invocation_id_key {
             InvocationIdKey::Omitted => {}
-            InvocationIdKey::TopLevel(key) => {
-                pairs.push((key.to_owned(), Value::from(id.as_str())))
-            }
-            InvocationIdKey::Within(object, key) => {
-                pairs.push((object.to_owned(), serde_json::json!({ key: id })))
+            InvocationIdKey::TopLevel(key) => object.str(key, id),
+            InvocationIdKey::Within(outer, key) => {
+                object.value(outer, &serde_json::json!({ key: id }));
             }
         }
     }
     if let (Some(trace_id), Some(span_id)) = (&correlation.trace_id, &correlation.span_id) {
-        pairs.push((
-            style.trace_id_key.to_owned(),
-            Value::from(format!("{}{trace_id}", style.trace_id_prefix)),
-        ));
-        pairs.push((style.span_id_key.to_owned(), Value::from(span_id.as_str())));
+        if style.trace_id_prefix.is_empty() {
+            object.str(style.trace_id_key, trace_id);
+        } else {
+            object.str(
+                style.trace_id_key,
+                &format!("{}{trace_id}", style.trace_id_prefix),
+            );
+        }
+        object.str(style.span_id_key, span_id);
         if let Some(key) = style.trace_sampled_key {
-            pairs.push((key.to_owned(), Value::from(correlation.sampled)));
+            object.value(key, &Value::from(correlation.sampled));
         }
     }
     if let Some(key) = style.target_key {
-        pairs.push((key.to_owned(), Value::from(target)));
+        object.str(key, target);
     }
-    for (name, value) in fields.fields {
-        let key = if style.reserved(name) {
-            format!("fields.{name}")
+    for (name, value) in &fields.fields {
+        if style.reserved(name) {
+            object.value(&format!("fields.{name}"), value);
         } else {
-            name.to_owned()
-        };
-        pairs.push((key, value));
+            object.value(name, value);
+        }
     }
-    json_object(pairs.iter().map(|(k, v)| (k.as_str(), v)))
+    object.finish()
 }
 
 /// A field value in a text line: strings as they are when they hold no space, quoted
