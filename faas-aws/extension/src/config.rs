@@ -76,7 +76,7 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
     (
         "FAAS_OTEL_EXTENSION_MEMORY_LIMIT_BYTES",
         "33554432",
-        "most encoded bytes held; beyond it data is dropped and counted",
+        "most bytes held (protobuf as received, plus a fixed overhead per request); beyond it data is dropped and counted",
     ),
     (
         "FAAS_OTEL_EXTENSION_MAX_BODY_BYTES",

@@ -128,6 +128,7 @@ mod tests {
     use super::*;
     use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
     use prost::Message;
+    use super::super::held::HELD_REQUEST_OVERHEAD;
 
     fn request(spans: usize) -> ExportTraceServiceRequest {
         ExportTraceServiceRequest {
@@ -149,7 +150,7 @@ mod tests {
 
     #[test]
     fn the_cap_drops_whole_requests_and_counts_their_spans() {
-        let one = request(10).encoded_len() + super::super::held::HELD_REQUEST_OVERHEAD;
+        let one = request(10).encoded_len() + HELD_REQUEST_OVERHEAD;
         let mut buffer = Buffer::new(one * 2);
         assert_eq!(buffer.push_traces(request(10)), 0);
         assert_eq!(buffer.push_traces(request(10)), 0);
@@ -160,5 +161,7 @@ mod tests {
         assert_eq!(taken.traces.len(), 2);
         assert_eq!(buffer.bytes(), 0);
         assert_eq!(buffer.push_traces(request(10)), 0);
+        #[cfg(target_pointer_width = "64")]
+        assert_eq!(HELD_REQUEST_OVERHEAD, 112, "as the README says");
     }
 }
