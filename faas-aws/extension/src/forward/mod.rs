@@ -14,4 +14,5 @@ mod retry_after;
 mod send;
 pub(crate) mod sigv4;
 
+pub(crate) use batches::batches;
 pub(crate) use forwarder::Forwarder;

@@ -2,8 +2,8 @@
 
 use std::time::SystemTime;
 
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-
+use crate::buffer::sample_traces;
+use crate::drops::{DropReason, Signal};
 use crate::lock::lock;
 use crate::state::Shared;
 
@@ -24,20 +24,13 @@ pub(crate) fn prepare(shared: &Shared) {
     }
     let mut sampler = lock(&shared.sampler);
     if sampler.is_enabled() && !buffer.traces.is_empty() {
-        let mut merged = ExportTraceServiceRequest::default();
-        let taken = buffer.take();
-        for request in taken.traces {
-            merged.resource_spans.extend(request.resource_spans);
-        }
         let platform = lock(&shared.platform);
         let outcome_of = |id: &str| platform.outcome(id);
-        let (kept, _stats) = sampler.filter(merged, &outcome_of, SystemTime::now());
-        buffer.push_traces(kept);
-        for request in taken.metrics {
-            buffer.push_metrics(request);
-        }
-        for request in taken.logs {
-            buffer.push_logs(request);
+        let dropped = sample_traces(&mut buffer, &mut sampler, &outcome_of, SystemTime::now());
+        if dropped > 0 {
+            shared
+                .drops
+                .add(Signal::Spans, DropReason::TailSampling, dropped);
         }
     }
 }
