@@ -385,9 +385,16 @@ async fn concurrent_flushes_give_exact_counts(queue: &str, backoff: (&str, &str)
         script.extend([Reply::status(503), Reply::Accept]);
     }
     let collector = OtlpReceiver::builder().script(script).start().unwrap();
+    // A budget far above what a loopback 503 takes, so that on a loaded machine no export is
+    // cut by its budget (a cut export the collector took after all is sent again: at least
+    // once) and no flush gives up waiting for the one in flight: the counts stay exact.
     let telemetry = telemetry(
         &collector.url(),
-        &[("OTEL_BSP_MAX_QUEUE_SIZE", queue), backoff],
+        &[
+            ("OTEL_BSP_MAX_QUEUE_SIZE", queue),
+            ("FAAS_OTEL_FLUSH_TIMEOUT_MS", "30000"),
+            backoff,
+        ],
     );
     let _ = telemetry.cold_start().take();
     let tasks: Vec<_> = (0..8)
