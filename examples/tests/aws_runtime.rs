@@ -350,6 +350,9 @@ fn concurrent_invocations_each_take_their_own_parent_and_one_cold_start() {
     // invocations in flight, each handed to one of the runtime's concurrent `next` callers.
     let (collector, api, _function) =
         launch_on(lambda(4), env!("CARGO_BIN_EXE_aws-http-api"), &[], &[]);
+    // All four of the runtime's `next` callers wait before the first event goes in, so the
+    // first deliveries go out at once instead of racing the first answer on a loaded machine.
+    api.wait_runtime_nexts(4);
     let mut expected = HashMap::new();
     let ids: Vec<String> = (0..8u64)
         .map(|i| {
