@@ -168,16 +168,16 @@ pub fn render(w: &mut String, delay: Duration, rounds: &Rounds) {
     );
     let _ = writeln!(
         w,
-        "| variant | billed median | billed p99 | added vs bare (median of rounds, min–max) | invocations/s (median of rounds) | spans delivered / sent | cold: runtime's first `/next` / all at `/next` (`initDurationMs`), medians |"
+        "| variant | billed median | billed p99 | added vs bare (median of rounds, min–max) | invocations/s (median of rounds) | spans delivered / sent | upstream requests per invocation | cold: runtime's first `/next` / all at `/next` (`initDurationMs`), medians |"
     );
-    let _ = writeln!(w, "|---|---|---|---|---|---|---|");
+    let _ = writeln!(w, "|---|---|---|---|---|---|---|---|");
     for (v, variant) in VARIANTS.iter().enumerate() {
         let runs: Vec<&Run> = rounds
             .iter()
             .filter_map(|r| r.get(v).and_then(|r| r.as_ref().ok()))
             .collect();
         if runs.is_empty() {
-            let _ = writeln!(w, "| {} | not measured | | | | | |", variant.name);
+            let _ = writeln!(w, "| {} | not measured | | | | | | |", variant.name);
             continue;
         }
         let pooled: Vec<Duration> = runs.iter().flat_map(|r| r.billed.clone()).collect();
@@ -212,9 +212,22 @@ pub fn render(w: &mut String, delay: Duration, rounds: &Rounds) {
                 .collect(),
         );
         let errors: usize = runs.iter().map(|r| r.errors).sum();
+        let malformed: u64 = runs.iter().map(|r| r.malformed).sum();
+        let invoked: u64 = runs.iter().map(|r| r.invoked).sum();
+        let mut by_path: std::collections::BTreeMap<&str, u64> = Default::default();
+        for run in &runs {
+            for (path, n) in &run.requests {
+                *by_path.entry(path.as_str()).or_default() += n;
+            }
+        }
+        let requests = by_path
+            .iter()
+            .map(|(path, n)| format!("{path} {:.2}", *n as f64 / invoked.max(1) as f64))
+            .collect::<Vec<_>>()
+            .join(", ");
         let _ = writeln!(
             w,
-            "| {}{} | {} | {} | {added} | {per_second:.0} | {delivered} / {sent} | {} / {} |",
+            "| {}{} | {} | {} | {added} | {per_second:.0} | {delivered} / {sent}{} | {requests} | {} / {} |",
             variant.name,
             if errors > 0 {
                 format!(" ({errors} errors)")
@@ -223,6 +236,11 @@ pub fn render(w: &mut String, delay: Duration, rounds: &Rounds) {
             },
             summary.map(|s| fmt_us(s.median_us)).unwrap_or_default(),
             summary.map(|s| fmt_us(s.p99_us)).unwrap_or_default(),
+            if malformed > 0 {
+                format!(" ({malformed} requests not OTLP)")
+            } else {
+                String::new()
+            },
             fmt_us(ready),
             fmt_us(init),
         );

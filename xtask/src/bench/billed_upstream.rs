@@ -11,8 +11,9 @@ use std::time::Duration;
 
 use anyhow::{Result, anyhow};
 
-/// Spans received, by span name; `None` counts requests that were not protobuf.
-type Counts = Arc<Mutex<(BTreeMap<String, u64>, u64)>>;
+/// Spans received by span name, requests that were neither OTLP protobuf nor OTLP JSON, and
+/// requests by path.
+type Counts = Arc<Mutex<(BTreeMap<String, u64>, u64, BTreeMap<String, u64>)>>;
 
 /// A delayed, counting upstream. Serves until dropped with the process (one thread per request,
 /// so a slow answer does not hold the next request back).
@@ -55,7 +56,15 @@ impl DelayedUpstream {
             .unwrap_or_else(|p| p.into_inner().0.clone())
     }
 
-    /// Trace requests that were not OTLP protobuf.
+    /// Requests received so far, by path (`/v1/traces`, `/v1/logs`, …).
+    pub fn requests_by_path(&self) -> BTreeMap<String, u64> {
+        self.counts
+            .lock()
+            .map(|c| c.2.clone())
+            .unwrap_or_else(|p| p.into_inner().2.clone())
+    }
+
+    /// Trace requests that were neither OTLP protobuf nor OTLP JSON.
     pub fn malformed(&self) -> u64 {
         self.counts
             .lock()
@@ -78,18 +87,34 @@ fn answer(mut request: tiny_http::Request, delay: Duration, counts: &Counts) {
         };
     }
     thread::sleep(delay);
+    let mut guard = counts.lock().unwrap_or_else(|p| p.into_inner());
+    *guard.2.entry(request.url().to_owned()).or_default() += 1;
     if request.url() == "/v1/traces" {
-        let names = span_names(&body);
-        let mut guard = counts.lock().unwrap_or_else(|p| p.into_inner());
+        let names = span_names(&body).or_else(|| json_span_names(&body));
         match names {
             Some(names) => {
                 for name in names {
                     *guard.0.entry(name).or_default() += 1;
                 }
             }
-            None => guard.1 += 1,
+            None => {
+                if guard.1 == 0 {
+                    let content_type = request
+                        .headers()
+                        .iter()
+                        .find(|h| h.field.equiv("content-type"))
+                        .map(|h| h.value.to_string())
+                        .unwrap_or_default();
+                    eprintln!(
+                        "xtask:   upstream: a {} byte /v1/traces request ({content_type}) is not OTLP protobuf",
+                        body.len()
+                    );
+                }
+                guard.1 += 1;
+            }
         }
     }
+    drop(guard);
     let mut response = tiny_http::Response::empty(200);
     if let Ok(header) = tiny_http::Header::from_bytes("content-type", "application/x-protobuf") {
         response.add_header(header);
@@ -151,6 +176,25 @@ pub fn span_names(request: &[u8]) -> Option<Vec<String>> {
     Some(names)
 }
 
+/// The name of every span of an OTLP/JSON `ExportTraceServiceRequest` (what the upstream
+/// recipe's `with_http()` exporter sends), `None` if it is not one.
+pub fn json_span_names(request: &[u8]) -> Option<Vec<String>> {
+    let value: serde_json::Value = serde_json::from_slice(request).ok()?;
+    let mut names = Vec::new();
+    for resource_spans in value.get("resourceSpans")?.as_array()? {
+        for scope_spans in resource_spans.get("scopeSpans")?.as_array()? {
+            for span in scope_spans.get("spans")?.as_array()? {
+                let name = span
+                    .get("name")
+                    .and_then(|n| n.as_str())
+                    .unwrap_or_default();
+                names.push(name.to_owned());
+            }
+        }
+    }
+    Some(names)
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::otlp_load::{encode_request, load_client, post_traces};
@@ -166,6 +210,13 @@ mod tests {
         assert_eq!(span_names(&[]), Some(vec![]));
         assert_eq!(span_names(&request[..request.len() - 1]), None);
         assert_eq!(span_names(&[0x0a, 0xff]), None);
+        let json = br#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"name":"a"},{"name":"b"}]}]}]}"#;
+        assert_eq!(span_names(json), None);
+        assert_eq!(
+            json_span_names(json),
+            Some(vec!["a".to_string(), "b".to_string()])
+        );
+        assert_eq!(json_span_names(b"{}"), None);
     }
 
     #[test]
@@ -183,6 +234,10 @@ mod tests {
             BTreeMap::from([("bench operation".to_string(), 10)])
         );
         assert_eq!(upstream.malformed(), 0);
+        assert_eq!(
+            upstream.requests_by_path(),
+            BTreeMap::from([("/v1/traces".to_string(), 2)])
+        );
         Ok(())
     }
 }

@@ -15,7 +15,8 @@
 //! functions packaged as Lambda would run them, with `cargo xtask package`'s code).
 //!
 //! `--quick` runs few iterations: a smoke run of the whole pipeline. `--only collector` runs
-//! section 4 alone and prints its table; `--only billed` runs section 7 alone and prints it.
+//! section 4 alone and prints its table; `--only billed` runs section 7 alone and prints it;
+//! `--only sizes` packages and prints section 5 (from binaries already built).
 
 mod billed;
 mod billed_report;
@@ -77,17 +78,22 @@ pub fn run(root: &Path, args: &[String]) -> Result<u8> {
         match arg.as_str() {
             "--quick" => quick = true,
             "--only" => match args.next().map(String::as_str) {
-                Some(what @ ("collector" | "billed")) => only = Some(what.to_owned()),
-                other => bail!("--only {other:?}: `--only collector` or `--only billed`"),
+                Some(what @ ("collector" | "billed" | "sizes")) => only = Some(what.to_owned()),
+                other => bail!("--only {other:?}: `--only collector`, `billed` or `sizes`"),
             },
             other => bail!(
-                "unknown argument {other:?}: `cargo xtask bench [--quick] [--only collector|billed]`"
+                "unknown argument {other:?}: `cargo xtask bench [--quick] [--only collector|billed|sizes]`"
             ),
         }
     }
     match only.as_deref() {
         Some("collector") => return only_collector_section(root, quick),
         Some("billed") => return only_billed_section(root, quick),
+        Some("sizes") => {
+            let (text, _, tracing) = sizes_section(&root.join("target"));
+            println!("{text}");
+            return Ok(if tracing.is_some() { 0 } else { 1 });
+        }
         _ => {}
     }
     let plan = if quick { QUICK } else { FULL };
