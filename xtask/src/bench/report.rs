@@ -299,6 +299,12 @@ fn goals(w: &mut String, r: &Results) {
 const MISSED_GOALS: &str = "\
 **Why a goal can be missed, and what would close it** (from how the code works; not profiled yet):
 
+- *Billed cycle (section 7).* Measured causes: with `FAAS_OTEL_EXTENSION_FLUSH=end` the \
+extension sends `/v1/traces` and then `/v1/metrics` before its next `/next` (see the requests \
+per invocation column), two upstream round trips; with an instant upstream the extension's \
+own work before `/next` (receive, decode, platform events) on the same cores costs more than \
+the recipe's single loopback export. Closing them: export traces and metrics concurrently; \
+no awaited work in the extension before `/next` but the receive.
 - *Layer overhead vs the upstream recipe.* Both variants pay one loopback HTTP export per \
 invocation after the response (ours: the bounded flush; theirs: `force_flush`), and that round \
 trip (tens of µs through hyper and the emulator's loopback) is most of both overheads; ours \
