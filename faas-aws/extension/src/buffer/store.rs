@@ -125,10 +125,10 @@ impl Buffer {
 
 #[cfg(test)]
 mod tests {
+    use super::super::held::HELD_REQUEST_OVERHEAD;
     use super::*;
     use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
     use prost::Message;
-    use super::super::held::HELD_REQUEST_OVERHEAD;
 
     fn request(spans: usize) -> ExportTraceServiceRequest {
         ExportTraceServiceRequest {
