@@ -16,7 +16,8 @@
 //!
 //! `--quick` runs few iterations: a smoke run of the whole pipeline. `--only collector` runs
 //! section 4 alone and prints its table; `--only billed` runs section 7 alone and prints it;
-//! `--only sizes` packages and prints section 5 (from binaries already built).
+//! `--only sizes` packages and prints section 5 (from binaries already built); `--only cold`
+//! prints section 2's medians (binaries already built).
 
 mod billed;
 mod billed_report;
@@ -78,17 +79,20 @@ pub fn run(root: &Path, args: &[String]) -> Result<u8> {
         match arg.as_str() {
             "--quick" => quick = true,
             "--only" => match args.next().map(String::as_str) {
-                Some(what @ ("collector" | "billed" | "sizes")) => only = Some(what.to_owned()),
-                other => bail!("--only {other:?}: `--only collector`, `billed` or `sizes`"),
+                Some(what @ ("collector" | "billed" | "sizes" | "cold")) => {
+                    only = Some(what.to_owned())
+                }
+                other => bail!("--only {other:?}: `--only collector`, `billed`, `sizes` or `cold`"),
             },
             other => bail!(
-                "unknown argument {other:?}: `cargo xtask bench [--quick] [--only collector|billed|sizes]`"
+                "unknown argument {other:?}: `cargo xtask bench [--quick] [--only collector|billed|sizes|cold]`"
             ),
         }
     }
     match only.as_deref() {
         Some("collector") => return only_collector_section(root, quick),
         Some("billed") => return only_billed_section(root, quick),
+        Some("cold") => return only_cold_section(root, quick),
         Some("sizes") => {
             let (text, _, tracing) = sizes_section(&root.join("target"));
             println!("{text}");
@@ -425,6 +429,31 @@ fn measure_billed(root: &Path, quick: bool) -> Result<(String, Vec<(String, Stri
     billed_report::render(&mut text, billed::SLOW_UPSTREAM, &slow);
     billed_report::render(&mut text, std::time::Duration::ZERO, &instant);
     Ok((text, billed_report::goals(&slow, &instant)))
+}
+
+/// `--only cold`: section 2's cold starts, medians printed.
+fn only_cold_section(root: &Path, quick: bool) -> Result<u8> {
+    let plan = if quick { QUICK } else { FULL };
+    let bin_dir = root.join("target/release");
+    let log = root.join("target/xtask-logs/bench-cold.log");
+    let collector = Collector::start(Behaviour::Healthy)?;
+    for variant in [BARE, FAAS, UPSTREAM] {
+        let sample = runner::cold_starts(
+            &bin_dir,
+            &log,
+            variant,
+            &collector.endpoint(),
+            plan.cold_runs,
+        )?;
+        let median = stats::Summary::of(&sample).map(|s| s.median_us);
+        println!(
+            "{}: median {} over {} starts",
+            variant.binary,
+            stats::fmt_us(median.unwrap_or(f64::NAN)),
+            sample.len()
+        );
+    }
+    Ok(0)
 }
 
 /// `--only billed`: section 7 alone, printed (BENCHMARKS.md is left as it is).
