@@ -62,7 +62,7 @@ const COMMANDS: &[Command] = &[
     },
     Command {
         name: "bench",
-        summary: "measure the tracing overhead (emulated Lambda, release builds) and write BENCHMARKS.md [--quick] [--only collector|billed|sizes]",
+        summary: "measure the tracing overhead (emulated Lambda, release builds) and write BENCHMARKS.md [--quick] [--only collector|billed|sizes|cold]",
     },
     Command {
         name: "help",
