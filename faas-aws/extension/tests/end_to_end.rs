@@ -1131,7 +1131,9 @@ async fn spans_over_grpc_are_forwarded_and_the_cap_is_reported() {
             .map(|j| function_span(1, j + 1, "earlier", j as usize))
             .collect(),
     );
-    let limit = (3 * one.encoded_len() + 10).to_string();
+    // The cap counts what is held: each request's bytes and its fixed overhead.
+    let limit =
+        (3 * (one.encoded_len() + faas_otel_extension::HELD_REQUEST_OVERHEAD) + 10).to_string();
     let (lambda, upstream, mut extension) = start_all(
         Reply::Accept,
         &[("FAAS_OTEL_EXTENSION_MEMORY_LIMIT_BYTES", limit.as_str())],
