@@ -21,8 +21,21 @@ pub(crate) struct ExportHttpClient {
 }
 
 impl ExportHttpClient {
-    pub(crate) fn new(timeout: Duration) -> Result<Self, reqwest::Error> {
-        let client = reqwest::Client::builder()
+    /// A client with `timeout` per request. Without `tls` (a plain-HTTP endpoint) it gets an
+    /// empty root store instead of the platform verifier, so building it reads no certificate
+    /// file on the cold-start path; it can then reach no `https://` URL, which it never has to
+    /// (it follows no redirect).
+    pub(crate) fn new(timeout: Duration, tls: bool) -> Result<Self, reqwest::Error> {
+        let builder = reqwest::Client::builder();
+        #[cfg(feature = "tls")]
+        let builder = if tls {
+            builder
+        } else {
+            builder.tls_certs_only(std::iter::empty())
+        };
+        #[cfg(not(feature = "tls"))]
+        let _ = tls;
+        let client = builder
             .timeout(timeout)
             .connect_timeout(timeout)
             // A frozen execution environment can outlive the collector's keep-alive: do not
