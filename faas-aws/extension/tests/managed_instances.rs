@@ -113,6 +113,10 @@ async fn on_managed_instances_it_registers_for_shutdown_only_and_exports_in_the_
         report(B, 3.25, "error"),
     ];
     assert_eq!(post_batch(&lambda, events).await, 200);
+    // The platform's spans leave in the background too, before any SHUTDOWN: no invocation
+    // end moves them into the buffer on LMI, the background exporter does.
+    let all = upstream.wait_for_spans(7, PATIENCE).unwrap();
+    assert_eq!(all.len(), 7, "before SHUTDOWN");
 
     extension.shut_down(&lambda);
     let spans = upstream.spans_named("platform invoke");

@@ -98,6 +98,13 @@ impl ExportPace {
     }
 
     /// Whether the current invocation exports at its end, before the next event.
+    /// Whether there are no INVOKE events (Lambda Managed Instances): nothing ends an
+    /// invocation for the extension, so the background exporter also moves the platform's
+    /// spans, metrics and logs into the buffer and applies tail sampling before it exports.
+    pub(crate) fn is_background_only(&self) -> bool {
+        self.background_only
+    }
+
     pub(crate) fn at_end(&self) -> bool {
         self.at_end && !self.background_only
     }
@@ -217,7 +224,10 @@ mod tests {
         let interval = Duration::from_secs(1);
         let start = Instant::now();
         let mut pace = ExportPace::default();
-        assert!(!pace.in_background(FlushStrategy::Adaptive), "before any invocation");
+        assert!(
+            !pace.in_background(FlushStrategy::Adaptive),
+            "before any invocation"
+        );
         assert!(!pace.tick_due(start, interval));
         pace.invoked(start, &config);
         assert!(!pace.tick_due(start, interval));

@@ -12,8 +12,10 @@
 //!   answers with `partial_success` instead).
 //!
 //! With tail sampling on (`FAAS_OTEL_EXTENSION_KEEP=decide`) it exports only under memory
-//! pressure in periodic mode: a trace is decided when its invocation's outcome is known, at the end of the
-//! invocation, and exported then.
+//! pressure in periodic mode: a trace is decided when its invocation's outcome is known, at the
+//! end of the invocation, and exported then. Without INVOKE events (Managed Instances) it also
+//! moves the platform's records into the buffer and applies tail sampling ([`prepare`]) before
+//! each export, since no invocation end does.
 //!
 //! Its exports are never awaited before the extension asks for the next event: one still
 //! running when the environment is frozen resumes at the thaw (a request that did not survive
@@ -27,6 +29,7 @@ use crate::lock::lock;
 use crate::state::Shared;
 
 use super::export_pace::ExportPace;
+use super::prepare::prepare;
 
 /// How often the background exporter looks.
 const TICK: Duration = Duration::from_millis(50);
@@ -43,6 +46,13 @@ pub(crate) async fn periodic_exporter(
             () = shared.export_soon.notified() => true,
         };
         let now = Instant::now();
+        let background_only = lock(&pace).is_background_only();
+        if background_only && (woken || lock(&pace).tick_due(now, shared.config.export_interval)) {
+            // No INVOKE ends an invocation here (Managed Instances): the platform's records
+            // reach the buffer, and traces whose outcome is known are decided, only through
+            // this exporter.
+            prepare(&shared);
+        }
         let held = lock(&shared.buffer).bytes();
         if held == 0 {
             continue;
@@ -55,7 +65,7 @@ pub(crate) async fn periodic_exporter(
         let (on, due, pressure) = {
             let pace = lock(&pace);
             (
-                pace.background_on(config.flush) && !sampling,
+                pace.background_on(config.flush) && (!sampling || background_only),
                 pace.tick_due(now, config.export_interval),
                 pressure && pace.in_background(config.flush),
             )
