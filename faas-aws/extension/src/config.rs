@@ -523,7 +523,9 @@ mod tests {
         let logs = |pairs: &[(&str, &str)]| {
             let mut all = vec![("FAAS_OTEL_EXTENSION_ENDPOINT", "http://x")];
             all.extend_from_slice(pairs);
-            let logs = ExtensionConfig::from_env(&Env::from_pairs(all)).unwrap().logs;
+            let logs = ExtensionConfig::from_env(&Env::from_pairs(all))
+                .unwrap()
+                .logs;
             (logs.function, logs.extension)
         };
         assert_eq!(logs(&[("OTEL_LOGS_EXPORTER", "otlp")]), (false, false));

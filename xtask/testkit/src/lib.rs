@@ -50,6 +50,6 @@ pub use fake_http::FakeHttp;
 #[cfg(feature = "server")]
 pub use recorded::Recorded;
 #[cfg(feature = "server")]
-pub use sigv4_check::{Sigv4Check, TEST_PYTHON_VAR, test_python};
-#[cfg(feature = "server")]
 pub use server::{Endpoint, Listener, RefusedPort, Reply};
+#[cfg(feature = "server")]
+pub use sigv4_check::{Sigv4Check, TEST_PYTHON_VAR, test_python};
