@@ -37,7 +37,9 @@ fn sigv4(c: &mut Criterion) {
         "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
         Some("session-token".into()),
     );
-    let uri: Uri = "https://xray.us-east-1.amazonaws.com/v1/traces".parse().unwrap();
+    let uri: Uri = "https://xray.us-east-1.amazonaws.com/v1/traces"
+        .parse()
+        .unwrap();
     for kib in [4usize, 64] {
         let raw = payload(kib * 1024);
         let body = gzip(&raw);
