@@ -57,3 +57,28 @@ async fn redirects_are_never_followed_and_the_api_key_stays_home() {
         );
     }
 }
+
+#[test]
+fn debug_of_the_whole_pipeline_shows_no_header_value() {
+    // The exporters' own Debug (opentelemetry-otlp's) prints their headers: the pipeline's
+    // Debug must not reach it. Metrics and logs on too, each with a headers variable.
+    let headers = format!("x-api-key={SECRET}");
+    let telemetry = Telemetry::builder(LocalEnvironment::named("debug-test"))
+        .with_env(Env::from_pairs([
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:9"),
+            ("OTEL_EXPORTER_OTLP_HEADERS", headers.as_str()),
+            ("OTEL_EXPORTER_OTLP_TRACES_HEADERS", headers.as_str()),
+            ("OTEL_EXPORTER_OTLP_METRICS_HEADERS", headers.as_str()),
+            ("OTEL_EXPORTER_OTLP_LOGS_HEADERS", headers.as_str()),
+            ("OTEL_LOGS_EXPORTER", "otlp"),
+        ]))
+        .with_cold_start(Box::leak(Box::new(ColdStart::from_process())))
+        .install_global(false)
+        .build()
+        .unwrap();
+    let shown = format!("{telemetry:?} {telemetry:#?}");
+    assert!(!shown.contains(SECRET), "{shown}");
+    assert!(shown.contains("Telemetry"));
+    let _ = telemetry.cold_start().take();
+    drop(telemetry);
+}

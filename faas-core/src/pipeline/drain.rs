@@ -48,10 +48,21 @@ pub(crate) enum Attempt {
 }
 
 /// The exporters one drain sends through.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub(crate) struct Exporters {
     pub(crate) spans: Option<Arc<dyn DynSpanExporter>>,
     pub(crate) metrics: Option<Arc<dyn DynMetricExporter>>,
+}
+
+/// Says which exporters there are, nothing of them: opentelemetry-otlp's own `Debug` prints
+/// the export headers, API keys included.
+impl std::fmt::Debug for Exporters {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Exporters")
+            .field("spans", &self.spans.is_some())
+            .field("metrics", &self.metrics.is_some())
+            .finish()
+    }
 }
 
 /// How to make fresh exporters, for the blocking drain on a runtime of its own.

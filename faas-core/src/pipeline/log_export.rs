@@ -47,12 +47,24 @@ pub const LOGS_QUEUE_VAR: &str = "OTEL_BLRP_MAX_QUEUE_SIZE";
 const INVOCATION_ID: &str = "faas.invocation_id";
 
 /// Where and how records are sent, from the variables.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub(crate) struct LogsConfig {
     pub(crate) endpoint: String,
     pub(crate) protocol: Protocol,
     pub(crate) headers: Vec<(String, String)>,
     pub(crate) max_queue_size: usize,
+}
+
+/// The headers' names only: their values hold credentials.
+impl std::fmt::Debug for LogsConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LogsConfig")
+            .field("endpoint", &self.endpoint)
+            .field("protocol", &self.protocol)
+            .field("headers", &crate::config::RedactedHeaders(&self.headers))
+            .field("max_queue_size", &self.max_queue_size)
+            .finish()
+    }
 }
 
 impl LogsConfig {
@@ -233,13 +245,23 @@ fn otlp_log_exporter(
 }
 
 /// The OTLP log pipeline of one [`Telemetry`](super::Telemetry); see the module docs.
-#[derive(Debug)]
 pub(crate) struct LogExport {
     buffer: Arc<LogBuffer>,
     exporter: Arc<dyn DynLogExporter>,
     provider: SdkLoggerProvider,
     exporting: tokio::sync::Mutex<()>,
     backoff: Backoff,
+}
+
+/// Everything but the exporter, whose own `Debug` (opentelemetry-otlp's) prints the export
+/// headers, API keys included.
+impl std::fmt::Debug for LogExport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LogExport")
+            .field("buffer", &self.buffer)
+            .field("backoff", &self.backoff)
+            .finish_non_exhaustive()
+    }
 }
 
 impl LogExport {
