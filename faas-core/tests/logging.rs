@@ -279,6 +279,28 @@ async fn otlp_log_records_carry_trace_and_span_ids() {
 }
 
 #[tokio::test(flavor = "current_thread")]
+async fn otlp_log_records_leave_with_the_drain_when_the_last_handle_drops() {
+    // The drop (and panic) path drains log records too, not only spans: a function whose
+    // runtime ends without `shutdown` keeps its lines.
+    let receiver = OtlpReceiver::start().unwrap();
+    let (telemetry, _spans) = otlp_logs(&receiver, &[]);
+    let logging = Logging::new(lambda_json()).with_writer(Capture::default());
+    let invocation = invoke(&telemetry, logging, "req-drop", || {
+        tracing::error!(cause = "disk full", "order not stored");
+    })
+    .await;
+    drop(telemetry);
+    let records = receiver.log_records();
+    assert_eq!(records.len(), 2, "{records:?}");
+    assert_eq!(hex(&records[1].trace_id), invocation.trace_id().to_string());
+    assert_eq!(
+        str_attr(&records[1].attributes, "faas.invocation_id"),
+        Some("req-drop")
+    );
+    assert_eq!(records[1].severity_text, "ERROR");
+}
+
+#[tokio::test(flavor = "current_thread")]
 async fn otlp_logs_are_bounded_counted_and_requeued_like_spans() {
     let receiver = OtlpReceiver::builder()
         .script([Reply::status(503)])

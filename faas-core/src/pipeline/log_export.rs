@@ -196,6 +196,9 @@ impl LogProcessor for BufferingLogProcessor {
     }
 }
 
+/// Makes a fresh log exporter for the blocking drain.
+type LogExporterFactory = Arc<dyn Fn() -> Result<Arc<dyn DynLogExporter>, Error> + Send + Sync>;
+
 /// An object-safe [`LogExporter`].
 trait DynLogExporter: Send + Sync + std::fmt::Debug {
     fn export_boxed<'a>(&'a self, batch: &'a [Queued]) -> BoxFuture<'a, OTelSdkResult>;
@@ -248,6 +251,9 @@ fn otlp_log_exporter(
 pub(crate) struct LogExport {
     buffer: Arc<LogBuffer>,
     exporter: Arc<dyn DynLogExporter>,
+    /// A fresh exporter (its own connections) for the blocking drain, which runs on a runtime
+    /// of its own.
+    make_exporter: LogExporterFactory,
     provider: SdkLoggerProvider,
     exporting: tokio::sync::Mutex<()>,
     backoff: Backoff,
@@ -279,6 +285,10 @@ impl LogExport {
             return Ok(None);
         };
         let exporter = otlp_log_exporter(config, &logs, resource)?;
+        let make_exporter: LogExporterFactory = {
+            let (config, logs, resource) = (config.clone(), logs.clone(), resource.clone());
+            Arc::new(move || otlp_log_exporter(&config, &logs, &resource))
+        };
         let buffer = Arc::new(LogBuffer {
             records: Mutex::new(VecDeque::new()),
             capacity: logs.max_queue_size,
@@ -293,6 +303,7 @@ impl LogExport {
         Ok(Some(Arc::new(Self {
             buffer,
             exporter,
+            make_exporter,
             provider,
             exporting: tokio::sync::Mutex::new(()),
             backoff: Backoff::new(BackoffSettings::from_env(env)?),
@@ -313,6 +324,57 @@ impl LogExport {
     /// back-off), adding what happened to `report`.
     pub(crate) async fn export(
         &self,
+        budget: Duration,
+        started: Instant,
+        final_attempt: bool,
+        report: &mut FlushReport,
+    ) {
+        self.export_with(
+            self.exporter.as_ref(),
+            budget,
+            started,
+            final_attempt,
+            report,
+        )
+        .await;
+    }
+
+    /// The blocking drain of the drop and panic paths: a final attempt within `budget`, on a
+    /// thread of its own with its own runtime and a fresh exporter (the caller's runtime may
+    /// be blocked or going down), adding what happened to `report`.
+    pub(crate) fn blocking(&self, budget: Duration, report: &mut FlushReport) {
+        if self.buffer.len() == 0 {
+            report.dropped_logs = report
+                .dropped_logs
+                .saturating_add(self.buffer.dropped.swap(0, Ordering::Relaxed));
+            return;
+        }
+        let exporter = (self.make_exporter)().unwrap_or_else(|_| self.exporter.clone());
+        std::thread::scope(|scope| {
+            let _joined = scope
+                .spawn(|| {
+                    let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                    else {
+                        return;
+                    };
+                    let started = Instant::now();
+                    runtime.block_on(self.export_with(
+                        exporter.as_ref(),
+                        budget,
+                        started,
+                        true,
+                        report,
+                    ));
+                })
+                .join();
+        });
+    }
+
+    async fn export_with(
+        &self,
+        exporter: &dyn DynLogExporter,
         budget: Duration,
         started: Instant,
         final_attempt: bool,
@@ -345,7 +407,7 @@ impl LogExport {
             report.dropped_logs = report.dropped_logs.saturating_add(lost);
             return;
         }
-        let outcome = tokio::time::timeout(left, self.exporter.export_boxed(&batch)).await;
+        let outcome = tokio::time::timeout(left, exporter.export_boxed(&batch)).await;
         match outcome {
             Ok(Ok(())) => {
                 report.exported_logs = count;

@@ -190,7 +190,7 @@ impl Telemetry {
     /// Drains spans and metrics within `budget`, blocking, on a thread and runtime of its own
     /// (the panic hook's path: the caller's runtime may be the one that is going down).
     pub(crate) fn drain_blocking(&self, budget: Duration) -> FlushReport {
-        self.inner.drain.blocking(budget, true)
+        self.inner.drain_blocking(budget)
     }
 
     /// Exports every ended span (and the metrics, when their interval has passed) within the
@@ -258,10 +258,26 @@ impl Telemetry {
     }
 }
 
+impl Inner {
+    /// Spans and metrics, then the log records (OTLP logs on) within what is left of
+    /// `budget`, blocking: the panic hook's and the drop's drain.
+    fn drain_blocking(&self, budget: Duration) -> FlushReport {
+        let started = Instant::now();
+        #[allow(unused_mut)]
+        let mut report = self.drain.blocking(budget, true);
+        #[cfg(feature = "logging")]
+        if let Some(logs) = &self.logs {
+            logs.blocking(budget.saturating_sub(started.elapsed()), &mut report);
+        }
+        report.elapsed = started.elapsed();
+        report
+    }
+}
+
 impl Drop for Inner {
     fn drop(&mut self) {
         if !self.shut_down.load(Ordering::Acquire) {
-            let _report = self.drain.blocking(self.config.shutdown_timeout, true);
+            let _report = self.drain_blocking(self.config.shutdown_timeout);
         }
     }
 }
