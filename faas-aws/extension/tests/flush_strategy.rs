@@ -238,3 +238,71 @@ async fn adaptive_exports_at_the_end_again_after_a_long_gap() {
     cycles.push(after_gap);
     assert_all_delivered(&mut world, cycles.len());
 }
+
+/// One export sends its signals at once: with an upstream that answers each request only after
+/// a second, an `end` export that sent its logs after its spans had been answered would put at
+/// least that second between their arrivals. Both arrive within the same second, so an
+/// invocation is billed one upstream round trip, not one per signal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_export_sends_its_signals_at_once() {
+    use faas_testkit::otlp::proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+    use faas_testkit::otlp::proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
+    use prost::Message as _;
+
+    const SLOW: Duration = Duration::from_secs(1);
+    let mut world = start_delayed(SLOW, &[("FAAS_OTEL_EXTENSION_FLUSH", "end")]);
+    let id = request_id(0);
+    world.lambda.invoke(invoke(&id));
+    assert_eq!(world.extension.runtime_next().await, id);
+    world.extension.runtime_respond(&id).await;
+    let logs = ExportLogsServiceRequest {
+        resource_logs: vec![ResourceLogs {
+            scope_logs: vec![ScopeLogs {
+                log_records: vec![LogRecord {
+                    severity_text: "INFO".into(),
+                    attributes: vec![faas_testkit::otlp::kv("faas.invocation_id", &id)],
+                    ..LogRecord::default()
+                }],
+                ..ScopeLogs::default()
+            }],
+            ..ResourceLogs::default()
+        }],
+    };
+    let posted = world
+        .extension
+        .http
+        .post(format!("http://{}/v1/logs", world.extension.otlp))
+        .header("content-type", "application/x-protobuf")
+        .body(logs.encode_to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(posted.status().as_u16(), 200);
+    let (status, _) = world
+        .extension
+        .post_traces(&function_spans(&id, 1, SPANS))
+        .await;
+    assert_eq!(status, 200);
+    let answered = entry(&world.lambda, answer_of(&id));
+    let next = next_after(&world.lambda, answered.seq).await;
+
+    let requests = world.upstream.requests();
+    let in_export: Vec<_> = requests
+        .iter()
+        .filter(|r| answered.seq < r.seq && r.seq < next.seq)
+        .collect();
+    let paths: Vec<&str> = in_export.iter().map(|r| r.path.as_str()).collect();
+    assert!(
+        paths.contains(&"/v1/traces") && paths.contains(&"/v1/logs"),
+        "{paths:?}"
+    );
+    let first = in_export.iter().map(|r| r.at).min().unwrap();
+    let last = in_export.iter().map(|r| r.at).max().unwrap();
+    assert!(
+        last.saturating_duration_since(first) < SLOW,
+        "{paths:?}: {:?} between the first and the last request",
+        last.saturating_duration_since(first)
+    );
+    assert_eq!(world.upstream.log_records().len(), 1);
+    assert_all_delivered(&mut world, 1);
+}

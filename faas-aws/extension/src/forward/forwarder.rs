@@ -127,20 +127,45 @@ impl Forwarder {
             points: taken.metrics.iter().map(Held::items).sum(),
             records: taken.logs.iter().map(Held::items).sum(),
         };
-        let mut report = ExportReport::default();
         let mut left = Buffer::new(usize::MAX);
 
-        for batch in batches(HeldSignal::Traces, std::mem::take(&mut taken.traces)) {
-            self.deliver(shared, batch, deadline, &mut report, &mut left.traces)
-                .await;
-        }
-        for batch in batches(HeldSignal::Metrics, std::mem::take(&mut taken.metrics)) {
-            self.deliver(shared, batch, deadline, &mut report, &mut left.metrics)
-                .await;
-        }
-        for batch in batches(HeldSignal::Logs, std::mem::take(&mut taken.logs)) {
-            self.deliver(shared, batch, deadline, &mut report, &mut left.logs)
-                .await;
+        // The three signals go out at once, each on its own request (and connection): an
+        // export waits for one upstream round trip, not one per signal, which is what the
+        // `end` strategy bills after every invocation. Within a signal, batches go in order.
+        let (traces, metrics, logs) = (
+            batches(HeldSignal::Traces, std::mem::take(&mut taken.traces)),
+            batches(HeldSignal::Metrics, std::mem::take(&mut taken.metrics)),
+            batches(HeldSignal::Logs, std::mem::take(&mut taken.logs)),
+        );
+        let (mut for_traces, mut for_metrics, mut for_logs) = (
+            ExportReport::default(),
+            ExportReport::default(),
+            ExportReport::default(),
+        );
+        tokio::join!(
+            async {
+                for batch in traces {
+                    self.deliver(shared, batch, deadline, &mut for_traces, &mut left.traces)
+                        .await;
+                }
+            },
+            async {
+                for batch in metrics {
+                    self.deliver(shared, batch, deadline, &mut for_metrics, &mut left.metrics)
+                        .await;
+                }
+            },
+            async {
+                for batch in logs {
+                    self.deliver(shared, batch, deadline, &mut for_logs, &mut left.logs)
+                        .await;
+                }
+            },
+        );
+        let mut report = ExportReport::default();
+        for part in [for_traces, for_metrics, for_logs] {
+            report.delivered_requests += part.delivered_requests;
+            report.delivered_spans += part.delivered_spans;
         }
         self.report_drops(shared, deadline, &mut report).await;
         if !left.is_empty() {
