@@ -1134,9 +1134,15 @@ async fn spans_over_grpc_are_forwarded_and_the_cap_is_reported() {
     // The cap counts what is held: each request's bytes and its fixed overhead.
     let limit =
         (3 * (one.encoded_len() + faas_otel_extension::HELD_REQUEST_OVERHEAD) + 10).to_string();
+    // The invocation's export waits for its own span however long the four requests take (on a
+    // loaded machine the default 200 ms ran out between them, the export emptied the buffer and
+    // nothing hit the cap).
     let (lambda, upstream, mut extension) = start_all(
         Reply::Accept,
-        &[("FAAS_OTEL_EXTENSION_MEMORY_LIMIT_BYTES", limit.as_str())],
+        &[
+            ("FAAS_OTEL_EXTENSION_MEMORY_LIMIT_BYTES", limit.as_str()),
+            ("FAAS_OTEL_EXTENSION_WAIT_MS", "60000"),
+        ],
     );
     let mut client = TraceServiceClient::connect(format!("http://{}", extension.grpc))
         .await
