@@ -5,15 +5,16 @@
 //! chooses the streams.
 #![allow(clippy::unwrap_used)]
 
-mod extension_process;
+mod harness;
 
-use extension_process::{
-    event, function_spans, invocation_span_id, invoke, post_batch, start_extension,
-};
 use faas_testkit::otlp::proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
 use faas_testkit::otlp::proto::tonic::logs::v1::LogRecord;
 use faas_testkit::otlp::{OtlpReceiver, str_attr};
 use faas_testkit::{PATIENCE, Reply, wait_until};
+use harness::{
+    event, invocation_span_id, invocation_trace, invoke_traced as invoke, post_batch,
+    start_extension,
+};
 use lambda_emulator::ScriptedLambda;
 use serde_json::json;
 
@@ -122,7 +123,7 @@ async fn function_logs_in_text_and_json_reach_the_upstream_tied_to_their_trace_o
     ];
     assert_eq!(post_batch(&lambda, text_a.clone()).await, 200);
     assert_eq!(
-        extension.post_traces(&function_spans(A, TRACE_A)).await,
+        extension.post_traces(&invocation_trace(A, TRACE_A)).await.0,
         200
     );
     // The platform delivers the same batch again: no line twice.
@@ -134,7 +135,7 @@ async fn function_logs_in_text_and_json_reach_the_upstream_tied_to_their_trace_o
     // Invocation B, JSON log format, with the function's own fields.
     lambda.invoke_and_wait(invoke(B));
     assert_eq!(
-        extension.post_traces(&function_spans(B, TRACE_B)).await,
+        extension.post_traces(&invocation_trace(B, TRACE_B)).await.0,
         200
     );
     let json_b = vec![
@@ -241,7 +242,7 @@ async fn logs_off_forwards_no_line_and_logs_dropped_is_counted() {
     ];
     assert_eq!(post_batch(&lambda, batch).await, 200);
     assert_eq!(
-        extension.post_traces(&function_spans(A, TRACE_A)).await,
+        extension.post_traces(&invocation_trace(A, TRACE_A)).await.0,
         200
     );
     lambda.wait_nexts(2);

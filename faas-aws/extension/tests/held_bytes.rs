@@ -4,7 +4,7 @@
 //! resources.
 #![allow(clippy::unwrap_used)]
 
-mod extension_process;
+mod harness;
 
 use std::collections::BTreeMap;
 
@@ -16,7 +16,7 @@ use faas_testkit::otlp::{self, OtlpReceiver, kv, str_attr};
 use lambda_emulator::ScriptedLambda;
 use prost::Message;
 
-use extension_process::start_extension;
+use harness::start_extension;
 
 /// A request of one tiny span, the same size for every `i` (fixed-width ids, no name).
 fn tiny(i: u64) -> ExportTraceServiceRequest {
@@ -111,7 +111,7 @@ async fn requests_held_apart_are_forwarded_concatenated_with_their_exact_spans()
             .collect();
         let name = format!("service-{service}");
         let request = otlp::trace_request(vec![kv("service.name", &name)], spans.clone());
-        assert_eq!(extension.post_traces(&request).await, 200);
+        assert_eq!(extension.post_traces(&request).await.0, 200);
         sent.insert(name, spans);
     }
     extension.shut_down(&lambda);

@@ -5,11 +5,11 @@
 //! `2025-01-29`, exports in the background with no INVOKE to wait on, and drains at SHUTDOWN.
 #![allow(clippy::unwrap_used)]
 
-mod extension_process;
+mod harness;
 
-use extension_process::{event, function_spans, invocation_span_id, post_batch, start_extension};
 use faas_testkit::otlp::{OtlpReceiver, str_attr};
 use faas_testkit::{PATIENCE, Reply};
+use harness::{event, invocation_span_id, invocation_trace, post_batch, start_extension};
 use lambda_emulator::{Entry, ScriptedLambda, ScriptedOptions};
 use serde_json::json;
 
@@ -42,10 +42,16 @@ fn strings(items: &[&str]) -> Vec<String> {
 async fn exported_in_the_background(
     lambda: &ScriptedLambda,
     upstream: &OtlpReceiver,
-    extension: &extension_process::Extension,
+    extension: &harness::Extension,
 ) {
-    assert_eq!(extension.post_traces(&function_spans(A, 0xa1)).await, 200);
-    assert_eq!(extension.post_traces(&function_spans(B, 0xb2)).await, 200);
+    assert_eq!(
+        extension.post_traces(&invocation_trace(A, 0xa1)).await.0,
+        200
+    );
+    assert_eq!(
+        extension.post_traces(&invocation_trace(B, 0xb2)).await.0,
+        200
+    );
     let spans = upstream.wait_for_spans(4, PATIENCE).unwrap();
     assert_eq!(spans.len(), 4);
     assert_eq!(

@@ -6,11 +6,11 @@
 #![cfg(feature = "sigv4")]
 #![allow(clippy::unwrap_used)]
 
-mod extension_process;
+mod harness;
 
-use extension_process::{event, function_spans, invoke, post_batch, start_extension};
 use faas_testkit::otlp::OtlpReceiver;
 use faas_testkit::{Reply, Sigv4Check, test_python};
+use harness::{event, invocation_trace, invoke_traced as invoke, post_batch, start_extension};
 use lambda_emulator::ScriptedLambda;
 use serde_json::json;
 
@@ -36,7 +36,7 @@ fn settings(secret: &'static str) -> Vec<(&'static str, &'static str)> {
 }
 
 /// One invocation: a function log line, the function's spans, the runtime done.
-async fn invocation(lambda: &ScriptedLambda, extension: &extension_process::Extension) {
+async fn invocation(lambda: &ScriptedLambda, extension: &harness::Extension) {
     lambda.invoke_and_wait(invoke(A));
     let start = event(
         "2024-05-01T10:00:00.125Z",
@@ -52,7 +52,7 @@ async fn invocation(lambda: &ScriptedLambda, extension: &extension_process::Exte
     );
     assert_eq!(post_batch(lambda, vec![start, line]).await, 200);
     assert_eq!(
-        extension.post_traces(&function_spans(A, TRACE_A)).await,
+        extension.post_traces(&invocation_trace(A, TRACE_A)).await.0,
         200
     );
     let done = event(

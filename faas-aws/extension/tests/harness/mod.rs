@@ -1,5 +1,7 @@
 //! The real extension binary against lambda-emulator's scripted APIs and faas-testkit's OTLP
-//! receiver, for the flush-strategy and upstream tests: one shared [`Sequence`] numbers the
+//! receiver, for the flush-strategy, upstream, Managed Instances, function-logs, held-bytes and
+//! SigV4 tests ([`start_extension`] against an emulator of the test's own; [`start`] with a
+//! fresh emulator and upstream): in [`start`] one shared [`Sequence`] numbers the
 //! emulator's journal and the upstream's requests, so "the export came while the invocation
 //! ran" is a comparison of two numbers. The test also plays the function's runtime (the
 //! Runtime API's `next` and `response`), so the journal holds the function's response.
@@ -61,6 +63,22 @@ pub fn start(
     let upstream = upstream(OtlpReceiver::builder().sequence(sequence))
         .start()
         .unwrap();
+    let extension = start_extension(&lambda, &upstream, extra);
+    World {
+        lambda,
+        upstream,
+        extension,
+    }
+}
+
+/// Starts the binary against `lambda`, forwarding to `upstream`, with `extra` variables over
+/// the defaults (the environment is otherwise cleared), and waits until it has registered and
+/// subscribed (its first `next` call).
+pub fn start_extension(
+    lambda: &ScriptedLambda,
+    upstream: &OtlpReceiver,
+    extra: &[(&str, &str)],
+) -> Extension {
     let binary = std::env::var("FAAS_OTEL_EXTENSION_BIN")
         .unwrap_or_else(|_| env!("CARGO_BIN_EXE_faas-otel-extension").to_owned());
     let mut command = Command::new(binary);
@@ -82,16 +100,11 @@ pub fn start(
     })
     .unwrap();
     lambda.wait_nexts(1);
-    let extension = Extension {
+    Extension {
         process,
         otlp,
         http: faas_testkit::http_client(Some(PATIENCE)).unwrap(),
         runtime_api: lambda.runtime_api(),
-    };
-    World {
-        lambda,
-        upstream,
-        extension,
     }
 }
 
@@ -299,4 +312,59 @@ pub fn dropped(upstream: &OtlpReceiver, signal: &str, reason: &str) -> i64 {
             _ => 0,
         })
         .sum()
+}
+
+/// An INVOKE of `id` with a 30 s deadline and a sampled X-Ray header.
+pub fn invoke_traced(id: &str) -> InvokeEvent {
+    InvokeEvent::new(id)
+        .trace_header("Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1")
+        .deadline_in(Duration::from_secs(30))
+}
+
+/// The span id of the invocation span of [`invocation_trace`] for `trace`.
+pub fn invocation_span_id(trace: u128) -> u64 {
+    (trace as u64) << 8
+}
+
+/// The function's trace for `request_id`: the invocation span `orders` carrying
+/// `faas.invocation_id` and one child.
+pub fn invocation_trace(request_id: &str, trace: u128) -> ExportTraceServiceRequest {
+    let root = invocation_span_id(trace);
+    let spans = vec![
+        Span {
+            trace_id: trace.to_be_bytes().to_vec(),
+            span_id: root.to_be_bytes().to_vec(),
+            name: "orders".into(),
+            kind: span::SpanKind::Server as i32,
+            start_time_unix_nano: 1_700_000_000_000_000_000,
+            end_time_unix_nano: 1_700_000_000_010_000_000,
+            attributes: vec![kv("faas.invocation_id", request_id)],
+            ..Span::default()
+        },
+        Span {
+            trace_id: trace.to_be_bytes().to_vec(),
+            span_id: (root + 1).to_be_bytes().to_vec(),
+            parent_span_id: root.to_be_bytes().to_vec(),
+            name: "step".into(),
+            kind: span::SpanKind::Internal as i32,
+            start_time_unix_nano: 1_700_000_000_001_000_000,
+            end_time_unix_nano: 1_700_000_000_002_000_000,
+            ..Span::default()
+        },
+    ];
+    otlp::trace_request(vec![kv("service.name", "orders")], spans)
+}
+
+/// One Telemetry API event at `time` (RFC 3339).
+pub fn event(time: &str, event_type: &str, record: serde_json::Value) -> serde_json::Value {
+    serde_json::json!({ "time": time, "type": event_type, "record": record })
+}
+
+/// POSTs `events` as one Telemetry API batch from a blocking thread; the extension's status.
+pub async fn post_batch(lambda: &ScriptedLambda, events: Vec<serde_json::Value>) -> u16 {
+    let lambda = lambda.clone();
+    let body = serde_json::to_vec(&events).unwrap();
+    tokio::task::spawn_blocking(move || lambda.post_telemetry(body).unwrap())
+        .await
+        .unwrap()
 }
