@@ -17,7 +17,7 @@
 //! `--quick` runs few iterations: a smoke run of the whole pipeline. `--only collector` runs
 //! section 4 alone and prints its table; `--only billed` runs section 7 alone and prints it;
 //! `--only sizes` packages and prints section 5 (from binaries already built); `--only cold`
-//! prints section 2's medians (binaries already built).
+//! builds the bench functions and prints section 2's medians.
 
 mod billed;
 mod billed_report;
@@ -115,21 +115,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<u8> {
     let _ = std::fs::remove_file(&log);
 
     eprintln!("xtask: [1/7] release build of bench-bare, bench-faas, bench-upstream");
-    cargo(
-        root,
-        &[
-            "build",
-            "--release",
-            "-p",
-            "examples",
-            "--bin",
-            "bench-bare",
-            "--bin",
-            "bench-faas",
-            "--bin",
-            "bench-upstream",
-        ],
-    )?;
+    build_functions(root)?;
 
     eprintln!(
         "xtask: [2/7] per-invocation overhead ({} + {} invocations each)",
@@ -314,17 +300,7 @@ fn measure_extension(
     root: &Path,
     runs: usize,
 ) -> Result<(footprint::Footprint, footprint::Footprint)> {
-    cargo(
-        root,
-        &[
-            "build",
-            "--release",
-            "-p",
-            "faas-otel-extension",
-            "--bin",
-            "faas-otel-extension",
-        ],
-    )?;
+    build_extension(root)?;
     let agent = rotel_agent(root)?;
     let release = root.join("target/release");
     let log = root.join("target/xtask-logs/bench-footprint.log");
@@ -373,32 +349,8 @@ fn billed_section(root: &Path, quick: bool) -> (String, Vec<(String, String)>) {
 }
 
 fn measure_billed(root: &Path, quick: bool) -> Result<(String, Vec<(String, String)>)> {
-    cargo(
-        root,
-        &[
-            "build",
-            "--release",
-            "-p",
-            "examples",
-            "--bin",
-            "bench-bare",
-            "--bin",
-            "bench-faas",
-            "--bin",
-            "bench-upstream",
-        ],
-    )?;
-    cargo(
-        root,
-        &[
-            "build",
-            "--release",
-            "-p",
-            "faas-otel-extension",
-            "--bin",
-            "faas-otel-extension",
-        ],
-    )?;
+    build_functions(root)?;
+    build_extension(root)?;
     let rotel = match rotel_agent(root) {
         Ok(agent) => Some(agent),
         Err(err) => {
@@ -431,9 +383,45 @@ fn measure_billed(root: &Path, quick: bool) -> Result<(String, Vec<(String, Stri
     Ok((text, billed_report::goals(&slow, &instant)))
 }
 
+/// The release builds of the bench functions (`bench-bare`, `bench-faas`, `bench-upstream`):
+/// every section measures what this run built, never a binary left from an older commit.
+fn build_functions(root: &Path) -> Result<()> {
+    cargo(
+        root,
+        &[
+            "build",
+            "--release",
+            "-p",
+            "examples",
+            "--bin",
+            "bench-bare",
+            "--bin",
+            "bench-faas",
+            "--bin",
+            "bench-upstream",
+        ],
+    )
+}
+
+/// The release build of the extension.
+fn build_extension(root: &Path) -> Result<()> {
+    cargo(
+        root,
+        &[
+            "build",
+            "--release",
+            "-p",
+            "faas-otel-extension",
+            "--bin",
+            "faas-otel-extension",
+        ],
+    )
+}
+
 /// `--only cold`: section 2's cold starts, medians printed.
 fn only_cold_section(root: &Path, quick: bool) -> Result<u8> {
     let plan = if quick { QUICK } else { FULL };
+    build_functions(root)?;
     let bin_dir = root.join("target/release");
     let log = root.join("target/xtask-logs/bench-cold.log");
     let collector = Collector::start(Behaviour::Healthy)?;
