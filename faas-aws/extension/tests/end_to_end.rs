@@ -10,11 +10,11 @@
 #![allow(clippy::unwrap_used)]
 
 mod fixtures;
+mod harness;
 
 use std::collections::{BTreeMap, HashSet};
 use std::io::{Read, Write};
 use std::net::SocketAddr;
-use std::process::Command;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use faas_core::env::Env;
@@ -29,6 +29,8 @@ use lambda_emulator::{Entry, InvokeEvent, ScriptedLambda};
 use opentelemetry::KeyValue;
 use prost::Message;
 use serde_json::Value;
+
+use harness::{listening, spawn};
 
 use fixtures::{
     REQ_ERROR, REQ_TIMEOUT, T_TIMEOUT, assert_error_invoke, cost_in, fixture_bytes,
@@ -46,43 +48,6 @@ struct Extension {
     grpc: SocketAddr,
     /// One client for every request (building one costs more than a request).
     http: reqwest::Client,
-}
-
-/// Starts the binary against `lambda`, forwarding to `endpoint` (none: the variable is unset),
-/// with `extra` variables over the defaults; the environment is otherwise cleared.
-fn spawn(lambda: &ScriptedLambda, endpoint: Option<&str>, extra: &[(&str, &str)]) -> Process {
-    let binary = std::env::var("FAAS_OTEL_EXTENSION_BIN")
-        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_faas-otel-extension").to_owned());
-    let mut command = Command::new(binary);
-    command
-        .env_clear()
-        .envs(lambda.env())
-        .env("FAAS_OTEL_EXTENSION_LISTEN", "127.0.0.1:0")
-        // Off Lambda the name does not resolve: the extension listens on loopback and
-        // subscribes with the name, which the emulator maps back to 127.0.0.1.
-        .env(
-            "FAAS_OTEL_EXTENSION_TELEMETRY_LISTEN",
-            "sandbox.localdomain:0",
-        )
-        .env("FAAS_OTEL_EXTENSION_GRPC_LISTEN", "127.0.0.1:0")
-        .env("FAAS_OTEL_EXTENSION_COMPRESSION", "none");
-    if let Some(endpoint) = endpoint {
-        command.env("FAAS_OTEL_EXTENSION_ENDPOINT", endpoint);
-    }
-    command.envs(extra.iter().copied());
-    Process::spawn(command).unwrap()
-}
-
-/// The address after `name=` in the extension's `listening:` line.
-fn listening(stderr: &str, name: &str) -> Option<SocketAddr> {
-    // Only a complete line: the pipe may hand over half of one.
-    let complete = stderr.rsplit_once('\n')?.0;
-    let line = complete.lines().find(|l| l.contains("listening:"))?;
-    let prefix = format!("{name}=");
-    line.split_whitespace()
-        .find_map(|part| part.strip_prefix(prefix.as_str()))?
-        .parse()
-        .ok()
 }
 
 /// Starts the binary and waits until it listens and has registered and subscribed.

@@ -36,7 +36,8 @@ pub struct World {
 }
 
 /// The address after `name=` in the extension's `listening:` line.
-fn listening(stderr: &str, name: &str) -> Option<SocketAddr> {
+pub fn listening(stderr: &str, name: &str) -> Option<SocketAddr> {
+    // Only a complete line: the pipe may hand over half of one.
     let complete = stderr.rsplit_once('\n')?.0;
     let line = complete.lines().find(|l| l.contains("listening:"))?;
     let prefix = format!("{name}=");
@@ -71,6 +72,31 @@ pub fn start(
     }
 }
 
+/// Starts the binary against `lambda`, forwarding to `endpoint` (none: the variable is unset),
+/// with `extra` variables over the defaults; the environment is otherwise cleared.
+pub fn spawn(lambda: &ScriptedLambda, endpoint: Option<&str>, extra: &[(&str, &str)]) -> Process {
+    let binary = std::env::var("FAAS_OTEL_EXTENSION_BIN")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_faas-otel-extension").to_owned());
+    let mut command = Command::new(binary);
+    command
+        .env_clear()
+        .envs(lambda.env())
+        .env("FAAS_OTEL_EXTENSION_LISTEN", "127.0.0.1:0")
+        // Off Lambda the name does not resolve: the extension listens on loopback and
+        // subscribes with the name, which the emulator maps back to 127.0.0.1.
+        .env(
+            "FAAS_OTEL_EXTENSION_TELEMETRY_LISTEN",
+            "sandbox.localdomain:0",
+        )
+        .env("FAAS_OTEL_EXTENSION_GRPC_LISTEN", "127.0.0.1:0")
+        .env("FAAS_OTEL_EXTENSION_COMPRESSION", "none");
+    if let Some(endpoint) = endpoint {
+        command.env("FAAS_OTEL_EXTENSION_ENDPOINT", endpoint);
+    }
+    command.envs(extra.iter().copied());
+    Process::spawn(command).unwrap()
+}
+
 /// Starts the binary against `lambda`, forwarding to `upstream`, with `extra` variables over
 /// the defaults (the environment is otherwise cleared), and waits until it has registered and
 /// subscribed (its first `next` call).
@@ -79,22 +105,7 @@ pub fn start_extension(
     upstream: &OtlpReceiver,
     extra: &[(&str, &str)],
 ) -> Extension {
-    let binary = std::env::var("FAAS_OTEL_EXTENSION_BIN")
-        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_faas-otel-extension").to_owned());
-    let mut command = Command::new(binary);
-    command
-        .env_clear()
-        .envs(lambda.env())
-        .env("FAAS_OTEL_EXTENSION_LISTEN", "127.0.0.1:0")
-        .env(
-            "FAAS_OTEL_EXTENSION_TELEMETRY_LISTEN",
-            "sandbox.localdomain:0",
-        )
-        .env("FAAS_OTEL_EXTENSION_GRPC_LISTEN", "127.0.0.1:0")
-        .env("FAAS_OTEL_EXTENSION_COMPRESSION", "none")
-        .env("FAAS_OTEL_EXTENSION_ENDPOINT", upstream.url())
-        .envs(extra.iter().copied());
-    let process = Process::spawn(command).unwrap();
+    let process = spawn(lambda, Some(&upstream.url()), extra);
     let otlp = wait_until("the extension to listen", PATIENCE, || {
         listening(&process.stderr(), "otlp-http")
     })
