@@ -21,6 +21,7 @@
 //!    to `target/demo/logs.otlp.jsonl`.
 
 mod log_lines;
+mod otlp_json;
 mod otlp_sink;
 mod sqs;
 mod waterfall;

@@ -10,6 +10,8 @@ use std::fmt::Write as _;
 
 use serde_json::Value;
 
+use super::otlp_json::{array, number, text};
+
 /// Width of the duration bar, in terminal columns.
 const BAR_WIDTH: usize = 32;
 /// Marks a span whose invocation was a cold start.
@@ -91,32 +93,6 @@ pub fn parse_request(document: &Value) -> Vec<ViewSpan> {
         }
     }
     spans
-}
-
-fn array<'a>(value: &'a Value, key: &str) -> impl Iterator<Item = &'a Value> {
-    value
-        .get(key)
-        .and_then(Value::as_array)
-        .map(|a| a.iter())
-        .into_iter()
-        .flatten()
-}
-
-fn text(value: &Value, key: &str) -> String {
-    value
-        .get(key)
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_owned()
-}
-
-/// OTLP/JSON encodes 64-bit integers as decimal strings; numbers are accepted too.
-fn number(value: Option<&Value>) -> u64 {
-    match value {
-        Some(Value::String(s)) => s.parse().unwrap_or(0),
-        Some(Value::Number(n)) => n.as_u64().unwrap_or(0),
-        _ => 0,
-    }
 }
 
 fn kind_name(value: Option<&Value>) -> &'static str {
