@@ -76,13 +76,21 @@ fn start_extension(
 }
 
 /// A scripted Lambda, an upstream answering `reply` by default, and the extension.
+///
+/// Every scenario here exports at the end of the invocation (`FAAS_OTEL_EXTENSION_FLUSH=end`,
+/// unless `extra` says otherwise): under the default, adaptive, an invocation that runs longer
+/// than the export interval on a loaded machine also exports in the background, and a
+/// scenario that fills the buffer on purpose would find it emptied (`flush_strategy.rs` tests
+/// the other strategies).
 fn start_all(reply: Reply, extra: &[(&str, &str)]) -> (ScriptedLambda, OtlpReceiver, Extension) {
     let lambda = ScriptedLambda::start().unwrap();
     let upstream = OtlpReceiver::builder()
         .default_reply(reply)
         .start()
         .unwrap();
-    let extension = start_extension(&lambda, &upstream, extra);
+    let mut env = vec![("FAAS_OTEL_EXTENSION_FLUSH", "end")];
+    env.extend_from_slice(extra);
+    let extension = start_extension(&lambda, &upstream, &env);
     (lambda, upstream, extension)
 }
 
