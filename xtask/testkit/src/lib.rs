@@ -16,9 +16,13 @@ mod client;
 #[cfg(feature = "server")]
 mod fake_http;
 #[cfg(feature = "server")]
+mod hanging;
+#[cfg(feature = "server")]
 mod recorded;
 #[cfg(feature = "server")]
 mod server;
+#[cfg(feature = "server")]
+mod serving;
 #[cfg(feature = "server")]
 mod sigv4_check;
 
@@ -48,8 +52,12 @@ pub use client::http_client;
 #[cfg(feature = "server")]
 pub use fake_http::FakeHttp;
 #[cfg(feature = "server")]
+pub use hanging::Hanging;
+#[cfg(feature = "server")]
 pub use recorded::Recorded;
 #[cfg(feature = "server")]
 pub use server::{Endpoint, Listener, RefusedPort, Reply};
+#[cfg(feature = "server")]
+pub use serving::{Serving, ShutdownSignal, StopError};
 #[cfg(feature = "server")]
 pub use sigv4_check::{Sigv4Check, TEST_PYTHON_VAR, test_python};
