@@ -11,9 +11,9 @@ use axum::routing::{get, post};
 use faas_azure::{Binding, InvokeRequest, InvokeResponse, Server};
 use faas_core::env::Env;
 use faas_testkit::azure::FakeHost;
-use faas_testkit::http_client;
 use faas_testkit::otlp::proto::tonic::trace::v1::span::SpanKind;
 use faas_testkit::otlp::{OtlpReceiver, ReceivedSpan, assert_attrs, attr};
+use faas_testkit::{Serving, http_client};
 use tokio::net::TcpListener;
 
 async fn tick(request: InvokeRequest) -> InvokeResponse {
@@ -23,14 +23,12 @@ async fn tick(request: InvokeRequest) -> InvokeResponse {
 
 struct Running {
     port: u16,
-    stop: tokio::sync::oneshot::Sender<()>,
-    server: tokio::task::JoinHandle<Result<(), faas_azure::Error>>,
+    server: Serving<Result<(), faas_azure::Error>>,
 }
 
 async fn run(env: Env, server: impl FnOnce(Server) -> Server) -> Running {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let router = Router::new()
         .route("/", get(|| async { "root" }))
         // Registered without the route prefix: faas-azure serves it at /api/items/{id}.
@@ -44,20 +42,16 @@ async fn run(env: Env, server: impl FnOnce(Server) -> Server) -> Running {
         .route("/tick", post(tick));
     let server = server(Server::with_env(env))
         // No function.json here: the functions are declared in code.
-        .app_root(std::env::temp_dir().join("faas-azure-no-app-root"))
-        .shutdown_signal(async {
-            let _ = stopped.await;
-        });
-    let server = tokio::spawn(server.serve_on(listener, router));
-    Running { port, stop, server }
+        .app_root(std::env::temp_dir().join("faas-azure-no-app-root"));
+    let server = Serving::spawn(|signal| server.shutdown_signal(signal).serve_on(listener, router));
+    Running { port, server }
 }
 
 impl Running {
     async fn stop(self) {
-        self.stop.send(()).unwrap();
-        tokio::time::timeout(Duration::from_secs(5), self.server)
+        self.server
+            .stop(Duration::from_secs(5))
             .await
-            .unwrap()
             .unwrap()
             .unwrap();
     }

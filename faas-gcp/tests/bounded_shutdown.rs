@@ -4,19 +4,16 @@
 //! requests, and spans still queued, arrive at the test kit's OTLP receiver.
 #![allow(clippy::unwrap_used)]
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use axum::Router;
 use axum::routing::get;
 use faas_core::env::Env;
 use faas_gcp::{Server, build_telemetry};
-use faas_testkit::http_client;
 use faas_testkit::otlp::OtlpReceiver;
+use faas_testkit::{Hanging, Serving, http_client};
 use opentelemetry::trace::{Span as _, Tracer as _};
 use tokio::net::TcpListener;
-use tokio::sync::Notify;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_that_never_finishes_is_abandoned_after_the_grace_then_spans_drain() {
@@ -28,33 +25,18 @@ async fn a_request_that_never_finishes_is_abandoned_after_the_grace_then_spans_d
         ("FAAS_OTEL_SHUTDOWN_GRACE_MS", "300"),
     ]);
     let telemetry = build_telemetry(&env).await.unwrap();
-    let hanging = Arc::new(Notify::new());
-    let hang_finished = Arc::new(AtomicBool::new(false));
+    let hanging = Hanging::new();
     let router = Router::new()
         .route("/hello", get(|| async { "hello" }))
-        .route(
-            "/hang",
-            get({
-                let (hanging, finished) = (hanging.clone(), hang_finished.clone());
-                move || async move {
-                    hanging.notify_one();
-                    std::future::pending::<()>().await;
-                    finished.store(true, Ordering::SeqCst);
-                    "never"
-                }
-            }),
-        );
+        .route("/hang", get(hanging.handler()));
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(
+    let server = Serving::spawn(|signal| {
         Server::with_env(env)
             .telemetry(telemetry.clone())
-            .shutdown_signal(async {
-                let _ = stopped.await;
-            })
-            .serve_on(listener, router),
-    );
+            .shutdown_signal(signal)
+            .serve_on(listener, router)
+    });
 
     let client = http_client(None).unwrap();
     let hello = client
@@ -67,18 +49,17 @@ async fn a_request_that_never_finishes_is_abandoned_after_the_grace_then_spans_d
         let client = client.clone();
         async move { client.get(format!("http://{addr}/hang")).send().await }
     });
-    hanging.notified().await;
+    hanging.reached().await;
     // A span still in the queue when the signal comes: only the drain sends it.
     telemetry.tracer().start("queued before the signal").end();
 
-    stop.send(()).unwrap();
     // Without the bound this never returns (the guard only turns a hang into a failure).
-    let served = tokio::time::timeout(Duration::from_secs(60), server)
+    let served = server
+        .stop(Duration::from_secs(60))
         .await
-        .expect("serve_on did not give up on the hanging request")
-        .unwrap();
+        .expect("serve_on did not give up on the hanging request");
     assert!(served.is_ok(), "{served:?}");
-    assert!(!hang_finished.load(Ordering::SeqCst));
+    assert!(!hanging.finished());
 
     assert_eq!(collector.spans_named("GET /hello").len(), 1);
     assert_eq!(collector.spans_named("queued before the signal").len(), 1);

@@ -9,8 +9,8 @@ use axum::routing::get;
 use faas_core::env::Env;
 use faas_gcp::{Server, build_telemetry};
 use faas_testkit::gcp::{self as metadata, MetadataServer};
-use faas_testkit::http_client;
 use faas_testkit::otlp::{OtlpReceiver, ReceivedSpan, assert_attrs, attr};
+use faas_testkit::{Serving, http_client};
 use opentelemetry::{Key, Value};
 use tokio::net::TcpListener;
 
@@ -96,17 +96,12 @@ async fn answers_within_one_second_when_the_metadata_server_never_answers() {
     let started = Instant::now();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(
-        Server::with_env(env)
-            .shutdown_signal(async {
-                let _ = stopped.await;
-            })
-            .serve_on(
-                listener,
-                Router::new().route("/users/{id}", get(|| async { "user" })),
-            ),
-    );
+    let server = Serving::spawn(|signal| {
+        Server::with_env(env).shutdown_signal(signal).serve_on(
+            listener,
+            Router::new().route("/users/{id}", get(|| async { "user" })),
+        )
+    });
     let response = http_client(Some(Duration::from_secs(1)))
         .unwrap()
         .get(format!("http://{addr}/users/7"))
@@ -137,10 +132,5 @@ async fn answers_within_one_second_when_the_metadata_server_never_answers() {
         Some("512")
     );
     assert!(attr(&span.attributes, "faas_otel.cost.usd").is_some());
-    stop.send(()).unwrap();
-    tokio::time::timeout(Duration::from_secs(5), server)
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
+    server.stop(Duration::from_secs(5)).await.unwrap().unwrap();
 }
