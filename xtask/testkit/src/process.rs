@@ -53,6 +53,11 @@ fn capture(
         })
 }
 
+/// A [`Timeout`] as an [`io::Error`] of kind [`io::ErrorKind::TimedOut`], its message kept.
+fn timed_out(timeout: Timeout) -> io::Error {
+    io::Error::new(io::ErrorKind::TimedOut, timeout.to_string())
+}
+
 impl Process {
     /// Starts `command` (its stdio is replaced as described above), named after its program.
     pub fn spawn(command: Command) -> io::Result<Self> {
@@ -173,6 +178,21 @@ impl Process {
         }
     }
 
+    /// Sends it SIGTERM, as a platform stops a function, and waits (at most `bound`) for it
+    /// to exit; a wait that runs out is an error of kind [`io::ErrorKind::TimedOut`].
+    pub fn terminate_and_wait(&mut self, bound: Duration) -> io::Result<ExitStatus> {
+        self.terminate()?;
+        self.wait_exit(bound).map_err(timed_out)
+    }
+
+    /// [`Process::terminate_and_wait`] for async tests: the test's runtime keeps running
+    /// meanwhile.
+    #[cfg(feature = "server")]
+    pub async fn terminate_and_wait_async(&mut self, bound: Duration) -> io::Result<ExitStatus> {
+        self.terminate()?;
+        self.wait_exit_async(bound).await.map_err(timed_out)
+    }
+
     /// Kills it (SIGKILL) and reaps it; nothing happens if it already exited.
     pub fn kill(&mut self) {
         if self.child.try_wait().ok().flatten().is_none() {
@@ -286,6 +306,30 @@ mod tests {
         assert!(!status.success());
         drop(process);
         assert!(!std::path::Path::new(&format!("/proc/{pid}/stat")).exists());
+    }
+
+    #[test]
+    fn terminate_and_wait_returns_how_it_exited_or_times_out() {
+        let ready = |script: &str| {
+            let mut command = Command::new("sh");
+            command.args(["-c", script]);
+            let process = Process::spawn(command).unwrap();
+            process
+                .wait_for_stdout_line(Duration::from_secs(10), |l| l == "ready")
+                .unwrap();
+            process
+        };
+        let mut draining = ready("trap 'exit 0' TERM; echo ready; while :; do sleep 0.1; done");
+        let status = draining
+            .terminate_and_wait(Duration::from_secs(10))
+            .unwrap();
+        assert!(status.success(), "{status:?}");
+        let mut deaf = ready("trap '' TERM; echo ready; exec sleep 30");
+        let error = deaf
+            .terminate_and_wait(Duration::from_millis(50))
+            .unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::TimedOut, "{error}");
+        assert!(error.to_string().contains("sh to exit"), "{error}");
     }
 
     #[test]
