@@ -3,8 +3,9 @@
 //! the spans of the outage leave with a later flush, at the latest with the SIGTERM drain.
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use std::collections::HashSet;
-use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -12,65 +13,29 @@ use faas_testkit::otlp::proto::tonic::common::v1::any_value::Value as Any;
 use faas_testkit::otlp::proto::tonic::trace::v1::Span;
 use faas_testkit::otlp::{OtlpReceiver, attribute_map};
 use faas_testkit::{Process, Reply};
-use lambda_emulator::{InvokeEvent, ScriptedLambda, ScriptedOptions};
+use lambda_emulator::{InvokeEvent, ScriptedLambda};
 
 const OUTAGE: usize = 5;
 
+/// The log stream and group Lambda names for the function.
+const LOG: [(&str, &str); 2] = [
+    ("AWS_LAMBDA_LOG_STREAM_NAME", "2026/12/01/[$LATEST]0123"),
+    ("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/orders"),
+];
+
 /// The function `aws-http-api` started as Lambda starts a runtime, exporting to `endpoint`.
 fn start(lambda: &ScriptedLambda, endpoint: &str, extra: &[(&str, &str)]) -> Process {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_aws-http-api"));
-    command
-        .env_clear()
-        .envs(lambda.env())
-        .env("AWS_LAMBDA_LOG_STREAM_NAME", "2026/12/01/[$LATEST]0123")
-        .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/orders")
-        .env("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint)
-        .env("OTEL_METRICS_EXPORTER", "none");
-    for (k, v) in extra {
-        command.env(k, v);
-    }
-    Process::spawn(command).unwrap()
-}
-
-fn lambda() -> ScriptedLambda {
-    ScriptedLambda::start_with(ScriptedOptions {
-        region: "eu-west-1".into(),
-        ..ScriptedOptions::default()
-    })
-    .unwrap()
+    let vars = [&LOG[..], extra].concat();
+    support::start_runtime(env!("CARGO_BIN_EXE_aws-http-api"), lambda, endpoint, &vars)
 }
 
 /// `GET /hello` through API Gateway (HTTP API, payload 2.0), with a fresh request id.
 fn get_hello(api: &ScriptedLambda) -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed) + 1;
-    let event = serde_json::json!({
-        "version": "2.0",
-        "routeKey": "GET /hello",
-        "rawPath": "/hello",
-        "rawQueryString": "",
-        "headers": {"host": "abc123.execute-api.eu-west-1.amazonaws.com"},
-        "requestContext": {
-            "accountId": "123456789012",
-            "apiId": "abc123",
-            "domainName": "abc123.execute-api.eu-west-1.amazonaws.com",
-            "http": {
-                "method": "GET",
-                "path": "/hello",
-                "protocol": "HTTP/1.1",
-                "sourceIp": "203.0.113.9",
-                "userAgent": "curl/8.5.0"
-            },
-            "requestId": "JKJaXmPLvHcESHA=",
-            "routeKey": "GET /hello",
-            "stage": "$default",
-            "timeEpoch": 1795716000000u64
-        },
-        "isBase64Encoded": false
-    });
     let answer = api.invoke_and_answer(
         InvokeEvent::new(format!("00000000-0000-4000-8000-{n:012}"))
-            .payload(event.to_string())
+            .payload(support::http_api_get("/hello"))
             .without_trace_header(),
     );
     assert!(answer.error.is_none(), "{}", answer.text());
@@ -108,7 +73,7 @@ fn assert_everything_arrived_once(collector: &OtlpReceiver, request_ids: &[Strin
 #[test]
 fn refused_for_five_invocations_then_back_every_span_arrives_by_the_sigterm_drain() {
     let collector = OtlpReceiver::answering(Reply::status(503)).unwrap();
-    let api = lambda();
+    let api = support::scripted_lambda(1);
     let mut function = start(&api, &collector.url(), &[]);
     let mut request_ids: Vec<String> = (0..OUTAGE).map(|_| get_hello(&api)).collect();
     api.wait_runtime_nexts(OUTAGE + 1);
@@ -120,8 +85,9 @@ fn refused_for_five_invocations_then_back_every_span_arrives_by_the_sigterm_drai
     api.wait_runtime_nexts(OUTAGE + 2);
 
     // What Lambda does before it stops an environment with extensions: SIGTERM.
-    function.terminate().unwrap();
-    let exit = function.wait_exit(Duration::from_secs(10)).unwrap();
+    let exit = function
+        .terminate_and_wait(Duration::from_secs(10))
+        .unwrap();
     assert_eq!(exit.code(), Some(0), "{}", function.stderr());
     assert_everything_arrived_once(&collector, &request_ids);
 }
@@ -129,7 +95,7 @@ fn refused_for_five_invocations_then_back_every_span_arrives_by_the_sigterm_drai
 #[test]
 fn refused_for_five_invocations_then_back_the_spans_leave_with_the_next_flush_after_the_backoff() {
     let collector = OtlpReceiver::answering(Reply::status(503)).unwrap();
-    let api = lambda();
+    let api = support::scripted_lambda(1);
     let _function = start(
         &api,
         &collector.url(),
@@ -160,7 +126,7 @@ fn refused_for_five_invocations_then_back_the_spans_leave_with_the_next_flush_af
 #[test]
 fn a_stalled_collector_gets_one_attempt_over_ten_invocations_and_the_sigterm_drain_delivers_all() {
     let collector = OtlpReceiver::answering(Reply::Stall).unwrap();
-    let api = lambda();
+    let api = support::scripted_lambda(1);
     let mut function = start(
         &api,
         &collector.url(),
@@ -176,8 +142,9 @@ fn a_stalled_collector_gets_one_attempt_over_ten_invocations_and_the_sigterm_dra
     assert_eq!(collector.request_count(), 1);
 
     collector.set_default(Reply::Accept);
-    function.terminate().unwrap();
-    let exit = function.wait_exit(Duration::from_secs(10)).unwrap();
+    let exit = function
+        .terminate_and_wait(Duration::from_secs(10))
+        .unwrap();
     assert_eq!(exit.code(), Some(0), "{}", function.stderr());
     assert_eq!(collector.request_count(), 2, "the final attempt");
     assert_everything_arrived_once(&collector, &request_ids);
@@ -186,7 +153,7 @@ fn a_stalled_collector_gets_one_attempt_over_ten_invocations_and_the_sigterm_dra
 #[test]
 fn sigterm_during_a_stalled_flush_waits_for_it_then_delivers_its_spans() {
     let collector = OtlpReceiver::answering(Reply::Stall).unwrap();
-    let api = lambda();
+    let api = support::scripted_lambda(1);
     let mut function = start(
         &api,
         &collector.url(),
@@ -201,8 +168,9 @@ fn sigterm_during_a_stalled_flush_waits_for_it_then_delivers_its_spans() {
         .wait_for_requests(1, Duration::from_secs(10))
         .unwrap();
     collector.set_default(Reply::Accept);
-    function.terminate().unwrap();
-    let exit = function.wait_exit(Duration::from_secs(20)).unwrap();
+    let exit = function
+        .terminate_and_wait(Duration::from_secs(20))
+        .unwrap();
     assert_eq!(exit.code(), Some(0), "{}", function.stderr());
     // The drain waited for the stalled flush, which put its batch back, then sent it.
     assert_eq!(collector.request_count(), 2);

@@ -12,6 +12,8 @@
 //!   the first event.
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::OnceLock;
@@ -30,38 +32,18 @@ fn deadlines_binary() -> PathBuf {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     BUILT
         .get_or_init(|| {
-            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-            let output = Command::new(cargo)
-                .args([
-                    "build",
+            let built = support::cargo_built(
+                &[
                     "-p",
                     "faas-aws",
                     "--example",
                     "deadlines",
                     "--profile",
                     "dev-abort",
-                    "--message-format=json",
-                ])
-                .current_dir(env!("CARGO_MANIFEST_DIR"))
-                .stderr(std::process::Stdio::inherit())
-                .output()
-                .unwrap();
-            assert!(
-                output.status.success(),
-                "cargo build --profile dev-abort failed"
+                ],
+                "deadlines",
             );
-            let built = String::from_utf8_lossy(&output.stdout)
-                .lines()
-                .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-                .filter(|m| {
-                    m["reason"] == "compiler-artifact" && m["target"]["name"] == "deadlines"
-                })
-                .find_map(|m| m["executable"].as_str().map(PathBuf::from))
-                .unwrap();
-            let copy =
-                std::env::temp_dir().join(format!("faas-otel-deadlines-{}", std::process::id()));
-            std::fs::copy(built, &copy).unwrap();
-            copy
+            support::private_copy(&built, "faas-otel-deadlines")
         })
         .clone()
 }

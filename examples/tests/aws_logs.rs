@@ -6,40 +6,19 @@
 //! The lines of a failed invocation (`GET /fail`) are correlated like any other.
 #![allow(clippy::unwrap_used)]
 
-use std::process::Command;
+mod support;
+
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use faas_testkit::Process;
 use faas_testkit::otlp::proto::tonic::trace::v1::Span;
 use faas_testkit::otlp::{OtlpReceiver, hex, str_attr};
-use lambda_emulator::{InvokeEvent, ScriptedLambda, ScriptedOptions};
+use lambda_emulator::InvokeEvent;
 use serde_json::{Value, json};
 
 const TRACE_ID: &str = "0af7651916cd43dd8448eb211c80319c";
 const TRACEPARENT: &str = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
 const BOUND: Duration = Duration::from_secs(10);
-
-/// `binary` under a scripted Runtime API, exporting to a new receiver, with `extra` variables.
-fn launch(binary: &str, extra: &[(&str, &str)]) -> (OtlpReceiver, ScriptedLambda, Process) {
-    let collector = OtlpReceiver::start().unwrap();
-    let api = ScriptedLambda::start_with(ScriptedOptions {
-        region: "eu-west-1".into(),
-        ..ScriptedOptions::default()
-    })
-    .unwrap();
-    let mut command = Command::new(binary);
-    command
-        .env_clear()
-        .envs(api.env())
-        .env("OTEL_EXPORTER_OTLP_ENDPOINT", collector.url())
-        .env("OTEL_METRICS_EXPORTER", "none");
-    for (k, v) in extra {
-        command.env(k, v);
-    }
-    let function = Process::spawn(command).unwrap();
-    (collector, api, function)
-}
 
 fn invocation(payload: String) -> InvokeEvent {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -75,22 +54,9 @@ fn span(collector: &OtlpReceiver, name: &str) -> Span {
     collector.wait_for_span(name, |_| true).unwrap().span
 }
 
-/// The stdout line whose `message` is `message`, parsed.
-fn json_line(function: &Process, message: &str) -> serde_json::Map<String, Value> {
-    let needle = format!("\"message\":\"{message}\"");
-    let line = function
-        .wait_for_stdout_line(BOUND, |l| l.contains(&needle))
-        .unwrap();
-    serde_json::from_str::<Value>(&line)
-        .unwrap()
-        .as_object()
-        .unwrap()
-        .clone()
-}
-
 #[test]
 fn a_failed_invocation_logs_one_json_line_with_its_request_id_and_trace() {
-    let (collector, api, function) = launch(
+    let (collector, api, function) = support::launch_runtime(
         env!("CARGO_BIN_EXE_aws-http-api"),
         &[("AWS_LAMBDA_LOG_FORMAT", "JSON")],
     );
@@ -99,7 +65,7 @@ fn a_failed_invocation_logs_one_json_line_with_its_request_id_and_trace() {
     let span = span(&collector, "GET /fail");
     assert_eq!(hex(&span.trace_id), TRACE_ID);
 
-    let line = json_line(&function, "order lookup failed");
+    let line = support::json_line(&function, "order lookup failed");
     let mut keys: Vec<&str> = line.keys().map(String::as_str).collect();
     keys.sort_unstable();
     assert_eq!(
@@ -132,7 +98,8 @@ fn a_failed_invocation_logs_one_json_line_with_its_request_id_and_trace() {
 
 #[test]
 fn text_lines_have_lambdas_layout_with_the_request_id() {
-    let (collector, api, function) = launch(env!("CARGO_BIN_EXE_aws-http-api"), &[]);
+    let (collector, api, function) =
+        support::launch_runtime(env!("CARGO_BIN_EXE_aws-http-api"), &[]);
     let failed = api.invoke_and_answer(invocation(get("/fail")));
     let span = span(&collector, "GET /fail");
     let line = function
@@ -153,7 +120,7 @@ fn text_lines_have_lambdas_layout_with_the_request_id() {
 
 #[test]
 fn the_lambda_log_level_is_honoured_over_rust_log() {
-    let (collector, api, function) = launch(
+    let (collector, api, function) = support::launch_runtime(
         env!("CARGO_BIN_EXE_aws-sqs-consumer"),
         &[
             ("AWS_LAMBDA_LOG_FORMAT", "JSON"),
@@ -173,7 +140,7 @@ fn the_lambda_log_level_is_honoured_over_rust_log() {
         .wait_for_span("orders-queue process", |s| s.parent_span_id.is_empty())
         .unwrap()
         .span;
-    let line = json_line(
+    let line = support::json_line(
         &function,
         "order not processed, reported in batchItemFailures",
     );
@@ -192,7 +159,7 @@ fn the_lambda_log_level_is_honoured_over_rust_log() {
 
 #[test]
 fn otlp_log_records_leave_with_the_spans_and_name_the_invocation() {
-    let (collector, api, _function) = launch(
+    let (collector, api, _function) = support::launch_runtime(
         env!("CARGO_BIN_EXE_aws-http-api"),
         &[("OTEL_LOGS_EXPORTER", "otlp")],
     );

@@ -4,8 +4,9 @@
 //! with `opentelemetry-proto`.
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use std::collections::HashMap;
-use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -15,7 +16,7 @@ use faas_testkit::otlp::proto::tonic::trace::v1::Span;
 use faas_testkit::otlp::proto::tonic::trace::v1::span::SpanKind;
 use faas_testkit::otlp::{OtlpReceiver, attribute_map, hex};
 use faas_testkit::{FakeHttp, Process, RefusedPort, Reply, moto_endpoint};
-use lambda_emulator::{Entry, InvokeEvent, InvokeResult, ScriptedLambda, ScriptedOptions};
+use lambda_emulator::{Entry, InvokeEvent, InvokeResult, ScriptedLambda};
 
 const TRACEPARENT: &str = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
 const XRAY: &str = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1";
@@ -24,31 +25,22 @@ const FUNCTION_ARN: &str = "arn:aws:lambda:eu-west-1:123456789012:function:order
 /// The Runtime API of function `orders` in eu-west-1, keeping at most `max_concurrency`
 /// invocations in flight (above 1 the function is told so by `AWS_LAMBDA_MAX_CONCURRENCY`).
 fn lambda(max_concurrency: usize) -> ScriptedLambda {
-    let lambda = ScriptedLambda::start_with(ScriptedOptions {
-        region: "eu-west-1".into(),
-        max_concurrency,
-        ..ScriptedOptions::default()
-    })
-    .unwrap();
+    let lambda = support::scripted_lambda(max_concurrency);
     assert_eq!(lambda.function_arn(), FUNCTION_ARN);
     lambda
 }
 
+/// The log stream and group Lambda names for the function.
+const LOG: [(&str, &str); 2] = [
+    ("AWS_LAMBDA_LOG_STREAM_NAME", "2026/11/26/[$LATEST]0123"),
+    ("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/orders"),
+];
+
 /// The function `binary` started as Lambda starts a runtime, against `lambda`, exporting to
 /// `endpoint`.
 fn start(binary: &str, lambda: &ScriptedLambda, endpoint: &str, extra: &[(&str, &str)]) -> Process {
-    let mut command = Command::new(binary);
-    command
-        .env_clear()
-        .envs(lambda.env())
-        .env("AWS_LAMBDA_LOG_STREAM_NAME", "2026/11/26/[$LATEST]0123")
-        .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/orders")
-        .env("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint)
-        .env("OTEL_METRICS_EXPORTER", "none");
-    for (k, v) in extra {
-        command.env(k, v);
-    }
-    Process::spawn(command).unwrap()
+    let vars = [&LOG[..], extra].concat();
+    support::start_runtime(binary, lambda, endpoint, &vars)
 }
 
 /// A receiver answering `script` (then accepting), a Runtime API and the function `binary`

@@ -6,13 +6,13 @@
 //! to the X-Ray segment; only a `Sampled=1` header is a parent. Same for SQS `AWSTraceHeader`.
 #![allow(clippy::unwrap_used)]
 
-use std::process::Command;
+mod support;
+
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use faas_testkit::Process;
 use faas_testkit::otlp::proto::tonic::trace::v1::Span;
-use faas_testkit::otlp::{OtlpReceiver, hex, str_attr};
-use lambda_emulator::{InvokeEvent, ScriptedLambda, ScriptedOptions};
+use faas_testkit::otlp::{hex, str_attr};
+use lambda_emulator::InvokeEvent;
 
 const XRAY_TRACE: &str = "5759e988bd862e3fe1be46a994272793";
 const XRAY_ID: &str = "1-5759e988-bd862e3fe1be46a994272793";
@@ -28,26 +28,6 @@ const MESSAGE_TRACE: &str = "6a8b9c0d1e2f30415263748596a7b8c9";
 const MESSAGE_UNSAMPLED: &str =
     "Root=1-6a8b9c0d-1e2f30415263748596a7b8c9;Parent=00f067aa0ba902b7;Sampled=0";
 const MESSAGE_ROOT_ONLY: &str = "Root=1-0a1b2c3d-4e5f60718293a4b5c6d7e8f9";
-
-/// `function` (an example binary) under a scripted Lambda, exporting to a fresh receiver, with
-/// the default sampler and propagators unless `extra` says otherwise.
-fn launch(function: &str, extra: &[(&str, &str)]) -> (OtlpReceiver, ScriptedLambda, Process) {
-    let api = ScriptedLambda::start_with(ScriptedOptions {
-        region: "eu-west-1".into(),
-        ..ScriptedOptions::default()
-    })
-    .unwrap();
-    let collector = OtlpReceiver::start().unwrap();
-    let mut command = Command::new(function);
-    command
-        .env_clear()
-        .envs(api.env())
-        .env("OTEL_EXPORTER_OTLP_ENDPOINT", collector.url())
-        .env("OTEL_METRICS_EXPORTER", "none")
-        .envs(extra.iter().copied());
-    let process = Process::spawn(command).unwrap();
-    (collector, api, process)
-}
 
 /// An invocation of `payload` whose `Lambda-Runtime-Trace-Id` is `trace_header`.
 fn invocation(payload: String, trace_header: &str) -> InvokeEvent {
@@ -96,7 +76,8 @@ fn segment_link(sampled: bool) -> (String, String, bool) {
 
 #[test]
 fn http_invocations_with_passthrough_headers_are_fresh_sampled_roots_correlated_to_xray() {
-    let (collector, api, _function) = launch(env!("CARGO_BIN_EXE_aws-http-api"), &[]);
+    let (collector, api, _function) =
+        support::launch_runtime(env!("CARGO_BIN_EXE_aws-http-api"), &[]);
     // (Lambda-Runtime-Trace-Id, is the parent, links to the segment)
     let cases: &[(&str, bool, bool)] = &[
         (UNSAMPLED, false, true),
@@ -161,7 +142,7 @@ fn http_invocations_with_passthrough_headers_are_fresh_sampled_roots_correlated_
 
 #[test]
 fn xray_parent_false_makes_even_a_sampled_header_a_correlated_root() {
-    let (collector, api, _function) = launch(
+    let (collector, api, _function) = support::launch_runtime(
         env!("CARGO_BIN_EXE_aws-http-api"),
         &[("FAAS_OTEL_XRAY_PARENT", "false")],
     );
@@ -180,7 +161,7 @@ fn xray_parent_false_makes_even_a_sampled_header_a_correlated_root() {
 
 #[test]
 fn an_unsampled_xray_request_header_is_linked_not_parented_while_w3c_decisions_stand() {
-    let (collector, api, _function) = launch(
+    let (collector, api, _function) = support::launch_runtime(
         env!("CARGO_BIN_EXE_aws-http-api"),
         &[("OTEL_PROPAGATORS", "tracecontext,xray")],
     );
@@ -246,7 +227,8 @@ fn sqs_record(id: &str, aws_trace_header: Option<&str>) -> serde_json::Value {
 
 #[test]
 fn sqs_batches_under_passthrough_are_traced_and_keep_every_xray_trace_id() {
-    let (collector, api, _function) = launch(env!("CARGO_BIN_EXE_aws-sqs-consumer"), &[]);
+    let (collector, api, _function) =
+        support::launch_runtime(env!("CARGO_BIN_EXE_aws-sqs-consumer"), &[]);
     let event = serde_json::json!({ "Records": [
         sqs_record("m-1", Some(MESSAGE_UNSAMPLED)),
         sqs_record("m-2", Some(MESSAGE_ROOT_ONLY)),

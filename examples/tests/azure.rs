@@ -10,12 +10,13 @@
 //! else a nested `cargo build` of it.
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use faas_testkit::Process;
-use faas_testkit::azure::{FakeHost, HOST_VERSION};
+use faas_testkit::azure::HOST_VERSION;
 use faas_testkit::otlp::proto::tonic::trace::v1::span::SpanKind;
 use faas_testkit::otlp::{OtlpReceiver, ReceivedSpan, assert_attrs, attr, hex};
 
@@ -23,45 +24,28 @@ const TRACEPARENT: &str = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-
 const HOST_TRACEPARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 const FUNCTION_ID_PREFIX: &str = "/subscriptions/6f1a2b3c-0000-4d5e-8f90-123456789abc/resourceGroups/shop-rg/providers/Microsoft.Web/sites/shop";
 
-fn app_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("azure")
-}
-
-/// Starts `binary` as the host would: in the app root, with the host's and the app's variables;
-/// and a fake host driving it. `FUNCTIONS_CUSTOMHANDLER_PORT=0`: the handler binds a port the
-/// kernel picks, and the harness reads it back from `/proc`, so no port is chosen in advance
-/// (none can be taken in between).
-fn start(binary: &Path, collector: &OtlpReceiver) -> (Process, FakeHost) {
-    let mut command = Command::new(binary);
-    command
-        .current_dir(app_root())
-        .env_clear()
-        .env("FUNCTIONS_CUSTOMHANDLER_PORT", "0")
-        .env("FUNCTIONS_WORKER_RUNTIME", "Custom")
-        .env("FUNCTIONS_EXTENSION_VERSION", "~4")
-        .env("AzureWebJobsScriptRoot", app_root())
-        .env("WEBSITE_SITE_NAME", "shop")
-        .env("REGION_NAME", "West Europe")
-        .env("WEBSITE_INSTANCE_ID", "a1b2c3d4e5f60718293a4b5c6d7e8f90")
-        .env("WEBSITE_MEMORY_LIMIT_MB", "1536")
-        .env("WEBSITE_SKU", "Dynamic")
-        .env(
-            "WEBSITE_OWNER_NAME",
-            "6f1a2b3c-0000-4d5e-8f90-123456789abc+shop-rg-WestEuropewebspace-Linux",
-        )
-        .env("WEBSITE_RESOURCE_GROUP", "shop-rg")
-        .env("OTEL_EXPORTER_OTLP_ENDPOINT", collector.url())
-        .env("OTEL_METRICS_EXPORTER", "none");
-    let mut function = Process::spawn(command).unwrap();
-    let addr = function.wait_listening(Duration::from_secs(10)).unwrap();
-    let host = FakeHost::new(([127, 0, 0, 1], addr.port()).into()).unwrap();
-    (function, host)
-}
+/// The variables the platform sets for the app `shop` (Consumption plan, West Europe), which
+/// the resource is made of.
+const PLATFORM: &[(&str, &str)] = &[
+    ("REGION_NAME", "West Europe"),
+    ("WEBSITE_INSTANCE_ID", "a1b2c3d4e5f60718293a4b5c6d7e8f90"),
+    ("WEBSITE_MEMORY_LIMIT_MB", "1536"),
+    ("WEBSITE_SKU", "Dynamic"),
+    (
+        "WEBSITE_OWNER_NAME",
+        "6f1a2b3c-0000-4d5e-8f90-123456789abc+shop-rg-WestEuropewebspace-Linux",
+    ),
+    ("WEBSITE_RESOURCE_GROUP", "shop-rg"),
+];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forwarded_http_and_invoke_protocol_under_a_fake_host() {
     let collector = OtlpReceiver::start().unwrap();
-    let (mut function, host) = start(Path::new(env!("CARGO_BIN_EXE_azure-http")), &collector);
+    let (mut function, host) = support::start_under_host(
+        Path::new(env!("CARGO_BIN_EXE_azure-http")),
+        &collector,
+        PLATFORM,
+    );
     // The host's readiness pings carry no invocation id: answered, never traced.
     host.wait_ready(Duration::from_secs(10)).await.unwrap();
 
@@ -220,9 +204,8 @@ async fn forwarded_http_and_invoke_protocol_under_a_fake_host() {
     );
 
     // 5. SIGTERM: drains and exits 0.
-    function.terminate().unwrap();
     let status = function
-        .wait_exit_async(Duration::from_secs(5))
+        .terminate_and_wait_async(Duration::from_secs(5))
         .await
         .unwrap();
     assert!(status.success(), "{status:?}");
@@ -231,7 +214,7 @@ async fn forwarded_http_and_invoke_protocol_under_a_fake_host() {
 #[test]
 fn a_bad_port_stops_start_up_naming_the_variable() {
     let output = Command::new(env!("CARGO_BIN_EXE_azure-http"))
-        .current_dir(app_root())
+        .current_dir(support::app_root())
         .env_clear()
         .env("FUNCTIONS_CUSTOMHANDLER_PORT", "http")
         .env("OTEL_TRACES_EXPORTER", "none")
@@ -249,7 +232,7 @@ fn a_bad_port_stops_start_up_naming_the_variable() {
 async fn hello_builds_and_serves_with_the_azure_feature() {
     let copy = hello_on_azure();
     let collector = OtlpReceiver::start().unwrap();
-    let (_function, host) = start(&copy, &collector);
+    let (_function, host) = support::start_under_host(&copy, &collector, PLATFORM);
     host.wait_ready(Duration::from_secs(10)).await.unwrap();
     let answer = host
         .forward(reqwest::Method::GET, "/api/hello", None)
@@ -272,9 +255,7 @@ async fn hello_builds_and_serves_with_the_azure_feature() {
 /// A private copy of `hello` built with `--features azure` (another build of the workspace may
 /// replace `target/debug/hello` while the test runs).
 fn hello_on_azure() -> PathBuf {
-    let copy = std::env::temp_dir().join(format!("faas-otel-hello-azure-{}", std::process::id()));
-    std::fs::copy(built_hello_on_azure(), &copy).unwrap();
-    copy
+    support::private_copy(&built_hello_on_azure(), "faas-otel-hello-azure")
 }
 
 /// This package was built with `azure`: `hello` is the Azure variant already.
@@ -287,30 +268,8 @@ fn built_hello_on_azure() -> PathBuf {
 /// dependencies resolve with other features than the test build's).
 #[cfg(not(feature = "azure"))]
 fn built_hello_on_azure() -> PathBuf {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    let output = Command::new(cargo)
-        .args([
-            "build",
-            "-p",
-            "examples",
-            "--bin",
-            "hello",
-            "--features",
-            "azure",
-            "--message-format=json",
-        ])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .stderr(std::process::Stdio::inherit())
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "cargo build --features azure failed"
-    );
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-        .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "hello")
-        .find_map(|m| m["executable"].as_str().map(PathBuf::from))
-        .unwrap()
+    support::cargo_built(
+        &["-p", "examples", "--bin", "hello", "--features", "azure"],
+        "hello",
+    )
 }

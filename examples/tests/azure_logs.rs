@@ -4,57 +4,22 @@
 //! invoke protocol (a queue message accepted, one rejected).
 #![allow(clippy::unwrap_used)]
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod support;
+
+use std::path::Path;
 use std::time::Duration;
 
-use faas_testkit::Process;
-use faas_testkit::azure::FakeHost;
 use faas_testkit::otlp::{OtlpReceiver, attr, hex};
-use serde_json::Value;
 
 const TRACEPARENT: &str = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
 const HOST_TRACEPARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 const BOUND: Duration = Duration::from_secs(10);
 
-fn app_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("azure")
-}
-
-fn start(collector: &OtlpReceiver) -> (Process, FakeHost) {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_azure-http"));
-    command
-        .current_dir(app_root())
-        .env_clear()
-        .env("FUNCTIONS_CUSTOMHANDLER_PORT", "0")
-        .env("FUNCTIONS_WORKER_RUNTIME", "Custom")
-        .env("FUNCTIONS_EXTENSION_VERSION", "~4")
-        .env("AzureWebJobsScriptRoot", app_root())
-        .env("WEBSITE_SITE_NAME", "shop")
-        .env("OTEL_EXPORTER_OTLP_ENDPOINT", collector.url())
-        .env("OTEL_METRICS_EXPORTER", "none");
-    let mut function = Process::spawn(command).unwrap();
-    let addr = function.wait_listening(BOUND).unwrap();
-    let host = FakeHost::new(([127, 0, 0, 1], addr.port()).into()).unwrap();
-    (function, host)
-}
-
-fn line_with(function: &Process, message: &str) -> serde_json::Map<String, Value> {
-    let needle = format!("\"message\":\"{message}\"");
-    let line = function
-        .wait_for_stdout_line(BOUND, |l| l.contains(&needle))
-        .unwrap();
-    serde_json::from_str::<Value>(&line)
-        .unwrap()
-        .as_object()
-        .unwrap()
-        .clone()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn json_lines_carry_the_invocation_id_and_the_trace() {
     let collector = OtlpReceiver::start().unwrap();
-    let (function, host) = start(&collector);
+    let (function, host) =
+        support::start_under_host(Path::new(env!("CARGO_BIN_EXE_azure-http")), &collector, &[]);
     host.wait_ready(BOUND).await.unwrap();
 
     let failed = host
@@ -66,7 +31,7 @@ async fn json_lines_carry_the_invocation_id_and_the_trace() {
         .wait_for_span("GET /api/fail", |_| true)
         .unwrap()
         .span;
-    let line = line_with(&function, "order lookup failed");
+    let line = support::json_line(&function, "order lookup failed");
     let mut keys: Vec<&str> = line.keys().map(String::as_str).collect();
     keys.sort_unstable();
     assert_eq!(
@@ -106,7 +71,7 @@ async fn json_lines_carry_the_invocation_id_and_the_trace() {
         })
         .unwrap()
         .span;
-    let line = line_with(&function, "order accepted");
+    let line = support::json_line(&function, "order accepted");
     assert_eq!(line["level"], "INFO");
     assert_eq!(line["order_id"], "42");
     assert_eq!(line["invocationId"], accepted.invocation_id.as_str());
@@ -118,7 +83,7 @@ async fn json_lines_carry_the_invocation_id_and_the_trace() {
         .await
         .unwrap();
     assert_eq!(rejected.status, 500);
-    let line = line_with(&function, "order rejected");
+    let line = support::json_line(&function, "order rejected");
     assert_eq!(line["level"], "WARN");
     assert_eq!(line["invocationId"], rejected.invocation_id.as_str());
     assert_eq!(line["traceId"].as_str().map(str::len), Some(32));

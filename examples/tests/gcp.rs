@@ -3,38 +3,17 @@
 //! requests are decoded with `opentelemetry-proto`.
 #![allow(clippy::unwrap_used)]
 
-use std::process::Command;
+mod support;
+
 use std::time::Duration;
 
 use faas_testkit::gcp::{self as metadata, MetadataServer};
+use faas_testkit::http_client;
 use faas_testkit::otlp::proto::tonic::trace::v1::span::SpanKind;
 use faas_testkit::otlp::{OtlpReceiver, ReceivedSpan, assert_attrs, attr, hex};
-use faas_testkit::{Process, http_client};
 
 const TRACEPARENT: &str = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
 const PRODUCER: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
-
-/// Starts `gcp-http` with `PORT=0`: it binds a port the kernel picks, and the harness reads it
-/// back from `/proc`, so no port is chosen in advance (none can be taken in between).
-fn start(collector: &OtlpReceiver, metadata_host: &str) -> (Process, u16) {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_gcp-http"));
-    command
-        .env_clear()
-        .env("PORT", "0")
-        .env("K_SERVICE", "hello")
-        .env("K_REVISION", "hello-00001-abc")
-        .env("K_CONFIGURATION", "hello")
-        .env("GCE_METADATA_HOST", metadata_host)
-        .env("OTEL_EXPORTER_OTLP_ENDPOINT", collector.url())
-        .env("OTEL_METRICS_EXPORTER", "none")
-        .env("FAAS_OTEL_MEMORY_MB", "512");
-    let mut function = Process::spawn(command).unwrap();
-    let port = function
-        .wait_listening(Duration::from_secs(10))
-        .unwrap()
-        .port();
-    (function, port)
-}
 
 fn client() -> reqwest::Client {
     http_client(Some(Duration::from_secs(5))).unwrap()
@@ -44,7 +23,11 @@ fn client() -> reqwest::Client {
 async fn http_requests_cloudevents_and_the_resource() {
     let fake = MetadataServer::local().unwrap();
     let collector = OtlpReceiver::start().unwrap();
-    let (mut function, port) = start(&collector, &fake.host());
+    let (mut function, port) = support::start_on_cloud_run(
+        &collector,
+        &fake.host(),
+        &[("K_CONFIGURATION", "hello"), ("FAAS_OTEL_MEMORY_MB", "512")],
+    );
     let base = format!("http://127.0.0.1:{port}");
     let http = client();
 
@@ -253,9 +236,8 @@ async fn http_requests_cloudevents_and_the_resource() {
     assert_eq!(response.status(), 400);
 
     // 8. SIGTERM: drains and exits 0.
-    function.terminate().unwrap();
     let status = function
-        .wait_exit_async(Duration::from_secs(5))
+        .terminate_and_wait_async(Duration::from_secs(5))
         .await
         .unwrap();
     assert!(status.success(), "{status:?}");

@@ -5,35 +5,22 @@
 //! function one bounded fetch and one clear error line, whatever the number of requests.
 #![allow(clippy::unwrap_used)]
 
-use std::process::Command;
+mod support;
+
 use std::time::Duration;
 
 use faas_testkit::gcp::MetadataServer;
+use faas_testkit::http_client;
 use faas_testkit::otlp::OtlpReceiver;
-use faas_testkit::{Process, http_client};
 
 const TOKEN: &str = "ya29.SECRET-cloud-trace-token-never-printed";
 
-fn start(collector: &OtlpReceiver, metadata_host: &str) -> (Process, u16) {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_gcp-http"));
-    command
-        .env_clear()
-        .env("PORT", "0")
-        .env("K_SERVICE", "hello")
-        .env("K_REVISION", "hello-00001-abc")
-        .env("GCE_METADATA_HOST", metadata_host)
-        .env("OTEL_EXPORTER_OTLP_ENDPOINT", collector.url())
-        .env("OTEL_METRICS_EXPORTER", "none")
-        .env("FAAS_OTEL_AUTH", "google")
-        .env("FAAS_OTEL_AUTH_QUOTA_PROJECT", "quota-project")
-        .env("FAAS_OTEL_MEMORY_MB", "512");
-    let mut function = Process::spawn(command).unwrap();
-    let port = function
-        .wait_listening(Duration::from_secs(10))
-        .unwrap()
-        .port();
-    (function, port)
-}
+/// Exporting as to Cloud Trace, with the quota project `quota-project`.
+const CLOUD_TRACE: &[(&str, &str)] = &[
+    ("FAAS_OTEL_AUTH", "google"),
+    ("FAAS_OTEL_AUTH_QUOTA_PROJECT", "quota-project"),
+    ("FAAS_OTEL_MEMORY_MB", "512"),
+];
 
 async fn hello(port: u16) {
     let response = http_client(Some(Duration::from_secs(10)))
@@ -50,7 +37,8 @@ async fn spans_carry_the_metadata_token_which_is_never_printed() {
     let metadata = MetadataServer::local().unwrap();
     metadata.script_tokens([(TOKEN, 3599)]);
     let collector = OtlpReceiver::start().unwrap();
-    let (mut function, port) = start(&collector, &metadata.host());
+    let (mut function, port) =
+        support::start_on_cloud_run(&collector, &metadata.host(), CLOUD_TRACE);
     for _ in 0..3 {
         hello(port).await;
     }
@@ -65,8 +53,9 @@ async fn spans_carry_the_metadata_token_which_is_never_printed() {
         assert_eq!(request.header("x-goog-user-project"), Some("quota-project"));
     }
     assert_eq!(metadata.token_requests(), 1, "one fetch, cached");
-    function.terminate().unwrap();
-    function.wait_exit(Duration::from_secs(10)).unwrap();
+    function
+        .terminate_and_wait(Duration::from_secs(10))
+        .unwrap();
     let stderr = function.stderr();
     assert!(
         !stderr.contains(TOKEN) && !stderr.contains("SECRET"),
@@ -79,7 +68,8 @@ async fn a_hanging_token_endpoint_costs_one_bounded_fetch_and_one_clear_error() 
     let metadata = MetadataServer::local().unwrap();
     metadata.stall_tokens(true);
     let collector = OtlpReceiver::start().unwrap();
-    let (mut function, port) = start(&collector, &metadata.host());
+    let (mut function, port) =
+        support::start_on_cloud_run(&collector, &metadata.host(), CLOUD_TRACE);
     for _ in 0..4 {
         hello(port).await;
     }
@@ -87,8 +77,9 @@ async fn a_hanging_token_endpoint_costs_one_bounded_fetch_and_one_clear_error() 
     // background retry comes only after 30 s).
     assert_eq!(collector.request_count(), 0);
     assert_eq!(metadata.token_requests(), 1);
-    function.terminate().unwrap();
-    function.wait_exit(Duration::from_secs(10)).unwrap();
+    function
+        .terminate_and_wait(Duration::from_secs(10))
+        .unwrap();
     let stderr = function.stderr();
     let errors: Vec<&str> = stderr
         .lines()

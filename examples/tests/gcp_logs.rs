@@ -4,51 +4,22 @@
 //! sampled flag and the execution id, also inside a failed request (`GET /fail`, 500).
 #![allow(clippy::unwrap_used)]
 
-use std::process::Command;
+mod support;
+
 use std::time::Duration;
 
 use faas_testkit::gcp::{self as metadata, MetadataServer};
+use faas_testkit::http_client;
 use faas_testkit::otlp::{OtlpReceiver, hex};
-use faas_testkit::{Process, http_client};
-use serde_json::Value;
 
 const TRACE_ID: &str = "0af7651916cd43dd8448eb211c80319c";
 const TRACEPARENT: &str = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
-const BOUND: Duration = Duration::from_secs(10);
-
-/// `gcp-http` on Cloud Run (`K_SERVICE`) with `PORT=0`, the fake metadata server and a receiver.
-fn start(collector: &OtlpReceiver, metadata_host: &str) -> (Process, u16) {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_gcp-http"));
-    command
-        .env_clear()
-        .env("PORT", "0")
-        .env("K_SERVICE", "hello")
-        .env("K_REVISION", "hello-00001-abc")
-        .env("GCE_METADATA_HOST", metadata_host)
-        .env("OTEL_EXPORTER_OTLP_ENDPOINT", collector.url())
-        .env("OTEL_METRICS_EXPORTER", "none");
-    let mut function = Process::spawn(command).unwrap();
-    let port = function.wait_listening(BOUND).unwrap().port();
-    (function, port)
-}
-
-fn line_with(function: &Process, message: &str) -> serde_json::Map<String, Value> {
-    let needle = format!("\"message\":\"{message}\"");
-    let line = function
-        .wait_for_stdout_line(BOUND, |l| l.contains(&needle))
-        .unwrap();
-    serde_json::from_str::<Value>(&line)
-        .unwrap()
-        .as_object()
-        .unwrap()
-        .clone()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cloud_logging_lines_name_the_project_the_trace_and_the_execution() {
     let fake = MetadataServer::local().unwrap();
     let collector = OtlpReceiver::start().unwrap();
-    let (function, port) = start(&collector, &fake.host());
+    let (function, port) = support::start_on_cloud_run(&collector, &fake.host(), &[]);
     let http = http_client(Some(Duration::from_secs(5))).unwrap();
 
     let response = http
@@ -62,7 +33,7 @@ async fn cloud_logging_lines_name_the_project_the_trace_and_the_execution() {
     let span = collector.wait_for_span("GET /fail", |_| true).unwrap().span;
     assert_eq!(hex(&span.trace_id), TRACE_ID);
 
-    let line = line_with(&function, "order lookup failed");
+    let line = support::json_line(&function, "order lookup failed");
     let mut keys: Vec<&str> = line.keys().map(String::as_str).collect();
     keys.sort_unstable();
     assert_eq!(
@@ -107,7 +78,7 @@ async fn cloud_logging_lines_name_the_project_the_trace_and_the_execution() {
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
-    let hello = line_with(&function, "said hello");
+    let hello = support::json_line(&function, "said hello");
     assert_eq!(hello["severity"], "INFO");
     assert_eq!(
         hello["logging.googleapis.com/trace"],
