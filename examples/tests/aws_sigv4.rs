@@ -5,75 +5,38 @@
 //! with an error naming the variable.
 #![allow(clippy::unwrap_used)]
 
-use std::process::Command;
+mod support;
+
 use std::time::Duration;
 
 use faas_testkit::otlp::OtlpReceiver;
 use faas_testkit::{Process, Sigv4Check, test_python};
-use lambda_emulator::{InvokeEvent, ScriptedLambda, ScriptedOptions};
+use lambda_emulator::{InvokeEvent, ScriptedLambda};
 
 const KEY_ID: &str = "AKIDFAASOTELFUNC0001";
 const SECRET: &str = "faas-otel-fn-SECRET-key/never-printed";
 const TOKEN: &str = "faas-otel-fn-SESSION-token-never-printed";
 
 fn start(lambda: &ScriptedLambda, endpoint: &str, secret: Option<&str>) -> Process {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_aws-http-api"));
-    command
-        .env_clear()
-        .envs(lambda.env())
-        .env("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint)
-        .env("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip")
-        .env("OTEL_METRICS_EXPORTER", "none")
-        .env("OTEL_LOGS_EXPORTER", "otlp")
-        .env("FAAS_OTEL_AUTH", "sigv4")
-        .env("FAAS_OTEL_AUTH_REGION", "eu-west-1")
-        .env("FAAS_OTEL_AUTH_SERVICE", "xray")
-        .env("AWS_ACCESS_KEY_ID", KEY_ID)
-        .env("AWS_SESSION_TOKEN", TOKEN)
-        .env("AWS_EC2_METADATA_DISABLED", "true");
-    if let Some(secret) = secret {
-        command.env("AWS_SECRET_ACCESS_KEY", secret);
-    }
-    Process::spawn(command).unwrap()
-}
-
-fn lambda() -> ScriptedLambda {
-    ScriptedLambda::start_with(ScriptedOptions {
-        region: "eu-west-1".into(),
-        ..ScriptedOptions::default()
-    })
-    .unwrap()
+    let mut vars = vec![
+        ("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip"),
+        ("OTEL_LOGS_EXPORTER", "otlp"),
+        ("FAAS_OTEL_AUTH", "sigv4"),
+        ("FAAS_OTEL_AUTH_REGION", "eu-west-1"),
+        ("FAAS_OTEL_AUTH_SERVICE", "xray"),
+        ("AWS_ACCESS_KEY_ID", KEY_ID),
+        ("AWS_SESSION_TOKEN", TOKEN),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+    ];
+    vars.extend(secret.map(|secret| ("AWS_SECRET_ACCESS_KEY", secret)));
+    support::start_runtime(env!("CARGO_BIN_EXE_aws-http-api"), lambda, endpoint, &vars)
 }
 
 /// `GET <path>` through API Gateway (HTTP API, payload 2.0); the answer's error, if any.
 fn get(api: &ScriptedLambda, path: &str, n: u64) -> Option<String> {
-    let event = serde_json::json!({
-        "version": "2.0",
-        "routeKey": format!("GET {path}"),
-        "rawPath": path,
-        "rawQueryString": "",
-        "headers": {"host": "abc123.execute-api.eu-west-1.amazonaws.com"},
-        "requestContext": {
-            "accountId": "123456789012",
-            "apiId": "abc123",
-            "domainName": "abc123.execute-api.eu-west-1.amazonaws.com",
-            "http": {
-                "method": "GET",
-                "path": path,
-                "protocol": "HTTP/1.1",
-                "sourceIp": "203.0.113.9",
-                "userAgent": "curl/8.5.0"
-            },
-            "requestId": "JKJaXmPLvHcESHA=",
-            "routeKey": format!("GET {path}"),
-            "stage": "$default",
-            "timeEpoch": 1795716000000u64
-        },
-        "isBase64Encoded": false
-    });
     let answer = api.invoke_and_answer(
         InvokeEvent::new(format!("00000000-0000-4000-8000-{n:012}"))
-            .payload(event.to_string())
+            .payload(support::http_api_get(path))
             .without_trace_header(),
     );
     answer.error.as_ref().map(|_| answer.text())
@@ -85,7 +48,7 @@ fn exports_pass_botocores_check_and_no_credential_is_printed() {
     else {
         return;
     };
-    let lambda = lambda();
+    let lambda = support::scripted_lambda(1);
     let collector = OtlpReceiver::start().unwrap();
     let mut function = start(&lambda, &collector.url(), Some(SECRET));
     for n in 1..=3 {
@@ -96,8 +59,9 @@ fn exports_pass_botocores_check_and_no_credential_is_printed() {
     collector
         .wait_for_spans(4, Duration::from_secs(10))
         .unwrap();
-    function.terminate().unwrap();
-    let exit = function.wait_exit(Duration::from_secs(10)).unwrap();
+    let exit = function
+        .terminate_and_wait(Duration::from_secs(10))
+        .unwrap();
     assert_eq!(exit.code(), Some(0), "{}", function.stderr());
     let check = Sigv4Check::new(&python, KEY_ID, SECRET, Some(TOKEN), "eu-west-1", "xray");
     let requests = collector.requests();
@@ -128,7 +92,7 @@ fn exports_pass_botocores_check_and_no_credential_is_printed() {
 
 #[test]
 fn missing_credentials_stop_start_up_with_an_error_naming_the_variable() {
-    let lambda = lambda();
+    let lambda = support::scripted_lambda(1);
     let collector = OtlpReceiver::start().unwrap();
     let mut function = start(&lambda, &collector.url(), None);
     let exit = function.wait_exit(Duration::from_secs(10)).unwrap();
