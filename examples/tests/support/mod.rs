@@ -1,7 +1,7 @@
 //! What the examples' test binaries share: an example binary started the way each platform
 //! starts a function (only that platform's variables, exporting to the test's receiver), its
 //! JSON log lines, a variant of a binary built apart. Each test binary uses only some of it.
-#![allow(dead_code, unused_imports)]
+#![allow(dead_code)]
 
 mod api_gateway;
 mod azure_host;
@@ -10,9 +10,13 @@ mod cloud_run;
 mod json_line;
 mod lambda_runtime;
 
-pub use api_gateway::http_api_get;
-pub use azure_host::{app_root, start_under_host};
-pub use cargo_build::{cargo_built, private_copy};
-pub use cloud_run::start_on_cloud_run;
-pub use json_line::json_line;
-pub use lambda_runtime::{launch_runtime, scripted_lambda, start_runtime};
+// Each test binary uses only some of these.
+#[allow(unused_imports)]
+pub use self::{
+    api_gateway::http_api_get,
+    azure_host::{app_root, start_under_host},
+    cargo_build::{cargo_built, private_copy},
+    cloud_run::start_on_cloud_run,
+    json_line::json_line,
+    lambda_runtime::{launch_runtime, scripted_lambda, start_runtime},
+};
