@@ -4,13 +4,14 @@
 //! requests, and spans still queued, arrive at the test kit's OTLP receiver.
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
 use axum::routing::get;
 use faas_azure::{Server, build_telemetry};
-use faas_core::env::Env;
 use faas_testkit::azure::FakeHost;
 use faas_testkit::otlp::OtlpReceiver;
 use faas_testkit::{Hanging, Serving};
@@ -20,14 +21,7 @@ use tokio::net::TcpListener;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_that_never_finishes_is_abandoned_after_the_grace_then_spans_drain() {
     let collector = OtlpReceiver::start().unwrap();
-    let env = Env::from_pairs([
-        ("FUNCTIONS_CUSTOMHANDLER_PORT", "7071"),
-        ("FUNCTIONS_WORKER_RUNTIME", "Custom"),
-        ("WEBSITE_SITE_NAME", "inproc"),
-        ("OTEL_EXPORTER_OTLP_ENDPOINT", collector.url().as_str()),
-        ("OTEL_METRICS_EXPORTER", "none"),
-        ("FAAS_OTEL_SHUTDOWN_GRACE_MS", "300"),
-    ]);
+    let env = support::under_host(&collector, &[("FAAS_OTEL_SHUTDOWN_GRACE_MS", "300")]);
     let telemetry = build_telemetry(&env).await.unwrap();
     let hanging = Hanging::new();
     let router = Router::new()

@@ -4,6 +4,8 @@
 //! receiver.
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use std::time::Duration;
 
 use axum::Router;
@@ -60,14 +62,7 @@ impl Running {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn declared_functions_under_a_host() {
     let collector = OtlpReceiver::start().unwrap();
-    let env = Env::from_pairs([
-        ("FUNCTIONS_CUSTOMHANDLER_PORT", "7071"),
-        ("FUNCTIONS_WORKER_RUNTIME", "Custom"),
-        ("WEBSITE_SITE_NAME", "inproc"),
-        ("OTEL_EXPORTER_OTLP_ENDPOINT", collector.url().as_str()),
-        ("OTEL_METRICS_EXPORTER", "none"),
-        ("ORDERS_QUEUE", "orders-test"),
-    ]);
+    let env = support::under_host(&collector, &[("ORDERS_QUEUE", "orders-test")]);
     let running = run(env, |s| {
         s.function("orders", Binding::queue("order", "%ORDERS_QUEUE%"))
             .function("tick", Binding::timer("timer", "0 */5 * * * *"))
