@@ -3,6 +3,8 @@
 //! botocore (from the test venv) accepts for the request as received, spans and log records; the secret key and the
 //! session token never appear on the function's stderr; missing credentials stop start-up
 //! with an error naming the variable.
+//!
+//! Needs the examples' feature `sigv4` (off by default; `cargo xtask test` turns it on).
 #![allow(clippy::unwrap_used)]
 
 mod support;

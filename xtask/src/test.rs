@@ -26,12 +26,14 @@ use crate::workspace;
 /// extension's optional gRPC receiver (package `faas-otel-extension`, feature `grpc`) built and
 /// tested too, and `hello` on Azure (`examples/azure`), so that examples/tests/azure.rs runs that
 /// binary as built instead of a nested `cargo build` with other dependency features (which
-/// rebuilt half the dependency tree, about two minutes on 2 cores). Not `--all-features`: the
-/// examples' provider features (aws, azure, gcp) exclude each other.
+/// rebuilt half the dependency tree, about two minutes on 2 cores), and the examples' HTTPS
+/// exports (`examples/sigv4`: tests/aws_sigv4.rs; `examples/tls`), which are off by default so
+/// that rustls stays out of the functions users build. Not `--all-features`: the examples'
+/// provider features (aws, azure, gcp) exclude each other.
 pub const WORKSPACE: [&str; 3] = [
     "--workspace",
     "--features",
-    "faas-otel-extension/grpc,examples/azure",
+    "faas-otel-extension/grpc,examples/azure,examples/sigv4,examples/tls",
 ];
 
 const STEPS: usize = 5;
@@ -165,7 +167,7 @@ mod tests {
                 "test",
                 "--workspace",
                 "--features",
-                "faas-otel-extension/grpc,examples/azure"
+                "faas-otel-extension/grpc,examples/azure,examples/sigv4,examples/tls"
             ]
         );
         assert_eq!(
@@ -174,7 +176,7 @@ mod tests {
                 "test",
                 "--workspace",
                 "--features",
-                "faas-otel-extension/grpc,examples/azure",
+                "faas-otel-extension/grpc,examples/azure,examples/sigv4,examples/tls",
                 "flush",
                 "--",
                 "--nocapture"
@@ -206,7 +208,7 @@ mod tests {
                 "test",
                 "--workspace",
                 "--features",
-                "faas-otel-extension/grpc,examples/azure",
+                "faas-otel-extension/grpc,examples/azure,examples/sigv4,examples/tls",
                 "--",
                 "-p"
             ]

@@ -16,7 +16,7 @@
 //!
 //! `--quick` runs few iterations: a smoke run of the whole pipeline. `--only collector` runs
 //! section 4 alone and prints its table; `--only billed` runs section 7 alone and prints it;
-//! `--only sizes` packages and prints section 5 (from binaries already built); `--only cold`
+//! `--only sizes` builds, packages and prints section 5; `--only cold`
 //! builds the bench functions and prints section 2's medians.
 
 mod billed;
@@ -94,6 +94,9 @@ pub fn run(root: &Path, args: &[String]) -> Result<u8> {
         Some("billed") => return only_billed_section(root, quick),
         Some("cold") => return only_cold_section(root, quick),
         Some("sizes") => {
+            // It packages what this checkout builds, never binaries left from an older commit.
+            build_functions(root)?;
+            build_extension(root)?;
             let (text, _, tracing) = sizes_section(&root.join("target"));
             println!("{text}");
             return Ok(if tracing.is_some() { 0 } else { 1 });
