@@ -16,7 +16,7 @@ use faas_testkit::otlp::proto::tonic::trace::v1::Span;
 use faas_testkit::otlp::proto::tonic::trace::v1::span::SpanKind;
 use faas_testkit::otlp::{OtlpReceiver, attribute_map, hex};
 use faas_testkit::{FakeHttp, Process, RefusedPort, Reply, moto_endpoint};
-use lambda_emulator::{Entry, InvokeEvent, InvokeResult, ScriptedLambda};
+use lambda_emulator::{InvokeEvent, InvokeResult, ScriptedLambda};
 
 const TRACEPARENT: &str = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
 const XRAY: &str = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1";
@@ -342,10 +342,12 @@ fn concurrent_invocations_each_take_their_own_parent_and_one_cold_start() {
     // invocations in flight, each handed to one of the runtime's concurrent `next` callers.
     let (collector, api, _function) =
         launch_on(lambda(4), env!("CARGO_BIN_EXE_aws-http-api"), &[], &[]);
-    // All four of the runtime's `next` callers wait before the first event goes in, so the
-    // first deliveries go out at once instead of racing the first answer on a loaded machine.
+    // All four of the runtime's `next` callers wait before the events go in together, so four
+    // are in flight at once however the threads are scheduled (one by one, a loaded machine
+    // answered the first before the second went in).
     api.wait_runtime_nexts(4);
     let mut expected = HashMap::new();
+    let mut events = Vec::new();
     let ids: Vec<String> = (0..8u64)
         .map(|i| {
             let trace = format!("{:032x}", 0x1000 + i);
@@ -357,22 +359,17 @@ fn concurrent_invocations_each_take_their_own_parent_and_one_cold_start() {
             );
             let event = invocation(http_event("GET", "/hello", &[])).trace_header(xray);
             let id = event.request_id.clone();
-            api.invoke(event);
+            events.push(event);
             expected.insert(id.clone(), trace);
             id
         })
         .collect();
+    api.invoke_all(events);
     for id in &ids {
         let answer = api.wait_answer(id);
         assert!(responded(&answer), "{}", answer.text());
     }
-    let overlapping = api
-        .entries()
-        .iter()
-        .take_while(|l| !matches!(l.entry, Entry::RuntimeAnswered { .. }))
-        .filter(|l| matches!(l.entry, Entry::RuntimeDelivered { .. }))
-        .count();
-    assert!(overlapping > 1, "the invocations overlapped: {overlapping}");
+    assert_eq!(api.max_runtime_in_flight(), 4, "the invocations overlapped");
     let deadline = Instant::now() + Duration::from_secs(10);
     while collector.spans_named("GET /hello").len() < 8 && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));

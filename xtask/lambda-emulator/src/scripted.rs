@@ -148,6 +148,29 @@ impl ScriptedLambda {
     /// Queues an invocation: an INVOKE event for the extensions registered for INVOKE (also
     /// those that register later), and the event for the runtime's next free `next` caller.
     pub fn invoke(&self, event: InvokeEvent) {
+        self.invoke_all([event]);
+    }
+
+    /// Queues invocations together, in order: the runtime's `next` callers already waiting
+    /// (see [`Self::wait_runtime_nexts`]) get one each at once, up to the maximum concurrency,
+    /// before any of them can answer (as on Lambda Managed Instances under a burst);
+    /// [`Self::max_runtime_in_flight`] tells how many were in flight together.
+    pub fn invoke_all(&self, events: impl IntoIterator<Item = InvokeEvent>) {
+        let queued: Vec<Queued> = events
+            .into_iter()
+            .map(|event| self.queue_invoke_event(event))
+            .collect();
+        self.inner.script.runtime.queue(queued);
+    }
+
+    /// The most invocations that were in flight in the runtime at once (delivered, not yet
+    /// answered).
+    pub fn max_runtime_in_flight(&self) -> usize {
+        self.inner.script.runtime.max_in_flight()
+    }
+
+    /// Queues `event`'s INVOKE event for the extensions; what the runtime is to be given.
+    fn queue_invoke_event(&self, event: InvokeEvent) -> Queued {
         let deadline_ms = ids::epoch_ms(SystemTime::now() + event.deadline_in);
         let arn = event
             .invoked_function_arn
@@ -162,7 +185,7 @@ impl ScriptedLambda {
             invoke["tracing"] = json!({ "type": "X-Amzn-Trace-Id", "value": trace_header });
         }
         self.inner.script.queue(invoke);
-        self.inner.script.runtime.queue(Queued {
+        Queued {
             delivery: Delivery {
                 request_id: event.request_id,
                 deadline_ms,
@@ -173,7 +196,7 @@ impl ScriptedLambda {
                 payload: event.payload,
             },
             queued_at: Instant::now(),
-        });
+        }
     }
 
     /// Queues an invocation and waits until an extension got its INVOKE event; the number of

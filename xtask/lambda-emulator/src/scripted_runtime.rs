@@ -38,6 +38,12 @@ struct InFlight {
 struct RuntimeState {
     queue: VecDeque<Queued>,
     in_flight: HashMap<String, InFlight>,
+    /// Invocations in flight, handed to a waiting `next` caller that has not taken them yet.
+    handed: VecDeque<Delivery>,
+    /// `next` callers waiting (counted before their `RuntimeNext` entry is recorded).
+    waiting: usize,
+    /// The most invocations ever in flight at once.
+    max_in_flight: usize,
     results: HashMap<String, InvokeResult>,
     closed: bool,
 }
@@ -65,10 +71,15 @@ impl ScriptedRuntime {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Queues an invocation for the next free `next` caller.
-    pub fn queue(&self, queued: Queued) {
-        self.lock().queue.push_back(queued);
+    /// Queues invocations, all at once, for the next free `next` callers.
+    pub fn queue(&self, queued: impl IntoIterator<Item = Queued>) {
+        self.lock().queue.extend(queued);
         self.changed.notify_all();
+    }
+
+    /// The most invocations that were ever in flight at once.
+    pub fn max_in_flight(&self) -> usize {
+        self.lock().max_in_flight
     }
 
     /// Ends the long polls.
@@ -105,16 +116,26 @@ impl ScriptedRuntime {
         }
     }
 
+    /// A `next` call: waits for an invocation. The caller that finds invocations queued hands
+    /// one to every caller waiting (within the maximum concurrency) at once, so invocations
+    /// queued together are in flight together however the callers' threads are scheduled;
+    /// each caller then takes its own.
     fn next(&self, journal: &Journal) -> Option<Reply> {
+        // Counted as waiting before its entry is recorded: a test that saw n `next` entries
+        // knows that n callers get what it queues next.
+        self.lock().waiting += 1;
         journal.push(Entry::RuntimeNext);
         let mut state = self.lock();
-        loop {
+        let delivery = loop {
             if state.closed {
+                state.waiting = state.waiting.saturating_sub(1);
                 return None;
             }
-            if state.in_flight.len() < self.max_concurrency
-                && let Some(queued) = state.queue.pop_front()
-            {
+            let mut free = state.waiting.saturating_sub(state.handed.len());
+            while free > 0 && state.in_flight.len() < self.max_concurrency {
+                let Some(queued) = state.queue.pop_front() else {
+                    break;
+                };
                 let delivery = queued.delivery;
                 state.in_flight.insert(
                     delivery.request_id.clone(),
@@ -124,17 +145,27 @@ impl ScriptedRuntime {
                         delivered_at: Instant::now(),
                     },
                 );
-                drop(state);
-                journal.push(Entry::RuntimeDelivered {
-                    id: delivery.request_id.clone(),
-                });
-                return Some(delivery.into_reply());
+                state.handed.push_back(delivery);
+                free -= 1;
+            }
+            state.max_in_flight = state.max_in_flight.max(state.in_flight.len());
+            if let Some(delivery) = state.handed.pop_front() {
+                if !state.handed.is_empty() {
+                    self.changed.notify_all();
+                }
+                break delivery;
             }
             state = match self.changed.wait_timeout(state, Duration::from_secs(1)) {
                 Ok((guard, _)) => guard,
                 Err(poisoned) => poisoned.into_inner().0,
             };
-        }
+        };
+        state.waiting = state.waiting.saturating_sub(1);
+        drop(state);
+        journal.push(Entry::RuntimeDelivered {
+            id: delivery.request_id.clone(),
+        });
+        Some(delivery.into_reply())
     }
 
     /// A response (`error_type` `None`) or an error of invocation `id`: `400

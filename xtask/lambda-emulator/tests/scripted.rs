@@ -603,3 +603,46 @@ fn invocations_overlap_up_to_the_maximum_concurrency() {
             .contains(&("AWS_LAMBDA_MAX_CONCURRENCY".into(), "1".into()))
     );
 }
+
+/// Invocations queued together go to the callers already waiting at once, up to the maximum
+/// concurrency, whatever order the callers' threads run in; the rest wait for an answer.
+#[test]
+fn invocations_queued_together_are_in_flight_together() {
+    let lambda = ScriptedLambda::start_with(ScriptedOptions {
+        max_concurrency: 3,
+        ..ScriptedOptions::default()
+    })
+    .unwrap();
+    let api = lambda.runtime_api();
+    let callers: Vec<_> = (0..4)
+        .map(|_| {
+            let api = api.clone();
+            thread::spawn(move || runtime_next(&api).0)
+        })
+        .collect();
+    lambda.wait_runtime_nexts(4);
+    assert_eq!(lambda.max_runtime_in_flight(), 0);
+    lambda.invoke_all((1..=5).map(|n| InvokeEvent::new(format!("req-{n}"))));
+    lambda.wait_until("three deliveries", |entries| {
+        entries
+            .iter()
+            .filter(|l| matches!(l.entry, Entry::RuntimeDelivered { .. }))
+            .count()
+            == 3
+    });
+    // Three were in flight together before anything was answered: the maximum.
+    assert_eq!(lambda.max_runtime_in_flight(), 3);
+    for n in 1..=3 {
+        assert_eq!(
+            runtime_post(&api, &format!("req-{n}"), "response", &[], "{}"),
+            202
+        );
+    }
+    // The fourth caller gets req-4 once places are free; req-5 waits for a fifth caller.
+    let mut taken: Vec<String> = callers.into_iter().map(|c| c.join().unwrap()).collect();
+    taken.sort();
+    assert_eq!(taken, ["req-1", "req-2", "req-3", "req-4"]);
+    let (fifth, _, _) = runtime_next(&api);
+    assert_eq!(fifth, "req-5");
+    assert_eq!(lambda.max_runtime_in_flight(), 3);
+}
