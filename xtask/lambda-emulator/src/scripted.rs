@@ -15,6 +15,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context, Result, bail};
+use faas_testkit::Process;
 use serde_json::{Value, json};
 
 use crate::defaults::ACCOUNT_ID;
@@ -98,6 +99,22 @@ impl ScriptedLambda {
             "arn:aws:lambda:{}:{ACCOUNT_ID}:function:{}",
             options.region, options.function_name
         )
+    }
+
+    /// `binary` started as Lambda starts a runtime against this emulator: with only the
+    /// variables of [`Self::env`] and `extra` (the environment is otherwise cleared), its
+    /// output captured by the test kit's [`Process`] (killed when dropped).
+    pub fn start_runtime(
+        &self,
+        binary: impl AsRef<std::ffi::OsStr>,
+        extra: &[(&str, &str)],
+    ) -> std::io::Result<Process> {
+        let mut command = std::process::Command::new(binary);
+        command
+            .env_clear()
+            .envs(self.env())
+            .envs(extra.iter().copied());
+        Process::spawn(command)
     }
 
     /// The variables Lambda gives a runtime and its extensions: `AWS_LAMBDA_RUNTIME_API`,

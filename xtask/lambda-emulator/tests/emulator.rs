@@ -449,7 +449,7 @@ fn runs_a_real_lambda_runtime_binary() {
         .find(|p| p.is_file())
     else {
         eprintln!(
-            "SKIPPED runs_a_real_lambda_runtime_binary: build it with `cargo build -p examples --bin bench-bare`"
+            "SKIPPED runs_a_real_lambda_runtime_binary: build it with `cargo build -p bench-bare`"
         );
         return;
     };
