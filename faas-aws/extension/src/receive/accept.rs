@@ -53,6 +53,9 @@ fn invocation_span(view: &SpanView<'_>, id: &str) -> Span {
 /// decoded), as a request of those spans with only what the platform telemetry reads; `None`
 /// when there are none.
 pub(crate) fn invocation_spans(held: &Held) -> Option<ExportTraceServiceRequest> {
+    // A span carrying the attribute holds its key's bytes as they are: a request without them
+    // (most requests: one span per invocation carries it) is not walked span by span.
+    memchr::memmem::find(held.body(), attr::FAAS_INVOCATION_ID.as_bytes())?;
     let mut spans = Vec::new();
     // Held bytes were checked on receipt: the scan does not fail.
     let _ = for_each_span(held.body(), |view| {
