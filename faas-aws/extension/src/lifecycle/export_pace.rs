@@ -15,6 +15,13 @@ const RATE_WINDOW: Duration = Duration::from_secs(10);
 /// (so the first [`STEADY_AFTER`] invocations of an environment export at the end).
 pub(crate) const STEADY_AFTER: usize = 10;
 
+/// The least time from the start of one background export an invocation start asked for to the
+/// next one (or `FAAS_OTEL_EXTENSION_EXPORT_INTERVAL_MS` when shorter): at tens of invocations
+/// a second,
+/// one upstream request per signal per invocation was a fifth of the extension's CPU, and
+/// what several invocations left goes out in one request instead.
+pub(crate) const BACKGROUND_GAP: Duration = Duration::from_millis(100);
+
 /// When to export.
 #[derive(Debug, Default)]
 pub(crate) struct ExportPace {
@@ -32,6 +39,10 @@ pub(crate) struct ExportPace {
     steady: bool,
     /// Whether an invocation is running: INVOKE came and its data is not in yet.
     running: bool,
+    /// An invocation start asked for a background export that has not started yet.
+    soon: bool,
+    /// When the last background export an invocation start asked for started.
+    last_soon: Option<Instant>,
     last_export: Option<Instant>,
 }
 
@@ -138,6 +149,30 @@ impl ExportPace {
             && self
                 .last_export
                 .is_none_or(|last| now.saturating_duration_since(last) >= interval)
+    }
+
+    /// Notes that an invocation start asks for a background export of what is held.
+    pub(crate) fn ask_soon(&mut self) {
+        self.soon = true;
+    }
+
+    /// Whether the background export an invocation start asked for is due at `now`, and then
+    /// no longer asked for: [`BACKGROUND_GAP`] (or `interval` when shorter) passed since the
+    /// last one started, and an invocation is running (see [`Self::tick_due`]) or there are no
+    /// invocations at all. Asked for sooner, it is due at the first look after the gap while
+    /// that invocation still runs, else at the next invocation's start.
+    pub(crate) fn take_soon(&mut self, now: Instant, interval: Duration) -> bool {
+        let gap = BACKGROUND_GAP.min(interval);
+        let due = self.soon
+            && (self.running || self.background_only)
+            && self
+                .last_soon
+                .is_none_or(|last| now.saturating_duration_since(last) >= gap);
+        if due {
+            self.soon = false;
+            self.last_soon = Some(now);
+        }
+        due
     }
 
     /// Notes an export that just ended.
@@ -248,5 +283,41 @@ mod tests {
         assert!(lmi.background_on(FlushStrategy::End));
         assert!(!pace.background_on(FlushStrategy::End));
         assert!(pace.background_on(FlushStrategy::Adaptive));
+    }
+
+    #[test]
+    fn an_invocation_start_exports_at_most_once_per_gap_and_only_while_one_runs() {
+        let config = config(&[]);
+        let interval = Duration::from_secs(1);
+        let start = Instant::now();
+        let mut pace = ExportPace::default();
+        assert!(!pace.take_soon(start, interval), "not asked for");
+        pace.invoked(start, &config);
+        pace.ask_soon();
+        assert!(pace.take_soon(start, interval), "the first one at once");
+        pace.exported(start);
+        pace.ask_soon();
+        assert!(!pace.take_soon(start + BACKGROUND_GAP / 2, interval));
+        let gap_later = start + BACKGROUND_GAP;
+        assert!(pace.take_soon(gap_later, interval));
+        assert!(!pace.take_soon(gap_later, interval), "taken");
+        pace.ask_soon();
+        assert!(!pace.take_soon(gap_later + BACKGROUND_GAP / 2, interval));
+        pace.ended();
+        assert!(
+            !pace.take_soon(gap_later + BACKGROUND_GAP * 2, interval),
+            "no invocation runs"
+        );
+        pace.invoked(gap_later + BACKGROUND_GAP * 3, &config);
+        assert!(pace.take_soon(gap_later + BACKGROUND_GAP * 3, interval));
+        // A shorter interval shortens the gap.
+        let at = gap_later + BACKGROUND_GAP * 3;
+        pace.ask_soon();
+        let short = Duration::from_millis(10);
+        assert!(!pace.take_soon(at + short / 2, short));
+        assert!(pace.take_soon(at + short, short));
+        let mut lmi = ExportPace::background();
+        lmi.ask_soon();
+        assert!(lmi.take_soon(start, interval), "nothing exported yet");
     }
 }

@@ -4,7 +4,10 @@
 //! It exports what is held
 //! - when woken through [`Shared::export_soon`] (at the start of an invocation: the data
 //!   earlier invocations left is sent while the function runs, so Lambda does not bill it),
-//!   after the export running, if any;
+//!   after the export running, if any; at most once per
+//!   [`BACKGROUND_GAP`](super::export_pace::BACKGROUND_GAP) after the last export: woken
+//!   sooner, it exports once the gap has passed if that invocation still runs (else at the
+//!   next invocation's start), so that tens of invocations a second share upstream requests;
 //! - on the interval (`FAAS_OTEL_EXTENSION_EXPORT_INTERVAL_MS`) while an invocation runs (a
 //!   long invocation does not hold its data to the end), or always without INVOKE events;
 //! - whenever a quarter of the memory cap is in use while exports are in the background (a
@@ -62,16 +65,21 @@ pub(crate) async fn periodic_exporter(
         // Tail sampling decides a trace at the end of its invocation: its spans never leave
         // in the background before that (only under memory pressure).
         let sampling = lock(&shared.sampler).is_enabled();
-        let (on, due, pressure) = {
-            let pace = lock(&pace);
+        let (on, due, pressure, soon) = {
+            let mut pace = lock(&pace);
+            let on = pace.background_on(config.flush) && (!sampling || background_only);
+            if on && woken {
+                pace.ask_soon();
+            }
             (
-                pace.background_on(config.flush) && (!sampling || background_only),
+                on,
                 pace.tick_due(now, config.export_interval),
                 pressure && pace.in_background(config.flush),
+                on && pace.take_soon(now, config.export_interval),
             )
         };
         let deadline = now.checked_add(config.export_timeout).unwrap_or(now);
-        let exported = if on && woken {
+        let exported = if soon {
             // Right after the running export (which may hold the previous batch).
             Some(forwarder.export(&shared, deadline).await)
         } else if pressure || (on && due) {
