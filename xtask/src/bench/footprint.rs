@@ -507,6 +507,61 @@ mod tests {
         assert_eq!(footprint.load_delivery.0, footprint.load_delivery.1);
     }
 
+    /// The 10,000 spans/s load alone against the extension at `$FAAS_OTEL_BENCH_EXTENSION`
+    /// (default: the release build) for `$FAAS_OTEL_BENCH_SECONDS` (default [`LOAD_SECONDS`]),
+    /// with invocations in a loop as in [`measure`], for
+    /// profiling it (`perf record -a` around `cargo test -p xtask load_alone -- --ignored
+    /// --nocapture`); prints its pid, CPU share and the invocations done.
+    #[test]
+    #[ignore = "needs the extension and bench-bare; run by hand"]
+    fn load_alone() {
+        let release = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/release");
+        let extension = std::env::var_os("FAAS_OTEL_BENCH_EXTENSION")
+            .map_or_else(|| release.join("faas-otel-extension"), PathBuf::from);
+        let ours = Ours {
+            extension,
+            runtime: release.join("bench-bare"),
+        };
+        let seconds =
+            std::env::var("FAAS_OTEL_BENCH_SECONDS").map_or(LOAD_SECONDS, |s| s.parse().unwrap());
+        let log = std::env::temp_dir().join("footprint-load.log");
+        let upstream = CountingUpstream::start().unwrap();
+        let port = free_port().unwrap();
+        let running = ours.start(port, &upstream.endpoint(), &log).unwrap().0;
+        wait_listening(port, Instant::now(), Duration::from_secs(30)).unwrap();
+        thread::sleep(Duration::from_millis(500));
+        let pid = running.pid().unwrap();
+        let Running::Extension(emulator) = &running else {
+            unreachable!()
+        };
+        let (stop, invocations) = (AtomicBool::new(false), AtomicU64::new(0));
+        let (share, sent) = thread::scope(|scope| {
+            scope.spawn(|| {
+                while !stop.load(Ordering::SeqCst) {
+                    if emulator.invoke(b"{}", InvokeOptions::default()).is_ok() {
+                        invocations.fetch_add(1, Ordering::SeqCst);
+                    }
+                }
+            });
+            let before = cpu_ticks(pid).unwrap();
+            let sent = paced_load(port, seconds).unwrap();
+            let ticks = cpu_ticks(pid).unwrap() - before;
+            stop.store(true, Ordering::SeqCst);
+            (
+                ticks as f64 / clock_ticks_per_second() / seconds as f64,
+                sent,
+            )
+        });
+        thread::sleep(Duration::from_secs(1));
+        eprintln!(
+            "pid {pid}: CPU {:.1} % of a core; {sent} spans sent, {} delivered; {} invocations",
+            share * 100.0,
+            upstream.load_spans(),
+            invocations.load(Ordering::SeqCst),
+        );
+        running.stop();
+    }
+
     /// Measures the release extension beside the release `bench-bare` (manual, as above).
     #[test]
     #[ignore = "needs the release extension and bench-bare; run by hand"]
