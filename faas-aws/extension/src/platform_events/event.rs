@@ -3,8 +3,7 @@
 
 use std::time::SystemTime;
 
-use serde::Deserialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::record::Record;
 use super::rfc3339::parse_rfc3339;
@@ -55,16 +54,6 @@ pub fn parse_batch(body: &[u8]) -> Result<Vec<PlatformEvent>, serde_json::Error>
     Ok(values.into_iter().map(PlatformEvent::from_json).collect())
 }
 
-/// `{"type": event_type}` (and `"record"` when given): what [`Record`] deserializes from.
-fn tagged(event_type: &str, record: Option<&Value>) -> Value {
-    let mut object = Map::new();
-    object.insert("type".to_owned(), Value::String(event_type.to_owned()));
-    if let Some(record) = record {
-        object.insert("record".to_owned(), record.clone());
-    }
-    Value::Object(object)
-}
-
 impl PlatformEvent {
     /// Types one event of a batch; never fails (see [`PlatformEvent::Other`]).
     pub fn from_json(value: Value) -> Self {
@@ -79,23 +68,19 @@ impl PlatformEvent {
         let Some(Value::String(event_type)) = object.remove("type") else {
             return Self::other(time, String::new(), record, OtherReason::NotAnEvent);
         };
-        // The fallback variant answers "is this type known?" without a list of the types: only
-        // an unknown type deserializes without a record.
-        if let Ok(Record::Unknown) = Record::deserialize(&tagged(&event_type, None)) {
+        if !Record::is_known(&event_type) {
             return Self::other(time, event_type, record, OtherReason::UnknownType);
         }
         let Some(time) = time else {
             return Self::other(None, event_type, record, OtherReason::BadTime);
         };
-        match Record::deserialize(&tagged(&event_type, Some(&record))) {
-            Ok(Record::Unknown) => {
-                Self::other(Some(time), event_type, record, OtherReason::UnknownType)
-            }
-            Ok(typed) => Self::Known {
+        match Record::typed(&event_type, &record) {
+            None => Self::other(Some(time), event_type, record, OtherReason::UnknownType),
+            Some(Ok(typed)) => Self::Known {
                 time,
                 record: typed,
             },
-            Err(error) => Self::other(
+            Some(Err(error)) => Self::other(
                 Some(time),
                 event_type,
                 record,

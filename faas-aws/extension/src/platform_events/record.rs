@@ -40,6 +40,24 @@ macro_rules! records {
                     Self::Unknown => None,
                 }
             }
+
+            /// Whether `event_type` is a type in this enum.
+            pub(crate) fn is_known(event_type: &str) -> bool {
+                matches!(event_type, $( $event_type )|*)
+            }
+
+            /// The record of an event of `event_type` read from its `record` (as the tagged
+            /// enum reads it, without building the tagged object and copying the record into
+            /// it); `None` for a type not in this enum.
+            pub(crate) fn typed(
+                event_type: &str,
+                record: &serde_json::Value,
+            ) -> Option<Result<Self, serde_json::Error>> {
+                match event_type {
+                    $( $event_type => Some(<$record>::deserialize(record).map(Self::$variant)), )*
+                    _ => None,
+                }
+            }
         }
     };
 }
