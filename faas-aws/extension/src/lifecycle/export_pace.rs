@@ -158,13 +158,15 @@ impl ExportPace {
 
     /// Whether the background export an invocation start asked for is due at `now`, and then
     /// no longer asked for: [`BACKGROUND_GAP`] (or `interval` when shorter) passed since the
-    /// last one started, and an invocation is running (see [`Self::tick_due`]) or there are no
-    /// invocations at all. Asked for sooner, it is due at the first look after the gap while
-    /// that invocation still runs, else at the next invocation's start.
-    pub(crate) fn take_soon(&mut self, now: Instant, interval: Duration) -> bool {
+    /// last one started, and this is the look right after the ask (`asked`: as before the gap,
+    /// even when the invocation already ended), or an invocation is running (see
+    /// [`Self::tick_due`]), or there are no invocations at all. Asked for sooner, it is due at
+    /// the first look after the gap while that invocation still runs, else at the next
+    /// invocation's start.
+    pub(crate) fn take_soon(&mut self, now: Instant, interval: Duration, asked: bool) -> bool {
         let gap = BACKGROUND_GAP.min(interval);
         let due = self.soon
-            && (self.running || self.background_only)
+            && (asked || self.running || self.background_only)
             && self
                 .last_soon
                 .is_none_or(|last| now.saturating_duration_since(last) >= gap);
@@ -291,33 +293,46 @@ mod tests {
         let interval = Duration::from_secs(1);
         let start = Instant::now();
         let mut pace = ExportPace::default();
-        assert!(!pace.take_soon(start, interval), "not asked for");
+        assert!(!pace.take_soon(start, interval, false), "not asked for");
         pace.invoked(start, &config);
         pace.ask_soon();
-        assert!(pace.take_soon(start, interval), "the first one at once");
+        assert!(
+            pace.take_soon(start, interval, false),
+            "the first one at once"
+        );
         pace.exported(start);
         pace.ask_soon();
-        assert!(!pace.take_soon(start + BACKGROUND_GAP / 2, interval));
+        assert!(!pace.take_soon(start + BACKGROUND_GAP / 2, interval, false));
         let gap_later = start + BACKGROUND_GAP;
-        assert!(pace.take_soon(gap_later, interval));
-        assert!(!pace.take_soon(gap_later, interval), "taken");
+        assert!(pace.take_soon(gap_later, interval, false));
+        assert!(!pace.take_soon(gap_later, interval, false), "taken");
         pace.ask_soon();
-        assert!(!pace.take_soon(gap_later + BACKGROUND_GAP / 2, interval));
+        assert!(!pace.take_soon(gap_later + BACKGROUND_GAP / 2, interval, false));
         pace.ended();
         assert!(
-            !pace.take_soon(gap_later + BACKGROUND_GAP * 2, interval),
+            !pace.take_soon(gap_later + BACKGROUND_GAP * 2, interval, false),
             "no invocation runs"
         );
         pace.invoked(gap_later + BACKGROUND_GAP * 3, &config);
-        assert!(pace.take_soon(gap_later + BACKGROUND_GAP * 3, interval));
+        assert!(pace.take_soon(gap_later + BACKGROUND_GAP * 3, interval, false));
         // A shorter interval shortens the gap.
         let at = gap_later + BACKGROUND_GAP * 3;
         pace.ask_soon();
         let short = Duration::from_millis(10);
-        assert!(!pace.take_soon(at + short / 2, short));
-        assert!(pace.take_soon(at + short, short));
+        assert!(!pace.take_soon(at + short / 2, short, false));
+        assert!(pace.take_soon(at + short, short, false));
         let mut lmi = ExportPace::background();
         lmi.ask_soon();
-        assert!(lmi.take_soon(start, interval), "nothing exported yet");
+        assert!(
+            lmi.take_soon(start, interval, false),
+            "nothing exported yet"
+        );
+        // Right after the ask, an invocation that already ended does not hold it back.
+        let mut ended = ExportPace::default();
+        ended.invoked(start, &config);
+        ended.ended();
+        ended.ask_soon();
+        assert!(!ended.take_soon(start, interval, false));
+        assert!(ended.take_soon(start, interval, true));
     }
 }

@@ -8,6 +8,8 @@
 //!   [`BACKGROUND_GAP`](super::export_pace::BACKGROUND_GAP) after the last export: woken
 //!   sooner, it exports once the gap has passed if that invocation still runs (else at the
 //!   next invocation's start), so that tens of invocations a second share upstream requests;
+//!   woken after the gap, it exports at once, even when the invocation already ended (its
+//!   data was in before this task ran);
 //! - on the interval (`FAAS_OTEL_EXTENSION_EXPORT_INTERVAL_MS`) while an invocation runs (a
 //!   long invocation does not hold its data to the end), or always without INVOKE events;
 //! - whenever a quarter of the memory cap is in use while exports are in the background (a
@@ -75,7 +77,7 @@ pub(crate) async fn periodic_exporter(
                 on,
                 pace.tick_due(now, config.export_interval),
                 pressure && pace.in_background(config.flush),
-                on && pace.take_soon(now, config.export_interval),
+                on && pace.take_soon(now, config.export_interval, woken),
             )
         };
         let deadline = now.checked_add(config.export_timeout).unwrap_or(now);
