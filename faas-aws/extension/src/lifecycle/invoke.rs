@@ -20,6 +20,10 @@ use super::prepare::prepare;
 /// flushed.
 async fn wait_for_invocation(shared: &Shared, request_id: &str, until: Instant) {
     let need_outcome = lock(&shared.sampler).is_enabled();
+    // One timer for the whole wait: every request and Telemetry API batch wakes the loop, and
+    // a timer armed again at each wake-up is a timer-wheel entry added and removed each time.
+    let deadline = tokio::time::sleep_until(until.into());
+    tokio::pin!(deadline);
     loop {
         let notified = shared.arrived.notified();
         tokio::pin!(notified);
@@ -29,12 +33,12 @@ async fn wait_for_invocation(shared: &Shared, request_id: &str, until: Instant) 
         } else {
             shared.invocation_arrived(request_id)
         };
-        if arrived {
+        if arrived || Instant::now() >= until {
             return;
         }
-        let now = Instant::now();
-        if now >= until || tokio::time::timeout(until - now, notified).await.is_err() {
-            return;
+        tokio::select! {
+            () = &mut deadline => return,
+            () = notified => {}
         }
     }
 }
