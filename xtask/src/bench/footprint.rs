@@ -474,6 +474,13 @@ pub fn goal(ours: &Footprint, rotel: &Footprint) -> (bool, String) {
                 ours.max_spans_per_second / rotel.max_spans_per_second
             ),
         ),
+        (
+            ours.load_cpu_share <= rotel.load_cpu_share,
+            format!(
+                "CPU at 10,000 spans/s ×{:.2} of rotel's",
+                ours.load_cpu_share / rotel.load_cpu_share
+            ),
+        ),
     ];
     let met = checks.iter().all(|(ok, _)| *ok);
     let detail = checks
