@@ -25,6 +25,7 @@ mod billed_upstream;
 mod collector;
 mod criterion;
 mod footprint;
+mod kept_notes;
 mod machine;
 mod otlp_load;
 mod report;
@@ -207,8 +208,10 @@ pub fn run(root: &Path, args: &[String]) -> Result<u8> {
 
     results.load_at_end = machine::load();
     results.elapsed = started.elapsed();
-    let markdown = report::render(&results);
     let path = root.join("BENCHMARKS.md");
+    // The notes written by hand between runs (measured causes: profiles, `cargo bloat`) stay.
+    let old = std::fs::read_to_string(&path).unwrap_or_default();
+    let markdown = kept_notes::keep(&old, &report::render(&results));
     std::fs::write(&path, &markdown).with_context(|| format!("writing {}", path.display()))?;
     eprintln!(
         "xtask: wrote {} in {:.0} s (function output: {})",
@@ -456,7 +459,16 @@ fn only_billed_section(root: &Path, quick: bool) -> Result<u8> {
 /// `target/lambda` (packaged here from `cargo xtask build`'s binaries when they exist).
 /// Returns the text, the largest deployable function zip and [`tracing_zip_bytes`].
 fn sizes_section(target: &Path) -> (String, Option<(String, u64)>, Option<i64>) {
-    let (mut text, mut tracing) = (String::new(), None);
+    let mut text = String::from(
+        "The bench packages what it measures (`cargo xtask bench --only sizes` builds and \
+         prints this part alone): the host release builds it just ran (each bench function a \
+         package of its own, `examples/bench/*`, built by its own cargo run, so its \
+         dependencies have only the features it asks for), zipped with `cargo xtask package`'s \
+         reproducible zip code into `target/bench-zips`, and the deployable zips under \
+         `target/lambda` (packaged from `cargo xtask build --release`'s binaries when they \
+         exist; otherwise it says to run that command).\n\n",
+    );
+    let mut tracing = None;
     let release = target.join("release");
     let bench_dir = target.join("bench-zips");
     let functions: Vec<(&str, PathBuf)> = ["bench-bare", "bench-faas", "bench-upstream"]
@@ -468,8 +480,9 @@ fn sizes_section(target: &Path) -> (String, Option<(String, u64)>, Option<i64>) 
     match crate::package::package(
         &artifacts,
         crate::reproducible_zip::EPOCH,
-        "Build them with `cargo build --release -p examples --bin bench-bare --bin bench-faas \
-         --bin bench-upstream` and `cargo build --release -p faas-otel-extension`.",
+        "Build them with `cargo build --release -p bench-bare`, `-p bench-faas`, \
+         `-p bench-upstream` (one cargo run each) and `cargo build --release -p \
+         faas-otel-extension`.",
     ) {
         Ok(packaged) => {
             tracing = tracing_zip_bytes(&packaged);
