@@ -16,7 +16,7 @@ use faas_gcp::build_telemetry;
 use faas_gcp::google_auth::{GoogleAuth, Timing};
 use faas_testkit::gcp::{self as metadata, MetadataServer};
 use faas_testkit::otlp::OtlpReceiver;
-use faas_testkit::{PATIENCE, RefusedPort, wait_until};
+use faas_testkit::{PATIENCE, RefusedPort};
 use opentelemetry::trace::{Span as _, Tracer as _};
 
 fn env(metadata_host: &str, endpoint: &str, extra: &[(&str, &str)]) -> Env {
@@ -164,21 +164,28 @@ async fn an_expired_token_is_fetched_again_and_a_token_near_its_end_in_the_backg
     auth.prefetch().await.unwrap();
     let telemetry = telemetry_with(&auth, &receiver.url());
     assert_eq!(export(&telemetry, "a").await.exported_spans, 1);
-    wait_until("the background refresh", PATIENCE, || {
-        (meta.token_requests() == 2).then_some(())
-    })
-    .unwrap();
-    // The refresh may still be storing its answer: the next export sees tok-a or tok-b, the
-    // one after that (the fetch lock is released only once stored) tok-b.
-    wait_until("the refreshed token in use", PATIENCE, || {
-        (auth.fetches() == 2).then_some(())
-    })
-    .unwrap();
-    tokio::task::yield_now().await;
-    assert_eq!(export(&telemetry, "b").await.exported_spans, 1);
+    // The background refresh runs on this test's runtime: export (and sleep, so that it runs)
+    // until an export carries its token. A blocking wait here would stall the refresh itself;
+    // one yield was not always enough for it to read and store the answer on a loaded machine.
+    let deadline = std::time::Instant::now() + PATIENCE;
+    while bearers(&receiver).last().map(String::as_str) != Some("Bearer tok-b") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the refreshed token never came into use: {:?}",
+            bearers(&receiver)
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        assert_eq!(export(&telemetry, "b").await.exported_spans, 1);
+    }
     let seen = bearers(&receiver);
     assert_eq!(seen[0], "Bearer tok-a");
-    assert_eq!(seen.last().unwrap(), "Bearer tok-b");
+    // Every export after the first used tok-a until the refresh stored tok-b, then tok-b.
+    let switched = seen.iter().position(|b| b == "Bearer tok-b").unwrap();
+    assert!(
+        seen[..switched].iter().all(|b| b == "Bearer tok-a"),
+        "{seen:?}"
+    );
+    assert_eq!(auth.fetches(), 2);
     assert_eq!(meta.token_requests(), 2, "one refresh, not one per export");
 }
 
@@ -212,7 +219,8 @@ async fn a_slow_metadata_server_costs_one_bounded_fetch_then_recovers_in_the_bac
     // The server recovers: a background retry gets a token, exports resume.
     meta.stall_tokens(false);
     let mut recovered = false;
-    for _ in 0..200 {
+    let deadline = std::time::Instant::now() + PATIENCE;
+    while std::time::Instant::now() < deadline {
         if export(&telemetry, "after").await.exported_spans > 0 {
             recovered = true;
             break;
