@@ -16,7 +16,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
@@ -199,25 +199,7 @@ impl Drop for RotelChild {
 }
 
 fn start_rotel(agent: &Path, port: u16, upstream: &str, log: &Path) -> Result<RotelChild> {
-    let dir = log.parent().unwrap_or(Path::new("."));
-    let child = Command::new(agent)
-        .arg("start")
-        .args(["--otlp-http-endpoint", &format!("127.0.0.1:{port}")])
-        .args([
-            "--otlp-grpc-endpoint",
-            &format!("127.0.0.1:{}", free_port()?),
-        ])
-        .args(["--exporter", "otlp", "--otlp-exporter-protocol", "http"])
-        .args(["--otlp-exporter-endpoint", upstream])
-        .arg("--pid-file")
-        .arg(dir.join(format!("rotel-billed-{port}.pid")))
-        .arg("--log-file")
-        .arg(dir.join(format!("rotel-billed-{port}.log")))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .with_context(|| format!("starting {}", agent.display()))?;
+    let child = super::rotel_agent::spawn(agent, port, upstream, log, "rotel-billed", &[])?;
     let rotel = RotelChild(child);
     let addr = std::net::SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, port));
     let started = Instant::now();

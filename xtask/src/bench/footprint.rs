@@ -16,7 +16,7 @@
 
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread;
@@ -163,26 +163,14 @@ impl Collector for Rotel {
     }
 
     fn start(&self, port: u16, upstream: &str, log: &Path) -> Result<RunningCollector> {
-        let dir = log.parent().unwrap_or(Path::new("."));
-        let child = Command::new(&self.agent)
-            .arg("start")
-            .args(["--otlp-http-endpoint", &format!("127.0.0.1:{port}")])
-            .args([
-                "--otlp-grpc-endpoint",
-                &format!("127.0.0.1:{}", free_port()?),
-            ])
-            .args(["--exporter", "otlp", "--otlp-exporter-protocol", "http"])
-            .args(["--otlp-exporter-endpoint", upstream])
-            .args(["--otlp-exporter-compression", "none"])
-            .arg("--pid-file")
-            .arg(dir.join(format!("rotel-{port}.pid")))
-            .arg("--log-file")
-            .arg(dir.join(format!("rotel-{port}.log")))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .with_context(|| format!("starting {}", self.agent.display()))?;
+        let child = super::rotel_agent::spawn(
+            &self.agent,
+            port,
+            upstream,
+            log,
+            "rotel",
+            &["--otlp-exporter-compression", "none"],
+        )?;
         Ok(RunningCollector(Running::Alone(child)))
     }
 }

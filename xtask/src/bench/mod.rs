@@ -29,6 +29,7 @@ mod kept_notes;
 mod machine;
 mod otlp_load;
 mod report;
+mod rotel_agent;
 mod runner;
 mod stats;
 
