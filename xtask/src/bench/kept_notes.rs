@@ -23,6 +23,13 @@ fn open(key: &str) -> String {
     format!("<!-- notes:{key} -->")
 }
 
+/// The key of a block's opening line.
+fn opened(line: &str) -> Option<&str> {
+    line.trim()
+        .strip_prefix("<!-- notes:")
+        .and_then(|rest| rest.strip_suffix(" -->"))
+}
+
 fn close(key: &str) -> String {
     format!("<!-- /notes:{key} -->")
 }
@@ -41,11 +48,7 @@ fn blocks(text: &str) -> HashMap<String, String> {
     let mut found = HashMap::new();
     let mut lines = text.lines();
     while let Some(line) = lines.next() {
-        let Some(key) = line
-            .trim()
-            .strip_prefix("<!-- notes:")
-            .and_then(|rest| rest.strip_suffix(" -->"))
-        else {
+        let Some(key) = opened(line) else {
             continue;
         };
         let end = close(key);
@@ -75,11 +78,7 @@ pub fn keep(old: &str, new: &str) -> String {
     while let Some(line) = lines.next() {
         out.push_str(line);
         out.push('\n');
-        let Some(key) = line
-            .trim()
-            .strip_prefix("<!-- notes:")
-            .and_then(|rest| rest.strip_suffix(" -->"))
-        else {
+        let Some(key) = opened(line) else {
             continue;
         };
         let Some(content) = kept.get(key) else {
