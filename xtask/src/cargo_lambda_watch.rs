@@ -57,19 +57,10 @@ pub fn ensure(root: &Path, venv: &Venv) -> Result<PathBuf> {
     }
     eprintln!("xtask:   installing cargo-lambda=={version} (--no-deps: no zig) ...");
     let started = Instant::now();
-    let status = Command::new(venv.python())
-        .args([
-            "-m",
-            "pip",
-            "install",
-            "--disable-pip-version-check",
-            "--progress-bar",
-            "off",
-            "--no-deps",
-        ])
-        .arg(format!("cargo-lambda=={version}"))
-        .status()
-        .context("running pip install cargo-lambda")?;
+    let package = format!("cargo-lambda=={version}");
+    let status = venv
+        .pip_install(&["--no-deps".as_ref(), package.as_ref()], root)
+        .context("installing cargo-lambda")?;
     if !status.success() || installed_version(&binary).as_deref() != Some(version) {
         bail!(
             "`pip install --no-deps cargo-lambda=={version}` failed ({status}): PyPI must be reachable"

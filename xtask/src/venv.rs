@@ -8,7 +8,7 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, ExitStatus};
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
@@ -42,6 +42,24 @@ impl Venv {
     /// The venv's Python interpreter.
     pub fn python(&self) -> PathBuf {
         self.bin("python")
+    }
+
+    /// `pip install` into the venv with `args` (quiet about pip's own version and progress),
+    /// run from `dir`; its exit status.
+    pub fn pip_install(&self, args: &[&std::ffi::OsStr], dir: &Path) -> Result<ExitStatus> {
+        Command::new(self.python())
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--disable-pip-version-check",
+                "--progress-bar",
+                "off",
+            ])
+            .args(args)
+            .current_dir(dir)
+            .status()
+            .context("running pip install")
     }
 }
 
@@ -80,20 +98,7 @@ pub fn ensure_at(root: &Path, venv_dir: &str, requirements: &str) -> Result<Venv
 
     eprintln!("xtask:   installing {requirements} into {venv_dir} (pip) ...");
     let started = Instant::now();
-    let status = Command::new(venv.python())
-        .args([
-            "-m",
-            "pip",
-            "install",
-            "--disable-pip-version-check",
-            "--progress-bar",
-            "off",
-            "-r",
-        ])
-        .arg(&requirements_path)
-        .current_dir(root)
-        .status()
-        .context("running pip install")?;
+    let status = venv.pip_install(&["-r".as_ref(), requirements_path.as_os_str()], root)?;
     if !status.success() {
         bail!(
             "`pip install -r {requirements}` failed ({status}); PyPI must be reachable. \
