@@ -1,7 +1,5 @@
 //! An example binary started as Lambda starts a runtime, under the scripted emulator.
 
-use std::process::Command;
-
 use faas_testkit::Process;
 use faas_testkit::otlp::OtlpReceiver;
 use lambda_emulator::{ScriptedLambda, ScriptedOptions};
@@ -26,14 +24,12 @@ pub fn start_runtime(
     endpoint: &str,
     extra: &[(&str, &str)],
 ) -> Process {
-    let mut command = Command::new(binary);
-    command
-        .env_clear()
-        .envs(lambda.env())
-        .env("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint)
-        .env("OTEL_METRICS_EXPORTER", "none")
-        .envs(extra.iter().copied());
-    Process::spawn(command).unwrap()
+    let mut env = vec![
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint),
+        ("OTEL_METRICS_EXPORTER", "none"),
+    ];
+    env.extend_from_slice(extra);
+    lambda.start_runtime(binary, &env).unwrap()
 }
 
 /// A new receiver, the Runtime API of [`scripted_lambda`]`(1)` and `binary` running against
