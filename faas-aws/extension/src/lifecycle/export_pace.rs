@@ -17,8 +17,7 @@ pub(crate) const STEADY_AFTER: usize = 10;
 
 /// The least time from the start of one background export an invocation start asked for to the
 /// next one (or `FAAS_OTEL_EXTENSION_EXPORT_INTERVAL_MS` when shorter): at tens of invocations
-/// a second,
-/// one upstream request per signal per invocation was a fifth of the extension's CPU, and
+/// a second, one upstream request per signal per invocation was a fifth of the extension's CPU;
 /// what several invocations left goes out in one request instead.
 pub(crate) const BACKGROUND_GAP: Duration = Duration::from_millis(100);
 
