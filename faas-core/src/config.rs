@@ -4,6 +4,7 @@
 //! Every variable read by faas-core is listed in [`VARIABLES`]. A value that cannot be used is
 //! an error naming the variable ([`ConfigError`]), never a panic and never silently ignored.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -68,6 +69,10 @@ pub const VARIABLES: &[(&str, &str)] = &[
     (
         "OTEL_EXPORTER_OTLP_COMPRESSION",
         "`none` (default) or `gzip`",
+    ),
+    (
+        "OTEL_EXPORTER_OTLP_CERTIFICATE",
+        "feature `tls`: PEM file of the certificates trusted for an `https://` endpoint, instead of the compiled-in Mozilla roots; read only when an endpoint is `https://`",
     ),
     ("OTEL_TRACES_EXPORTER", "`otlp` (default) or `none`"),
     ("OTEL_METRICS_EXPORTER", "`otlp` (default) or `none`"),
@@ -238,6 +243,10 @@ pub struct TelemetryConfig {
     pub export_timeout: Duration,
     /// Payload compression.
     pub compression: Compression,
+    /// `OTEL_EXPORTER_OTLP_CERTIFICATE`: the PEM file of the certificates an `https://` export
+    /// trusts instead of the compiled-in roots (feature `tls`). Only the path: the file is read
+    /// when an `https://` exporter is built.
+    pub certificate: Option<PathBuf>,
     /// Minimum time between two metric exports.
     pub metric_export_interval: Duration,
     /// Spans kept between two flushes.
@@ -332,6 +341,11 @@ impl TelemetryConfig {
             export_timeout: parse_millis(env, "OTEL_EXPORTER_OTLP_TIMEOUT")?
                 .unwrap_or(Duration::from_secs(10)),
             compression,
+            certificate: env
+                .get("OTEL_EXPORTER_OTLP_CERTIFICATE")
+                .map(|path| path.trim().to_owned())
+                .filter(|path| !path.is_empty())
+                .map(PathBuf::from),
             metric_export_interval: parse_millis(env, "OTEL_METRIC_EXPORT_INTERVAL")?
                 .unwrap_or(Duration::from_secs(60)),
             max_queue_size: parse_count(env, "OTEL_BSP_MAX_QUEUE_SIZE")?.unwrap_or(2048),
@@ -364,6 +378,7 @@ impl std::fmt::Debug for TelemetryConfig {
             .field("metrics_headers", &RedactedHeaders(&self.metrics_headers))
             .field("export_timeout", &self.export_timeout)
             .field("compression", &self.compression)
+            .field("certificate", &self.certificate)
             .field("metric_export_interval", &self.metric_export_interval)
             .field("max_queue_size", &self.max_queue_size)
             .field("flush_timeout", &self.flush_timeout)

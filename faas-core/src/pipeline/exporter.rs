@@ -48,15 +48,20 @@ fn client(
     config: &TelemetryConfig,
     endpoint: &str,
 ) -> Result<AuthorizingClient<ExportHttpClient>, Error> {
-    let client = ExportHttpClient::new(config.export_timeout, needs_tls(endpoint))
-        .map_err(|e| Error::Exporter(e.to_string()))?;
+    let client = ExportHttpClient::new(
+        config.export_timeout,
+        needs_tls(endpoint),
+        config.certificate.as_deref(),
+    )
+    .map_err(Error::Exporter)?;
     Ok(AuthorizingClient::new(client, config.export_auth.clone()))
 }
 
 /// Whether `endpoint` is reached over TLS (`https://`, in any case). Only then does the export
-/// client load a root store: the platform verifier reads the system's certificates when the
-/// client is built, which cost about 14 ms of every cold start with a plain-HTTP collector
-/// (the extension on loopback, the usual Lambda setup).
+/// client load a root store (parsing the compiled-in roots, or reading
+/// `OTEL_EXPORTER_OTLP_CERTIFICATE`): reading the system's certificates cost about 14 ms of
+/// every cold start with a plain-HTTP collector (the extension on loopback, the usual Lambda
+/// setup), so a plain-HTTP client reads none.
 fn needs_tls(endpoint: &str) -> bool {
     endpoint
         .trim_start()

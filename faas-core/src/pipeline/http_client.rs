@@ -5,67 +5,136 @@
 //! `BatchSpanProcessor` in the program use an async client on its own thread, where it panics
 //! with "there is no reactor running". Exports run on the caller's tokio runtime, inside the
 //! flush, under its time budget.
+//!
+//! It is hyper 1's client (`hyper-util`'s legacy pool), HTTP/1 only: the one `lambda_runtime`
+//! links already, so tracing adds no second HTTP stack (nor `url`/`idna`) to a function.
 
+use std::fmt;
+use std::path::Path;
 use std::time::Duration;
 
 use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
 use opentelemetry_http::{HttpClient, HttpError, Request, Response};
 
-/// Largest response body read from a collector (OTLP responses are tiny).
+/// Largest response body read from a collector (OTLP responses are tiny); the rest is left
+/// unread.
 const MAX_RESPONSE_BYTES: usize = 64 * 1024;
 
-/// An async reqwest client with a per-request timeout that follows no redirect.
-#[derive(Debug, Clone)]
+/// How long an idle connection stays in the pool. A frozen execution environment can outlive
+/// the collector's keep-alive: do not keep idle connections around for long.
+const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// An async HTTP/1 client with a per-request timeout that follows no redirect (hyper's client
+/// never does: a 3xx is the answer, so the export headers, API keys, never travel to another
+/// host) and knows no proxy.
+#[derive(Clone)]
 pub(crate) struct ExportHttpClient {
-    client: reqwest::Client,
+    sender: Sender,
+    timeout: Duration,
+}
+
+/// The pooled client, with TLS only when the endpoint needs it.
+#[derive(Clone)]
+enum Sender {
+    /// `http://` only: no certificate is read to build it.
+    Plain(Client<HttpConnector, Full<Bytes>>),
+    /// `https://` only, rustls with the roots of [`super::export_tls`].
+    #[cfg(feature = "tls")]
+    Tls(Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>),
 }
 
 impl ExportHttpClient {
-    /// A client with `timeout` per request. Without `tls` (a plain-HTTP endpoint) it gets an
-    /// empty root store instead of the platform verifier, so building it reads no certificate
-    /// file on the cold-start path; it can then reach no `https://` URL, which it never has to
-    /// (it follows no redirect).
-    pub(crate) fn new(timeout: Duration, tls: bool) -> Result<Self, reqwest::Error> {
-        let builder = reqwest::Client::builder();
+    /// A client with `timeout` per request (connecting, sending and reading the answer) and
+    /// as connect timeout. With `tls` (an `https://` endpoint) and the `tls` feature it speaks
+    /// TLS only, trusting `certificate` (a PEM file) when given, else the compiled-in roots;
+    /// otherwise it speaks plain HTTP only and building it reads no certificate on the
+    /// cold-start path. It can then reach no `https://` URL, which it never has to (it follows
+    /// no redirect): such an export fails as a network error.
+    pub(crate) fn new(
+        timeout: Duration,
+        tls: bool,
+        certificate: Option<&Path>,
+    ) -> Result<Self, String> {
+        let mut connector = HttpConnector::new();
+        connector.set_connect_timeout(Some(timeout));
+        connector.set_nodelay(true);
+        let mut builder = Client::builder(TokioExecutor::new());
+        builder
+            .pool_idle_timeout(POOL_IDLE_TIMEOUT)
+            .pool_timer(TokioTimer::new());
         #[cfg(feature = "tls")]
-        let builder = if tls {
-            builder
-        } else {
-            builder.tls_certs_only(std::iter::empty())
-        };
+        if tls {
+            connector.enforce_http(false);
+            let https = hyper_rustls::HttpsConnectorBuilder::new()
+                .with_tls_config(super::export_tls::client_config(certificate)?)
+                .https_only()
+                .enable_http1()
+                .wrap_connector(connector);
+            return Ok(Self {
+                sender: Sender::Tls(builder.build(https)),
+                timeout,
+            });
+        }
         #[cfg(not(feature = "tls"))]
-        let _ = tls;
-        let client = builder
-            .timeout(timeout)
-            .connect_timeout(timeout)
-            // A frozen execution environment can outlive the collector's keep-alive: do not
-            // keep idle connections around for long.
-            .pool_idle_timeout(Duration::from_secs(30))
-            // A redirect would carry the export headers (API keys) to another host: a 3xx
-            // answer is a failed export instead.
-            .redirect(reqwest::redirect::Policy::none())
-            .no_proxy()
-            .build()?;
-        Ok(Self { client })
+        let _ = (tls, certificate);
+        Ok(Self {
+            sender: Sender::Plain(builder.build(connector)),
+            timeout,
+        })
+    }
+
+    /// Sends `request` and reads at most [`MAX_RESPONSE_BYTES`] of the answer's body.
+    async fn exchange(&self, request: Request<Full<Bytes>>) -> Result<Response<Bytes>, HttpError> {
+        let response = match &self.sender {
+            Sender::Plain(client) => client.request(request).await?,
+            #[cfg(feature = "tls")]
+            Sender::Tls(client) => client.request(request).await?,
+        };
+        let (parts, mut body) = response.into_parts();
+        let mut read = Vec::new();
+        while let Some(frame) = body.frame().await {
+            let Ok(data) = frame?.into_data() else {
+                continue;
+            };
+            if read.len().saturating_add(data.len()) > MAX_RESPONSE_BYTES {
+                break;
+            }
+            read.extend_from_slice(&data);
+        }
+        Ok(Response::from_parts(parts, Bytes::from(read)))
+    }
+}
+
+impl fmt::Debug for ExportHttpClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let tls = match self.sender {
+            Sender::Plain(_) => false,
+            #[cfg(feature = "tls")]
+            Sender::Tls(_) => true,
+        };
+        f.debug_struct("ExportHttpClient")
+            .field("tls", &tls)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
     }
 }
 
 #[async_trait::async_trait]
 impl HttpClient for ExportHttpClient {
+    /// Any failure (refused, reset, timed out, a TLS error) is an `Err`, which
+    /// `opentelemetry-otlp` reports as "network error": retryable for `export_error`.
     async fn send_bytes(&self, request: Request<Bytes>) -> Result<Response<Bytes>, HttpError> {
-        let request = reqwest::Request::try_from(request)?;
-        let mut response = self.client.execute(request).await?;
-        let mut builder = Response::builder().status(response.status());
-        if let Some(headers) = builder.headers_mut() {
-            *headers = std::mem::take(response.headers_mut());
+        let request = request.map(Full::new);
+        match tokio::time::timeout(self.timeout, self.exchange(request)).await {
+            Ok(answer) => answer,
+            Err(_elapsed) => Err(Box::new(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!("no answer within {:?}", self.timeout),
+            ))),
         }
-        let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await? {
-            if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
-                break;
-            }
-            body.extend_from_slice(&chunk);
-        }
-        Ok(builder.body(Bytes::from(body))?)
     }
 }

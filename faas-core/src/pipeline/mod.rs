@@ -56,6 +56,8 @@ mod backoff;
 mod drain;
 pub(crate) mod export_auth;
 mod export_error;
+#[cfg(feature = "tls")]
+mod export_tls;
 mod exporter;
 mod flush;
 mod http_client;
