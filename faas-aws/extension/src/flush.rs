@@ -17,8 +17,9 @@ pub(crate) enum FlushStrategy {
     /// nothing held while frozen, at one upstream round trip of billed time per invocation.
     End,
     /// Never after an invocation: at the start of the next one (while the function runs), on
-    /// the interval during long invocations, and the final drain at SHUTDOWN. No billed
-    /// export time; an invocation's data waits for the next invocation (or SHUTDOWN).
+    /// the interval during long invocations, and the final drain at SHUTDOWN. No billed time:
+    /// the extension asks for the next event right after INVOKE and takes the function's data
+    /// while it waits; an invocation's data waits for the next invocation (or SHUTDOWN).
     Periodic,
     /// [`Self::End`] while needed (the first invocations of an environment, and while
     /// invocations are rare enough that it may stay frozen for long), [`Self::Periodic`] once

@@ -5,8 +5,9 @@
 //! next event. The tests check the STRUCTURE on the shared sequence numbers, never a duration:
 //! under `end` an invocation's spans reach the upstream between the function's response and
 //! the extension's next `next`; under `periodic` (and `adaptive` once steady) they reach it
-//! while the NEXT invocation runs (between its INVOKE and the function's response), and
-//! nothing is sent between a response and the extension's `next`; under every strategy every
+//! while the NEXT invocation runs (between its INVOKE and the function's response), and the
+//! extension asks for the next event before the function answers, so nothing is sent between
+//! a response and the extension's `next`; under every strategy every
 //! span arrives, exactly once, by the end of SHUTDOWN. The billed post-invoke times are
 //! printed (median per strategy) for the record, not asserted.
 #![allow(clippy::unwrap_used)]
@@ -35,7 +36,8 @@ struct Cycle {
     delivered: u64,
     /// The function's response.
     answered: Logged,
-    /// The extension's first `next` after the response.
+    /// The extension's first `next` after the INVOKE's delivery (after the response when it
+    /// exports at the end; before it under `periodic` and `adaptive` once steady).
     next: Logged,
 }
 
@@ -61,8 +63,8 @@ async fn cycle(world: &World, i: usize, work_until: Option<usize>) -> Cycle {
     let (status, answer) = world.extension.post_traces(&spans).await;
     assert_eq!((status, answer.partial_success), (200, None));
     let answered = entry(&world.lambda, answer_of(&id));
-    let next = next_after(&world.lambda, answered.seq).await;
     let delivered = entry(&world.lambda, delivery_of(&id)).seq;
+    let next = next_after(&world.lambda, delivered).await;
     Cycle {
         id,
         delivered,
@@ -101,6 +103,19 @@ fn assert_exported_during(upstream: &OtlpReceiver, c: &Cycle, during: &Cycle) {
         during.id,
         during.delivered,
         during.answered.seq
+    );
+}
+
+/// The extension asked for the next event before the function answered `c`: Lambda ends the
+/// invocation when the function asks, so the extension added no time to it.
+fn assert_next_before_the_response(c: &Cycle) {
+    assert!(
+        c.delivered < c.next.seq && c.next.seq < c.answered.seq,
+        "{}: delivered at {}, extension's next at {}, response at {}",
+        c.id,
+        c.delivered,
+        c.next.seq,
+        c.answered.seq
     );
 }
 
@@ -164,6 +179,7 @@ async fn periodic_exports_during_the_next_invocation_and_drains_at_shutdown() {
     }
     for c in &cycles {
         assert_nothing_billed(&world.upstream, c);
+        assert_next_before_the_response(c);
     }
     let last = cycles.last().unwrap();
     assert!(arrivals(&world.upstream, &last.id).is_empty());
@@ -194,6 +210,10 @@ async fn adaptive_exports_at_the_end_first_then_during_the_next_invocation() {
     }
     for c in &cycles[10..] {
         assert_nothing_billed(&world.upstream, c);
+        assert_next_before_the_response(c);
+    }
+    for c in &cycles[..10] {
+        assert!(c.answered.seq < c.next.seq, "{}: exports at its end", c.id);
     }
     let shutdown = assert_all_delivered(&mut world, cycles.len());
     let last = cycles.last().unwrap();

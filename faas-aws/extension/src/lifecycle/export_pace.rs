@@ -43,6 +43,8 @@ pub(crate) struct ExportPace {
     /// When the last background export an invocation start asked for started.
     last_soon: Option<Instant>,
     last_export: Option<Instant>,
+    /// How many invocations started (numbers them for [`Self::ended_invocation`]).
+    invocations: u64,
 }
 
 impl ExportPace {
@@ -63,6 +65,7 @@ impl ExportPace {
     /// the rate is above `config.periodic_above` per second (over 10 s; off below half).
     pub(crate) fn invoked(&mut self, now: Instant, config: &ExtensionConfig) {
         self.running = true;
+        self.invocations = self.invocations.wrapping_add(1);
         // The interval counts from the first invocation when nothing was exported yet.
         self.last_export.get_or_insert(now);
         self.recent.push_back(now);
@@ -122,6 +125,20 @@ impl ExportPace {
     /// The current invocation's data is in (or the wait for it ended): it no longer runs.
     pub(crate) fn ended(&mut self) {
         self.running = false;
+    }
+
+    /// The number of the invocation that started last (counted by [`Self::invoked`]).
+    pub(crate) fn invocation(&self) -> u64 {
+        self.invocations
+    }
+
+    /// [`Self::ended`], when invocation `number` is still the last one that started: a wait
+    /// that outlived its invocation (it ends at that invocation's deadline, which may pass
+    /// after the next INVOKE) does not end the next one.
+    pub(crate) fn ended_invocation(&mut self, number: u64) {
+        if number == self.invocations {
+            self.ended();
+        }
     }
 
     /// Whether background exports are on at all: not under [`FlushStrategy::End`] (except for
@@ -333,5 +350,24 @@ mod tests {
         ended.ask_soon();
         assert!(!ended.take_soon(start, interval, false));
         assert!(ended.take_soon(start, interval, true));
+    }
+
+    #[test]
+    fn a_wait_that_outlived_its_invocation_does_not_end_the_next_one() {
+        let config = config(&[]);
+        let interval = Duration::from_secs(1);
+        let start = Instant::now();
+        let mut pace = ExportPace::default();
+        pace.invoked(start, &config);
+        let first = pace.invocation();
+        pace.invoked(start + interval, &config);
+        assert_eq!(pace.invocation(), first + 1);
+        pace.ended_invocation(first);
+        assert!(
+            pace.tick_due(start + interval * 2, interval),
+            "the second invocation still runs"
+        );
+        pace.ended_invocation(first + 1);
+        assert!(!pace.tick_due(start + interval * 3, interval));
     }
 }

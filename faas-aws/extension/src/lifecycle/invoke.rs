@@ -1,8 +1,8 @@
-//! [`on_invoke`]: after INVOKE, start the background export of what is held, wait for the
-//! function's data (bounded), then export before the extension asks for the next event when
-//! the flush strategy says this invocation exports at its end.
+//! [`on_invoke`]: after INVOKE, start the background export of what is held; when the flush
+//! strategy says this invocation exports at its end, wait for the function's data (bounded)
+//! and export before the extension asks for the next event, else ask for it at once.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use crate::forward::Forwarder;
@@ -13,12 +13,18 @@ use super::deadline::deadline_of;
 use super::export_pace::ExportPace;
 use super::prepare::prepare;
 
-/// Waits until the function's data for `request_id` arrived, at most until `until`.
+/// Waits until the function's data for `request_id` arrived, at most until `until`, and no
+/// longer than `current()` holds (checked at every wake-up).
 ///
 /// With tail sampling on, only `platform.runtimeDone` ends the wait early: the sampler needs
 /// the invocation's outcome (error, timeout), and the runtime is done after the function
 /// flushed.
-async fn wait_for_invocation(shared: &Shared, request_id: &str, until: Instant) {
+async fn wait_for_invocation(
+    shared: &Shared,
+    request_id: &str,
+    until: Instant,
+    current: impl Fn() -> bool,
+) {
     let need_outcome = lock(&shared.sampler).is_enabled();
     // One timer for the whole wait: every request and Telemetry API batch wakes the loop, and
     // a timer armed again at each wake-up is a timer-wheel entry added and removed each time.
@@ -33,7 +39,7 @@ async fn wait_for_invocation(shared: &Shared, request_id: &str, until: Instant) 
         } else {
             shared.invocation_arrived(request_id)
         };
-        if arrived || Instant::now() >= until {
+        if arrived || Instant::now() >= until || !current() {
             return;
         }
         tokio::select! {
@@ -45,14 +51,22 @@ async fn wait_for_invocation(shared: &Shared, request_id: &str, until: Instant) 
 
 /// Handles one INVOKE: counts it and decides where its export goes (see [`ExportPace`]);
 /// asks the background exporter to send what earlier invocations left (while the function
-/// runs, not billed); waits for the invocation's data (never past its deadline) and prepares
-/// the buffer; then, when this invocation exports at its end, exports before the extension
-/// asks for the next event (after the background export running, if any: that wait is bounded
-/// by the same deadline).
+/// runs, not billed).
+///
+/// When this invocation exports at its end, it waits for the invocation's data (never past its
+/// deadline), prepares the buffer and exports before the extension asks for the next event
+/// (after the background export running, if any: that wait is bounded by the same deadline).
+///
+/// When it does not (`periodic`, and `adaptive` once steady), the extension asks for the next
+/// event at once and waits for the data in a task of its own: Lambda ends (and bills) an
+/// invocation when the function AND every extension asked for the next event, so the
+/// extension then adds no time to the invocation at all. Nothing is at stake: the receiver
+/// answers the function's export only once the data is held, and the function asks for the
+/// next event only after that answer, so the environment cannot freeze before the data is in.
 pub(crate) async fn on_invoke(
-    shared: &Shared,
+    shared: &Arc<Shared>,
     forwarder: &Forwarder,
-    pace: &Mutex<ExportPace>,
+    pace: &Arc<Mutex<ExportPace>>,
     request_id: &str,
     deadline_ms: u64,
 ) {
@@ -63,26 +77,36 @@ pub(crate) async fn on_invoke(
     // Tail sampling decides each trace at the end of its invocation (it needs the outcome):
     // then every invocation exports at its end, whatever the strategy.
     let sampling = lock(&shared.sampler).is_enabled();
-    let background = {
+    let (background, at_end, invocation) = {
         let mut pace = lock(pace);
         pace.invoked(now, config);
-        pace.background_on(config.flush) && !sampling
+        (
+            pace.background_on(config.flush) && !sampling,
+            pace.at_end() || sampling,
+            pace.invocation(),
+        )
     };
     if background && !lock(&shared.buffer).is_empty() {
         shared.export_soon.notify_one();
     }
+    // A wait of the previous invocation still running in its own task (its function sent no
+    // data) ends now: the next INVOKE means its invocation ended.
+    shared.arrived.notify_waiters();
     let fallback = now.checked_add(config.wait).unwrap_or(now);
     let wait_until = platform_deadline.map_or(fallback, |d| d.min(fallback));
-    wait_for_invocation(shared, request_id, wait_until).await;
-    let at_end = {
-        let mut pace = lock(pace);
-        pace.ended();
-        pace.at_end() || sampling
-    };
-    prepare(shared);
     if !at_end {
+        let (shared, pace, request_id) = (shared.clone(), pace.clone(), request_id.to_owned());
+        tokio::spawn(async move {
+            let current = || lock(&pace).invocation() == invocation;
+            wait_for_invocation(&shared, &request_id, wait_until, current).await;
+            lock(&pace).ended_invocation(invocation);
+            prepare(&shared);
+        });
         return;
     }
+    wait_for_invocation(shared, request_id, wait_until, || true).await;
+    lock(pace).ended_invocation(invocation);
+    prepare(shared);
     let now = Instant::now();
     let mut deadline = now.checked_add(config.export_timeout).unwrap_or(now);
     if let Some(platform) = platform_deadline {
