@@ -733,6 +733,16 @@ mod tests {
     }
 
     #[test]
+    fn the_certificate_variable_is_a_trimmed_path_and_empty_means_unset() {
+        assert_eq!(config(&[]).unwrap().certificate, None);
+        let blank = config(&[("OTEL_EXPORTER_OTLP_CERTIFICATE", "  ")]).unwrap();
+        assert_eq!(blank.certificate, None);
+        let set = config(&[("OTEL_EXPORTER_OTLP_CERTIFICATE", " /opt/ca.pem\n")]).unwrap();
+        assert_eq!(set.certificate, Some(PathBuf::from("/opt/ca.pem")));
+        assert!(format!("{set:?}").contains("/opt/ca.pem"));
+    }
+
+    #[test]
     fn grpc_and_https_need_their_features() {
         let grpc = config(&[("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")]);
         assert_eq!(grpc.is_ok(), cfg!(feature = "grpc"));
