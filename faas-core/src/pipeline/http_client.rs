@@ -14,7 +14,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
+use http_body_util::BodyExt;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
@@ -23,6 +23,14 @@ use opentelemetry_http::{HttpClient, HttpError, Request, Response};
 /// Largest response body read from a collector (OTLP responses are tiny); the rest is left
 /// unread.
 const MAX_RESPONSE_BYTES: usize = 64 * 1024;
+
+/// The request body type. With `lambda-body` it is lambda_runtime's, so that in a Lambda
+/// function `Client<HttpConnector, ExportBody>` is the runtime's own client type and hyper's
+/// client code is compiled and linked once; otherwise the plain `Full<Bytes>`.
+#[cfg(feature = "lambda-body")]
+type ExportBody = lambda_runtime_api_client::body::Body;
+#[cfg(not(feature = "lambda-body"))]
+type ExportBody = http_body_util::Full<Bytes>;
 
 /// How long an idle connection stays in the pool. A frozen execution environment can outlive
 /// the collector's keep-alive: do not keep idle connections around for long.
@@ -41,10 +49,10 @@ pub(crate) struct ExportHttpClient {
 #[derive(Clone)]
 enum Sender {
     /// `http://` only: no certificate is read to build it.
-    Plain(Client<HttpConnector, Full<Bytes>>),
+    Plain(Client<HttpConnector, ExportBody>),
     /// `https://` only, rustls with the roots of [`super::export_tls`].
     #[cfg(feature = "tls")]
-    Tls(Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>),
+    Tls(Client<hyper_rustls::HttpsConnector<HttpConnector>, ExportBody>),
 }
 
 impl ExportHttpClient {
@@ -88,7 +96,7 @@ impl ExportHttpClient {
     }
 
     /// Sends `request` and reads at most [`MAX_RESPONSE_BYTES`] of the answer's body.
-    async fn exchange(&self, request: Request<Full<Bytes>>) -> Result<Response<Bytes>, HttpError> {
+    async fn exchange(&self, request: Request<ExportBody>) -> Result<Response<Bytes>, HttpError> {
         let response = match &self.sender {
             Sender::Plain(client) => client.request(request).await?,
             #[cfg(feature = "tls")]
@@ -128,7 +136,7 @@ impl HttpClient for ExportHttpClient {
     /// Any failure (refused, reset, timed out, a TLS error) is an `Err`, which
     /// `opentelemetry-otlp` reports as "network error": retryable for `export_error`.
     async fn send_bytes(&self, request: Request<Bytes>) -> Result<Response<Bytes>, HttpError> {
-        let request = request.map(Full::new);
+        let request = request.map(ExportBody::from);
         match tokio::time::timeout(self.timeout, self.exchange(request)).await {
             Ok(answer) => answer,
             Err(_elapsed) => Err(Box::new(std::io::Error::new(
