@@ -13,6 +13,7 @@ use opentelemetry::KeyValue;
 use crate::env::Env;
 use crate::error::ConfigError;
 use crate::http_privacy::HttpPrivacy;
+use crate::pipeline::ExportClient;
 use crate::pipeline::export_auth::ExportAuth;
 use crate::propagation::Propagation;
 use crate::sampling::SamplerConfig;
@@ -265,6 +266,10 @@ pub struct TelemetryConfig {
     /// Authorizes every OTLP/HTTP request (SigV4, a bearer token); set by the telemetry
     /// builder's `with_export_auth`, never read from the environment here.
     pub export_auth: Option<Arc<dyn ExportAuth>>,
+    /// The request body type of the OTLP/HTTP export client; set by the telemetry builder's
+    /// `with_export_client` (a provider whose runtime links hyper's client already), never
+    /// read from the environment.
+    pub export_client: ExportClient,
 }
 
 impl TelemetryConfig {
@@ -357,6 +362,7 @@ impl TelemetryConfig {
             sampler: SamplerConfig::from_env(env)?,
             http_privacy: HttpPrivacy::from_env(env),
             export_auth: None,
+            export_client: ExportClient::default(),
         })
     }
 }
@@ -387,6 +393,7 @@ impl std::fmt::Debug for TelemetryConfig {
             .field("sampler", &self.sampler)
             .field("http_privacy", &self.http_privacy)
             .field("export_auth", &self.export_auth.as_ref().map(|_| REDACTED))
+            .field("export_client", &self.export_client)
             .finish_non_exhaustive()
     }
 }

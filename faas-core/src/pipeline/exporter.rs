@@ -12,7 +12,7 @@ use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 
 use super::export_auth::AuthorizingClient;
-use super::http_client::ExportHttpClient;
+use super::export_client::SharedClient;
 use crate::config::{Compression, Protocol, TelemetryConfig};
 use crate::error::Error;
 use crate::faas_environment::BoxFuture;
@@ -47,13 +47,15 @@ fn otlp_protocol(protocol: Protocol) -> opentelemetry_otlp::Protocol {
 fn client(
     config: &TelemetryConfig,
     endpoint: &str,
-) -> Result<AuthorizingClient<ExportHttpClient>, Error> {
-    let client = ExportHttpClient::new(
-        config.export_timeout,
-        needs_tls(endpoint),
-        config.certificate.as_deref(),
-    )
-    .map_err(Error::Exporter)?;
+) -> Result<AuthorizingClient<SharedClient>, Error> {
+    let client = config
+        .export_client
+        .build(
+            config.export_timeout,
+            needs_tls(endpoint),
+            config.certificate.as_deref(),
+        )
+        .map_err(Error::Exporter)?;
     Ok(AuthorizingClient::new(client, config.export_auth.clone()))
 }
 

@@ -24,13 +24,22 @@ use opentelemetry_http::{HttpClient, HttpError, Request, Response};
 /// unread.
 const MAX_RESPONSE_BYTES: usize = 64 * 1024;
 
-/// The request body type. With `lambda-body` it is lambda_runtime's, so that in a Lambda
-/// function `Client<HttpConnector, ExportBody>` is the runtime's own client type and hyper's
-/// client code is compiled and linked once; otherwise the plain `Full<Bytes>`.
-#[cfg(feature = "lambda-body")]
-type ExportBody = lambda_runtime_api_client::body::Body;
-#[cfg(not(feature = "lambda-body"))]
-type ExportBody = http_body_util::Full<Bytes>;
+/// What the export client's request body type `B` must be: a hyper body built from the
+/// encoded request. [`super::ExportClient::with_body`] names it; the default is
+/// `http_body_util::Full<Bytes>`.
+pub(crate) trait ExportBody:
+    hyper::body::Body<Data = Bytes, Error: Into<HttpError>> + From<Bytes> + Send + Unpin + 'static
+{
+}
+
+impl<B> ExportBody for B where
+    B: hyper::body::Body<Data = Bytes, Error: Into<HttpError>>
+        + From<Bytes>
+        + Send
+        + Unpin
+        + 'static
+{
+}
 
 /// How long an idle connection stays in the pool. A frozen execution environment can outlive
 /// the collector's keep-alive: do not keep idle connections around for long.
@@ -38,24 +47,22 @@ const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// An async HTTP/1 client with a per-request timeout that follows no redirect (hyper's client
 /// never does: a 3xx is the answer, so the export headers, API keys, never travel to another
-/// host) and knows no proxy.
-#[derive(Clone)]
-pub(crate) struct ExportHttpClient {
-    sender: Sender,
+/// host) and knows no proxy. Requests carry body type `B` (see [`ExportBody`]).
+pub(crate) struct ExportHttpClient<B> {
+    sender: Sender<B>,
     timeout: Duration,
 }
 
 /// The pooled client, with TLS only when the endpoint needs it.
-#[derive(Clone)]
-enum Sender {
+enum Sender<B> {
     /// `http://` only: no certificate is read to build it.
-    Plain(Client<HttpConnector, ExportBody>),
+    Plain(Client<HttpConnector, B>),
     /// `https://` only, rustls with the roots of [`super::export_tls`].
     #[cfg(feature = "tls")]
-    Tls(Client<hyper_rustls::HttpsConnector<HttpConnector>, ExportBody>),
+    Tls(Client<hyper_rustls::HttpsConnector<HttpConnector>, B>),
 }
 
-impl ExportHttpClient {
+impl<B: ExportBody> ExportHttpClient<B> {
     /// A client with `timeout` per request (connecting, sending and reading the answer) and
     /// as connect timeout. With `tls` (an `https://` endpoint) and the `tls` feature it speaks
     /// TLS only, trusting `certificate` (a PEM file) when given, else the compiled-in roots;
@@ -96,7 +103,7 @@ impl ExportHttpClient {
     }
 
     /// Sends `request` and reads at most [`MAX_RESPONSE_BYTES`] of the answer's body.
-    async fn exchange(&self, request: Request<ExportBody>) -> Result<Response<Bytes>, HttpError> {
+    async fn exchange(&self, request: Request<B>) -> Result<Response<Bytes>, HttpError> {
         let response = match &self.sender {
             Sender::Plain(client) => client.request(request).await?,
             #[cfg(feature = "tls")]
@@ -117,7 +124,7 @@ impl ExportHttpClient {
     }
 }
 
-impl fmt::Debug for ExportHttpClient {
+impl<B> fmt::Debug for ExportHttpClient<B> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let tls = match self.sender {
             Sender::Plain(_) => false,
@@ -132,11 +139,11 @@ impl fmt::Debug for ExportHttpClient {
 }
 
 #[async_trait::async_trait]
-impl HttpClient for ExportHttpClient {
+impl<B: ExportBody> HttpClient for ExportHttpClient<B> {
     /// Any failure (refused, reset, timed out, a TLS error) is an `Err`, which
     /// `opentelemetry-otlp` reports as "network error": retryable for `export_error`.
     async fn send_bytes(&self, request: Request<Bytes>) -> Result<Response<Bytes>, HttpError> {
-        let request = request.map(ExportBody::from);
+        let request = request.map(B::from);
         match tokio::time::timeout(self.timeout, self.exchange(request)).await {
             Ok(answer) => answer,
             Err(_elapsed) => Err(Box::new(std::io::Error::new(

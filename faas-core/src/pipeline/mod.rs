@@ -55,6 +55,7 @@
 mod backoff;
 mod drain;
 pub(crate) mod export_auth;
+mod export_client;
 mod export_error;
 #[cfg(feature = "tls")]
 mod export_tls;
@@ -69,6 +70,7 @@ mod span_buffer;
 mod telemetry;
 
 pub use export_auth::{ExportAuth, ExportAuthError};
+pub use export_client::ExportClient;
 pub use flush::{
     DEADLINE_MARGIN, FlushReport, MAX_PLAUSIBLE_REMAINING, MIN_FLUSH_BUDGET, effective_budget,
 };

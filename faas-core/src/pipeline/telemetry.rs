@@ -13,6 +13,7 @@ use opentelemetry_sdk::trace::{Sampler, SdkTracer, SdkTracerProvider, SpanExport
 use super::backoff::BackoffSettings;
 use super::drain::{Attempt, Drain, DrainParts, Exporters, Factories};
 use super::export_auth::ExportAuth;
+use super::export_client::ExportClient;
 use super::exporter::{
     DynMetricExporter, DynSpanExporter, MetricExporterFactory, SpanExporterFactory,
     otlp_metric_exporter, otlp_span_exporter,
@@ -75,6 +76,7 @@ pub struct TelemetryBuilder {
     enriched: Vec<KeyValue>,
     cost_model: Option<Arc<dyn CostModel>>,
     export_auth: Option<Arc<dyn ExportAuth>>,
+    export_client: Option<ExportClient>,
 }
 
 impl std::fmt::Debug for TelemetryBuilder {
@@ -109,6 +111,7 @@ impl Telemetry {
             enriched: Vec::new(),
             cost_model: None,
             export_auth: None,
+            export_client: None,
         }
     }
 
@@ -332,6 +335,14 @@ impl TelemetryBuilder {
         self
     }
 
+    /// Builds the OTLP/HTTP export client for `client`'s request body type (see
+    /// [`ExportClient`]): faas-aws names `lambda_runtime`'s, so that the exporter's hyper client
+    /// is the runtime's own type and is linked once.
+    pub fn with_export_client(mut self, client: ExportClient) -> Self {
+        self.export_client = Some(client);
+        self
+    }
+
     /// Prices invocations with `model` instead of the environment's price plan.
     pub fn with_cost_model(mut self, model: Arc<dyn CostModel>) -> Self {
         self.cost_model = Some(model);
@@ -366,6 +377,9 @@ impl TelemetryBuilder {
         };
         if let Some(auth) = self.export_auth {
             config.export_auth = Some(auth);
+        }
+        if let Some(client) = self.export_client {
+            config.export_client = client;
         }
         let environment = self.environment;
         let cost_model = match self.cost_model {
