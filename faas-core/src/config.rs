@@ -268,8 +268,8 @@ pub struct TelemetryConfig {
     pub export_auth: Option<Arc<dyn ExportAuth>>,
     /// The request body type of the OTLP/HTTP export client; set by the telemetry builder's
     /// `with_export_client` (a provider whose runtime links hyper's client already), never
-    /// read from the environment.
-    pub export_client: ExportClient,
+    /// read from the environment. `None`: faas-core's default (feature `default-client`).
+    pub export_client: Option<ExportClient>,
 }
 
 impl TelemetryConfig {
@@ -362,7 +362,7 @@ impl TelemetryConfig {
             sampler: SamplerConfig::from_env(env)?,
             http_privacy: HttpPrivacy::from_env(env),
             export_auth: None,
-            export_client: ExportClient::default(),
+            export_client: None,
         })
     }
 }

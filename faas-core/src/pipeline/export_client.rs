@@ -21,7 +21,9 @@ use super::http_client::ExportHttpClient;
 type MakeClient = fn(Duration, bool, Option<&Path>) -> Result<Arc<dyn HttpClient>, String>;
 
 /// The request body type of the OTLP/HTTP export client (see the module docs); set with
-/// `TelemetryBuilder::with_export_client`. The default sends `http_body_util::Full<Bytes>`.
+/// `TelemetryBuilder::with_export_client`. Without one, the feature `default-client` (on by
+/// default) sends `http_body_util::Full<Bytes>`; without that feature either, building an
+/// OTLP/HTTP exporter fails with an error that says so.
 #[derive(Clone, Copy)]
 pub struct ExportClient {
     make: MakeClient,
@@ -71,9 +73,16 @@ where
     Ok(Arc::new(client))
 }
 
-impl Default for ExportClient {
-    fn default() -> Self {
-        Self::with_body::<http_body_util::Full<Bytes>>()
+impl ExportClient {
+    /// `chosen`, else faas-core's default (feature `default-client`).
+    pub(crate) fn or_default(chosen: Option<Self>) -> Result<Self, String> {
+        if let Some(chosen) = chosen {
+            return Ok(chosen);
+        }
+        #[cfg(feature = "default-client")]
+        return Ok(Self::with_body::<http_body_util::Full<Bytes>>());
+        #[cfg(not(feature = "default-client"))]
+        Err("no OTLP/HTTP export client: call TelemetryBuilder::with_export_client, or enable faas-core's feature `default-client`".to_owned())
     }
 }
 
@@ -102,14 +111,24 @@ mod tests {
     use super::*;
 
     #[test]
+    #[cfg(feature = "default-client")]
     fn the_default_sends_full_bytes_and_debug_names_the_body() {
-        let default = ExportClient::default();
+        let default = ExportClient::or_default(None).unwrap();
         assert!(format!("{default:?}").contains("Full<bytes::bytes::Bytes>"));
         let chosen = ExportClient::with_body::<http_body_util::Full<Bytes>>();
         assert_eq!(format!("{chosen:?}"), format!("{default:?}"));
+        let kept = ExportClient::or_default(Some(chosen)).unwrap();
+        assert_eq!(format!("{kept:?}"), format!("{chosen:?}"));
         let client = default
             .build(Duration::from_millis(100), false, None)
             .unwrap();
         assert!(format!("{client:?}").contains("tls: false"));
+    }
+
+    #[test]
+    #[cfg(not(feature = "default-client"))]
+    fn without_the_default_client_the_error_says_what_to_do() {
+        let error = ExportClient::or_default(None).unwrap_err();
+        assert!(error.contains("with_export_client") && error.contains("default-client"));
     }
 }

@@ -12,7 +12,7 @@ use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 
 use super::export_auth::AuthorizingClient;
-use super::export_client::SharedClient;
+use super::export_client::{ExportClient, SharedClient};
 use crate::config::{Compression, Protocol, TelemetryConfig};
 use crate::error::Error;
 use crate::faas_environment::BoxFuture;
@@ -48,8 +48,8 @@ fn client(
     config: &TelemetryConfig,
     endpoint: &str,
 ) -> Result<AuthorizingClient<SharedClient>, Error> {
-    let client = config
-        .export_client
+    let client = ExportClient::or_default(config.export_client)
+        .map_err(Error::Exporter)?
         .build(
             config.export_timeout,
             needs_tls(endpoint),

@@ -379,7 +379,7 @@ impl TelemetryBuilder {
             config.export_auth = Some(auth);
         }
         if let Some(client) = self.export_client {
-            config.export_client = client;
+            config.export_client = Some(client);
         }
         let environment = self.environment;
         let cost_model = match self.cost_model {
