@@ -6,7 +6,8 @@
 //! extension's next `/next` after the response ([`billed_cycle`]). Variants ([`VARIANTS`]): the
 //! bare function; `bench-faas` + our extension once per `FAAS_OTEL_EXTENSION_FLUSH`; the
 //! function exporting straight to the upstream (ours and the upstream recipe); `bench-faas`
-//! exporting to `rotel-agent` on loopback, forwarding to the same upstream. Each against an
+//! exporting to `rotel-agent` on loopback, forwarding to the same upstream; the bare function
+//! beside a registered extension that does nothing (what being an extension costs). Each against an
 //! upstream that answers after [`SLOW_UPSTREAM`] and one that answers at once
 //! ([`DelayedUpstream`]).
 //!
@@ -39,6 +40,9 @@ pub enum Route {
     Extension(&'static str),
     /// `rotel-agent` as a local collector (a plain process, not a registered extension).
     Rotel,
+    /// Nothing exported; `bench-noop-extension` registered beside the function: the cost of
+    /// any registered extension (an INVOKE delivered and a `/next` per invocation).
+    NoopExtension,
 }
 
 /// One billed-cycle variant.
@@ -53,7 +57,7 @@ pub struct Variant {
 }
 
 /// The bare baseline is first; every round runs them in this order.
-pub const VARIANTS: [Variant; 7] = [
+pub const VARIANTS: [Variant; 8] = [
     Variant {
         name: "bare",
         binary: "bench-bare",
@@ -88,6 +92,11 @@ pub const VARIANTS: [Variant; 7] = [
         name: "faas + rotel-agent",
         binary: "bench-faas",
         route: Route::Rotel,
+    },
+    Variant {
+        name: "bare + no-op extension",
+        binary: "bench-bare",
+        route: Route::NoopExtension,
     },
 ];
 
@@ -242,6 +251,16 @@ pub fn run_once(
         Route::None | Route::Direct => spec
             .env
             .push(("OTEL_EXPORTER_OTLP_ENDPOINT".into(), upstream.endpoint())),
+        Route::NoopExtension => {
+            let extension = bins.release.join("bench-noop-extension");
+            if !extension.is_file() {
+                bail!(
+                    "{} is missing: `cargo build --release -p bench-noop-extension`",
+                    extension.display()
+                );
+            }
+            spec.extensions.push(extension);
+        }
         Route::Extension(flush) => {
             let extension = bins.release.join("faas-otel-extension");
             if !extension.is_file() {

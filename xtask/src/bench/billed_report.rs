@@ -61,7 +61,7 @@ pub fn spread(values: &[f64]) -> Option<(f64, f64, f64)> {
 /// are its own, so for it every span delivered is counted as sent.
 pub fn spans_sent_and_delivered(variant: Variant, run: &Run) -> (u64, u64) {
     match (variant.binary, variant.route) {
-        (_, Route::None) => (0, run.delivered.values().sum()),
+        (_, Route::None | Route::NoopExtension) => (0, run.delivered.values().sum()),
         ("bench-faas", _) => (run.invoked, run.function_spans(FUNCTION_NAME)),
         _ => {
             let all: u64 = run.delivered.values().sum();
@@ -137,12 +137,22 @@ pub fn goals(slow: &Rounds, instant: &Rounds) -> Vec<(String, String)> {
             "function + extension (adaptive)",
             "30 ms upstream",
         ));
-        rows.push(ratio_goal(
+        let (goal, mut verdict) = ratio_goal(
             instant,
             v,
             "function + extension (adaptive)",
             "instant upstream",
-        ));
+        );
+        // What of it any registered extension costs, doing nothing.
+        if let Some(noop) = position(Route::NoopExtension, "bench-bare")
+            && let Some((m, lo, hi)) = spread(&ratios_per_round(instant, noop, RECIPE))
+        {
+            let _ = write!(
+                verdict,
+                "; a registered no-op extension beside the bare function alone: median ×{m:.3}, rounds ×{lo:.3} – ×{hi:.3}"
+            );
+        }
+        rows.push((goal, verdict));
     }
     if let Some(v) = position(Route::Direct, "bench-faas") {
         rows.push(ratio_goal(

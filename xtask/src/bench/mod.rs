@@ -396,7 +396,12 @@ fn measure_billed(root: &Path, quick: bool) -> Result<(String, Vec<(String, Stri
 /// dependencies get only the features it asks for, as in a user's function: one run would
 /// unify the recipe's blocking HTTP client into ours and ours into the recipe.
 fn build_functions(root: &Path) -> Result<()> {
-    for package in ["bench-bare", "bench-faas", "bench-upstream"] {
+    for package in [
+        "bench-bare",
+        "bench-faas",
+        "bench-upstream",
+        "bench-noop-extension",
+    ] {
         cargo(root, &["build", "--release", "-p", package])?;
     }
     Ok(())
