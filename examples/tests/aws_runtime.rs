@@ -15,8 +15,8 @@ use faas_testkit::otlp::proto::tonic::common::v1::any_value::Value as Any;
 use faas_testkit::otlp::proto::tonic::trace::v1::Span;
 use faas_testkit::otlp::proto::tonic::trace::v1::span::SpanKind;
 use faas_testkit::otlp::{OtlpReceiver, attribute_map, hex};
-use faas_testkit::{FakeHttp, Process, RefusedPort, Reply, moto_endpoint};
-use lambda_emulator::{InvokeEvent, InvokeResult, ScriptedLambda};
+use faas_testkit::{FakeHttp, PATIENCE, Process, RefusedPort, Reply, moto_endpoint};
+use lambda_emulator::{Entry, InvokeEvent, InvokeResult, ScriptedLambda};
 
 const TRACEPARENT: &str = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
 const XRAY: &str = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1";
@@ -625,4 +625,50 @@ fn a_chained_invoke_carries_the_invoke_span_in_the_client_context() {
         traceparent,
         format!("00-{}-{}-01", hex(&invoke.trace_id), hex(&invoke.span_id))
     );
+}
+
+/// The flush runs while `lambda_runtime` posts the response, so a cycle pays the longer of the
+/// two round trips, not both: with the Runtime API holding its answer to the response POST,
+/// the invocation span still reaches the collector, and the runtime asks for the next event
+/// only after the answer. For the plain handler (`OutcomeLayer`) and the `lambda_http` one
+/// (`HttpOutcomeLayer`). Before, the export waited for the POST's answer.
+#[test]
+fn the_spans_are_exported_while_the_response_is_posted() {
+    let sqs_event = serde_json::json!({ "Records": [sqs_record(
+        "m-1",
+        "order 1",
+        serde_json::json!({}),
+        serde_json::json!({}),
+    )]})
+    .to_string();
+    let http = http_event("GET", "/hello", &[]);
+    for (binary, event) in [
+        (env!("CARGO_BIN_EXE_aws-sqs-consumer"), sqs_event),
+        (env!("CARGO_BIN_EXE_aws-http-api"), http),
+    ] {
+        let (collector, api, _function) = launch(binary, &[], &[]);
+        api.wait_runtime_nexts(1);
+        api.hold_answers(true);
+        let event = invocation(event);
+        let id = event.request_id.clone();
+        api.invoke(event);
+        api.wait_until("the response POST", |entries| {
+            entries.iter().any(|l| l.entry.is_answer_to(&id))
+        });
+        let exported = faas_testkit::wait_until("the invocation span", PATIENCE, || {
+            (!collector.spans_with("faas.invocation_id", &id).is_empty()).then_some(())
+        });
+        assert!(
+            exported.is_ok(),
+            "{binary}: no span while the response POST was held: {:?}",
+            collector.span_names()
+        );
+        assert_eq!(
+            api.count(Entry::is_runtime_next),
+            1,
+            "{binary}: next before the answer"
+        );
+        api.hold_answers(false);
+        api.wait_runtime_nexts(2);
+    }
 }

@@ -62,6 +62,7 @@ where
                         let status = response.status().as_u16();
                         state.set_http_status(status);
                         state.set_outcome(Outcome::from_http_status(status));
+                        state.handler_ended();
                     }
                     Ok(response)
                 }
@@ -71,6 +72,7 @@ where
                             error_type: short_type_name::<S::Error>(),
                             message: error.to_string(),
                         });
+                        state.handler_ended();
                     }
                     Err(error)
                 }
@@ -80,6 +82,7 @@ where
                             error_type: "panic".to_owned(),
                             message: "handler panicked".to_owned(),
                         });
+                        state.handler_ended();
                     }
                     std::panic::resume_unwind(panic)
                 }

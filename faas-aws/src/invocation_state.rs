@@ -10,11 +10,14 @@ use std::sync::{Arc, Mutex};
 
 use faas_core::invocation::Outcome;
 use opentelemetry::Context;
+use tokio::sync::Notify;
 
 /// Facts the handler reports about one invocation.
 #[derive(Debug, Default)]
 pub struct InvocationState {
     inner: Mutex<Facts>,
+    /// Notified once the handler ended and its facts are recorded ([`Self::handler_ended`]).
+    ended: Notify,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -51,6 +54,17 @@ impl InvocationState {
     /// Records the messages an SQS batch response reported as failed.
     pub fn set_failed_message_ids(&self, ids: Vec<String>) {
         self.with(|f| f.failed_message_ids = ids);
+    }
+
+    /// Says the handler ended and every fact about it is recorded: the layer can end the
+    /// invocation's spans and export while `lambda_runtime` still posts the response.
+    pub(crate) fn handler_ended(&self) {
+        self.ended.notify_one();
+    }
+
+    /// Waits until [`Self::handler_ended`] was called (at once if it already was).
+    pub(crate) async fn wait_handler_ended(&self) {
+        self.ended.notified().await;
     }
 
     pub(crate) fn take(&self) -> Facts {

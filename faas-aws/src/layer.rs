@@ -11,9 +11,10 @@
 //! 3. starts the invocation span (cold start, `faas.invocation_id`, the ARN attributes) and a
 //!    CONSUMER child per message;
 //! 4. runs the handler with the span's context current;
-//! 5. after the runtime posted the response, ends the spans with the outcome the handler
-//!    reported and flushes within the budget, capped by the invocation's deadline, before the
-//!    runtime asks for the next event.
+//! 5. once the handler ended (the outcome layers say so; without them, once the runtime
+//!    posted the response), ends the spans with the outcome the handler reported and flushes
+//!    within the budget, capped by the invocation's deadline, while the runtime posts the
+//!    response, and before it asks for the next event.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -401,11 +402,30 @@ where
         let cx = started.span.context().with_value(started.state.clone());
         let future = self.inner.call(invocation).with_context(cx);
         Box::pin(async move {
-            let result = future.await;
+            let state = started.state.clone();
+            let mut future = std::pin::pin!(future);
+            // The outcome layers say when the handler ended; without them, the runtime's
+            // whole answer (the handler and the response's POST) ends first.
+            let handler_ended = tokio::select! {
+                biased;
+                result = &mut future => Err(result),
+                () = state.wait_handler_ended() => Ok(()),
+            };
             let deadline = started.deadline;
             shared.finish(started);
-            shared.flush(deadline).await;
-            result
+            match handler_ended {
+                Err(result) => {
+                    shared.flush(deadline).await;
+                    result
+                }
+                // lambda_runtime is posting the response: export at the same time, so the
+                // cycle pays the longer of the two round trips, not both; the runtime asks
+                // for the next event only once both are done.
+                Ok(()) => {
+                    let (result, ()) = tokio::join!(future, shared.flush(deadline));
+                    result
+                }
+            }
         })
     }
 }

@@ -75,6 +75,7 @@ where
                         record_response_facts(&state, &value);
                     }
                     state.set_outcome(Outcome::Ok);
+                    state.handler_ended();
                     Ok(response)
                 }
                 Ok(Err(error)) => {
@@ -82,6 +83,7 @@ where
                         error_type: short_type_name::<S::Error>(),
                         message: error.to_string(),
                     });
+                    state.handler_ended();
                     Err(error)
                 }
                 Err(panic) => {
@@ -94,6 +96,7 @@ where
                         error_type: "panic".to_owned(),
                         message,
                     });
+                    state.handler_ended();
                     std::panic::resume_unwind(panic)
                 }
             }

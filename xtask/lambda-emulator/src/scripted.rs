@@ -180,6 +180,13 @@ impl ScriptedLambda {
         self.inner.script.runtime.queue(queued);
     }
 
+    /// While `hold` is true, the runtime's response (or error) POSTs are recorded at once
+    /// (results, journal) but answered only once it is false again (at most 30 s later): a test
+    /// sees what the function does while its response is being posted.
+    pub fn hold_answers(&self, hold: bool) {
+        self.inner.script.runtime.hold_answers(hold);
+    }
+
     /// The most invocations that were in flight in the runtime at once (delivered, not yet
     /// answered).
     pub fn max_runtime_in_flight(&self) -> usize {

@@ -46,7 +46,13 @@ struct RuntimeState {
     max_in_flight: usize,
     results: HashMap<String, InvokeResult>,
     closed: bool,
+    /// While set, a response or error is recorded at once but answered only when it is
+    /// cleared (or after [`HOLD_AT_MOST`]).
+    hold_answers: bool,
 }
+
+/// The longest a held answer waits.
+const HOLD_AT_MOST: Duration = Duration::from_secs(30);
 
 /// The scripted Runtime API's queue, invocations in flight and results.
 #[derive(Debug)]
@@ -80,6 +86,14 @@ impl ScriptedRuntime {
     /// The most invocations that were ever in flight at once.
     pub fn max_in_flight(&self) -> usize {
         self.lock().max_in_flight
+    }
+
+    /// While `hold` is true, the runtime's responses and errors are recorded (the result and
+    /// the journal entry) but their HTTP answer waits until it is false again, at most 30 s:
+    /// what the runtime does while its response is being posted.
+    pub fn hold_answers(&self, hold: bool) {
+        self.lock().hold_answers = hold;
+        self.changed.notify_all();
     }
 
     /// Ends the long polls.
@@ -207,6 +221,14 @@ impl ScriptedRuntime {
             error_type,
             body: String::from_utf8_lossy(&request.body).into_owned(),
         });
+        let held_since = Instant::now();
+        let mut state = self.lock();
+        while state.hold_answers && !state.closed && held_since.elapsed() < HOLD_AT_MOST {
+            state = match self.changed.wait_timeout(state, Duration::from_millis(100)) {
+                Ok((guard, _)) => guard,
+                Err(poisoned) => poisoned.into_inner().0,
+            };
+        }
         Reply::accepted()
     }
 }

@@ -646,3 +646,34 @@ fn invocations_queued_together_are_in_flight_together() {
     assert_eq!(fifth, "req-5");
     assert_eq!(lambda.max_runtime_in_flight(), 3);
 }
+
+/// While answers are held, the runtime's response is recorded at once (its result and journal
+/// entry) and its HTTP answer waits until they are released.
+#[test]
+fn a_held_response_is_recorded_at_once_and_answered_when_released() {
+    let lambda = ScriptedLambda::start().unwrap();
+    let api = lambda.runtime_api();
+    lambda.invoke(InvokeEvent::new("req-held"));
+    let (id, _, _) = runtime_next(&api);
+    assert_eq!(id, "req-held");
+    lambda.hold_answers(true);
+    let (sent, answered) = mpsc::channel();
+    let poster = thread::spawn(move || {
+        let _ = sent.send(runtime_post(
+            &api,
+            "req-held",
+            "response",
+            &[],
+            "{\"ok\":1}",
+        ));
+    });
+    let result = lambda.wait_answer("req-held");
+    assert_eq!(result.text(), "{\"ok\":1}");
+    lambda.wait_until("the answer's entry", |entries| {
+        entries.iter().any(|l| l.entry.is_answer_to("req-held"))
+    });
+    assert!(answered.try_recv().is_err(), "answered while held");
+    lambda.hold_answers(false);
+    assert_eq!(answered.recv_timeout(Duration::from_secs(20)).unwrap(), 202);
+    poster.join().unwrap();
+}
