@@ -393,8 +393,45 @@ pub fn measure(bins: &Binaries, delay: Duration, plan: Plan) -> Result<Rounds> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    /// One variant alone against the instant upstream for `FAAS_OTEL_BENCH_INVOCATIONS`
+    /// (default 3000) invocations, `FAAS_OTEL_BENCH_VARIANT` (default: the adaptive extension)
+    /// naming it by its table name, for profiling (`perf record -a` around `cargo test -p xtask
+    /// billed_alone -- --ignored --nocapture`); prints its median billed cycle.
+    #[test]
+    #[ignore = "needs the release bench binaries and the extension; run by hand"]
+    fn billed_alone() {
+        let name = std::env::var("FAAS_OTEL_BENCH_VARIANT")
+            .unwrap_or_else(|_| "faas + extension (adaptive, default)".to_owned());
+        let variant = *VARIANTS.iter().find(|v| v.name == name).unwrap();
+        let invocations =
+            std::env::var("FAAS_OTEL_BENCH_INVOCATIONS").map_or(3000, |n| n.parse().unwrap());
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+        let bins = Binaries {
+            release: root.join("target/release"),
+            rotel: None,
+            log: std::env::temp_dir().join("billed-alone.log"),
+        };
+        let upstream = DelayedUpstream::start(Duration::ZERO).unwrap();
+        let plan = Plan {
+            rounds: 1,
+            warmup: 20,
+            invocations,
+        };
+        let run = run_once(&bins, variant, &upstream, plan).unwrap();
+        let mut billed = run.billed.clone();
+        billed.sort();
+        eprintln!(
+            "{}: median billed {:?} over {} invocations, {:.0}/s",
+            variant.name,
+            billed[billed.len() / 2],
+            billed.len(),
+            run.per_second()
+        );
+    }
 
     #[test]
     fn rounds_interleave_every_variant_in_order() {

@@ -150,7 +150,8 @@ pub fn render(r: &Results) -> String {
         "Functions are release builds (`--release`: opt-level z, fat LTO, panic=abort, as deployed) \
          run by the xtask Lambda emulator (Runtime, Extensions and Telemetry APIs on \
          127.0.0.1, one sequential execution environment), exporting to a local OTLP/HTTP \
-         receiver in xtask. Emulator, receiver and function share the machine, so absolute \
+         receiver in xtask; emulator, receivers and load generators are an optimized build \
+         (`--profile bench`). Emulator, receiver and function share the machine, so absolute \
          figures include the loopback HTTP of the Runtime API; the differences between variants \
          are the cost of the tracing.\n"
     );
