@@ -15,7 +15,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use opentelemetry_http::{HttpClient, HttpError, Request, Response};
 
-use super::http_client::ExportHttpClient;
+use super::http_client::{ExportBody, ExportHttpClient};
 
 /// Builds an export client: `(timeout, tls, certificate)` as [`ExportHttpClient::new`] takes.
 type MakeClient = fn(Duration, bool, Option<&Path>) -> Result<Arc<dyn HttpClient>, String>;
@@ -57,18 +57,11 @@ impl ExportClient {
     }
 }
 
-fn make<B>(
+fn make<B: ExportBody>(
     timeout: Duration,
     tls: bool,
     certificate: Option<&Path>,
-) -> Result<Arc<dyn HttpClient>, String>
-where
-    B: hyper::body::Body<Data = Bytes, Error: Into<HttpError>>
-        + From<Bytes>
-        + Send
-        + Unpin
-        + 'static,
-{
+) -> Result<Arc<dyn HttpClient>, String> {
     let client = ExportHttpClient::<B>::new(timeout, tls, certificate)?;
     Ok(Arc::new(client))
 }
