@@ -19,6 +19,7 @@ use std::time::Duration;
 use faas_testkit::otlp::OtlpReceiver;
 use lambda_emulator::Logged;
 
+use faas_testkit::{PATIENCE, wait_until_async};
 use harness::{
     World, answer_of, delivery_of, entry, function_spans, invoke, median, next_after, request_id,
     requests_with, start_delayed, wait_upstream_has,
@@ -28,6 +29,9 @@ use harness::{
 const UPSTREAM_DELAY: Duration = Duration::from_millis(30);
 /// Spans per invocation.
 const SPANS: usize = 3;
+/// `FAAS_OTEL_EXTENSION_WAIT_MS` of the scenarios whose extension asks for the next event
+/// before it has the data: longer than the test kit's patience.
+const LONG_WAIT_MS: &str = "60000";
 
 /// One invocation as the journal saw it.
 struct Cycle {
@@ -51,20 +55,40 @@ impl Cycle {
 /// Plays invocation `i`: the runtime takes it, works until the upstream holds the spans of
 /// invocation `work_until` (when given: the export running while the function runs), answers,
 /// then flushes its spans to the extension (as faas-aws does right after the response).
-async fn cycle(world: &World, i: usize, work_until: Option<usize>) -> Cycle {
+///
+/// `early`: the extension is expected to ask for its next event before it has the function's
+/// data, so the function answers only once it did (at most the test kit's patience). The
+/// scenarios that say so set `FAAS_OTEL_EXTENSION_WAIT_MS` beyond that patience (and the
+/// invocation's deadline is 30 s away), so an extension that waited for the data first would
+/// fail the wait instead of racing the test.
+async fn cycle(world: &World, i: usize, work_until: Option<usize>, early: bool) -> Cycle {
     let id = request_id(i);
     world.lambda.invoke(invoke(&id));
     assert_eq!(world.extension.runtime_next().await, id);
     if let Some(previous) = work_until {
         wait_upstream_has(&world.upstream, &request_id(previous)).await;
     }
+    let early_next = if early {
+        let delivered = wait_until_async("the INVOKE's delivery", PATIENCE, || {
+            let entries = world.lambda.entries();
+            entries.iter().find(|l| delivery_of(&id)(l)).map(|l| l.seq)
+        })
+        .await
+        .unwrap();
+        Some(next_after(&world.lambda, delivered).await)
+    } else {
+        None
+    };
     world.extension.runtime_respond(&id).await;
     let spans = function_spans(&id, i as u128 + 1, SPANS);
     let (status, answer) = world.extension.post_traces(&spans).await;
     assert_eq!((status, answer.partial_success), (200, None));
     let answered = entry(&world.lambda, answer_of(&id));
     let delivered = entry(&world.lambda, delivery_of(&id)).seq;
-    let next = next_after(&world.lambda, delivered).await;
+    let next = match early_next {
+        Some(next) => next,
+        None => next_after(&world.lambda, delivered).await,
+    };
     Cycle {
         id,
         delivered,
@@ -158,7 +182,7 @@ async fn end_exports_after_every_invocation_before_the_next_event() {
     let mut world = start_delayed(UPSTREAM_DELAY, &[("FAAS_OTEL_EXTENSION_FLUSH", "end")]);
     let mut cycles = Vec::new();
     for i in 0..12 {
-        cycles.push(cycle(&world, i, None).await);
+        cycles.push(cycle(&world, i, None, false).await);
     }
     for c in &cycles {
         assert_exported_at_end(&world.upstream, c);
@@ -169,10 +193,17 @@ async fn end_exports_after_every_invocation_before_the_next_event() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn periodic_exports_during_the_next_invocation_and_drains_at_shutdown() {
-    let mut world = start_delayed(UPSTREAM_DELAY, &[("FAAS_OTEL_EXTENSION_FLUSH", "periodic")]);
+    let mut world = start_delayed(
+        UPSTREAM_DELAY,
+        &[
+            ("FAAS_OTEL_EXTENSION_FLUSH", "periodic"),
+            ("FAAS_OTEL_EXTENSION_WAIT_MS", LONG_WAIT_MS),
+        ],
+    );
+    assert!(PATIENCE < Duration::from_millis(60_000));
     let mut cycles = Vec::new();
     for i in 0..12 {
-        cycles.push(cycle(&world, i, i.checked_sub(1)).await);
+        cycles.push(cycle(&world, i, i.checked_sub(1), true).await);
     }
     for pair in cycles.windows(2) {
         assert_exported_during(&world.upstream, &pair[0], &pair[1]);
@@ -195,12 +226,15 @@ async fn periodic_exports_during_the_next_invocation_and_drains_at_shutdown() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn adaptive_exports_at_the_end_first_then_during_the_next_invocation() {
     // The default: no FAAS_OTEL_EXTENSION_FLUSH.
-    let mut world = start_delayed(UPSTREAM_DELAY, &[]);
+    let mut world = start_delayed(
+        UPSTREAM_DELAY,
+        &[("FAAS_OTEL_EXTENSION_WAIT_MS", LONG_WAIT_MS)],
+    );
     let mut cycles = Vec::new();
     // The 11th invocation (i = 10) follows 10 short gaps: from there on, in the background.
     for i in 0..16 {
         let work_until = (i >= 11).then(|| i - 1);
-        cycles.push(cycle(&world, i, work_until).await);
+        cycles.push(cycle(&world, i, work_until, i >= 10).await);
     }
     for c in &cycles[..10] {
         assert_exported_at_end(&world.upstream, c);
@@ -246,13 +280,13 @@ async fn adaptive_exports_at_the_end_again_after_a_long_gap() {
     let mut cycles = Vec::new();
     for i in 0..12 {
         let work_until = (i >= 11).then(|| i - 1);
-        cycles.push(cycle(&world, i, work_until).await);
+        cycles.push(cycle(&world, i, work_until, false).await);
     }
     // A gap longer than FAAS_OTEL_EXTENSION_ADAPTIVE_GAP_MS: the environment may stay frozen
     // for long again, so this invocation exports at its end; what the previous one left is
     // sent while the function runs.
     tokio::time::sleep(Duration::from_millis(2000)).await;
-    let after_gap = cycle(&world, 12, Some(11)).await;
+    let after_gap = cycle(&world, 12, Some(11), false).await;
     assert_exported_during(&world.upstream, &cycles[11], &after_gap);
     assert_exported_at_end(&world.upstream, &after_gap);
     cycles.push(after_gap);
