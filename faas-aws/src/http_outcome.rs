@@ -61,28 +61,25 @@ where
                     if let Some(state) = state {
                         let status = response.status().as_u16();
                         state.set_http_status(status);
-                        state.set_outcome(Outcome::from_http_status(status));
-                        state.handler_ended();
+                        state.handler_ended(Outcome::from_http_status(status));
                     }
                     Ok(response)
                 }
                 Ok(Err(error)) => {
                     if let Some(state) = state {
-                        state.set_outcome(Outcome::Error {
+                        state.handler_ended(Outcome::Error {
                             error_type: short_type_name::<S::Error>(),
                             message: error.to_string(),
                         });
-                        state.handler_ended();
                     }
                     Err(error)
                 }
                 Err(panic) => {
                     if let Some(state) = state {
-                        state.set_outcome(Outcome::Error {
+                        state.handler_ended(Outcome::Error {
                             error_type: "panic".to_owned(),
                             message: "handler panicked".to_owned(),
                         });
-                        state.handler_ended();
                     }
                     std::panic::resume_unwind(panic)
                 }

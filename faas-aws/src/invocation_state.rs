@@ -56,9 +56,10 @@ impl InvocationState {
         self.with(|f| f.failed_message_ids = ids);
     }
 
-    /// Says the handler ended and every fact about it is recorded: the layer can end the
+    /// Records how the handler ended, its last fact, and says so: the layer can end the
     /// invocation's spans and export while `lambda_runtime` still posts the response.
-    pub(crate) fn handler_ended(&self) {
+    pub(crate) fn handler_ended(&self, outcome: Outcome) {
+        self.set_outcome(outcome);
         self.ended.notify_one();
     }
 

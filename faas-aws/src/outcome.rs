@@ -74,16 +74,14 @@ where
                     if let Ok(value) = serde_json::to_value(&response) {
                         record_response_facts(&state, &value);
                     }
-                    state.set_outcome(Outcome::Ok);
-                    state.handler_ended();
+                    state.handler_ended(Outcome::Ok);
                     Ok(response)
                 }
                 Ok(Err(error)) => {
-                    state.set_outcome(Outcome::Error {
+                    state.handler_ended(Outcome::Error {
                         error_type: short_type_name::<S::Error>(),
                         message: error.to_string(),
                     });
-                    state.handler_ended();
                     Err(error)
                 }
                 Err(panic) => {
@@ -92,11 +90,10 @@ where
                         .map(|s| (*s).to_owned())
                         .or_else(|| panic.downcast_ref::<String>().cloned())
                         .unwrap_or_else(|| "panic".to_owned());
-                    state.set_outcome(Outcome::Error {
+                    state.handler_ended(Outcome::Error {
                         error_type: "panic".to_owned(),
                         message,
                     });
-                    state.handler_ended();
                     std::panic::resume_unwind(panic)
                 }
             }
