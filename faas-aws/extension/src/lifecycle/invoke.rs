@@ -14,16 +14,18 @@ use super::export_pace::ExportPace;
 use super::prepare::prepare;
 
 /// Waits until the function's data for `request_id` arrived, at most until `until`, and no
-/// longer than `current()` holds (checked at every wake-up).
+/// longer than invocation `invocation` is the last one that started (checked at every
+/// wake-up); then the invocation no longer runs, and the buffer is prepared.
 ///
 /// With tail sampling on, only `platform.runtimeDone` ends the wait early: the sampler needs
 /// the invocation's outcome (error, timeout), and the runtime is done after the function
 /// flushed.
-async fn wait_for_invocation(
+async fn take_invocation(
     shared: &Shared,
+    pace: &Mutex<ExportPace>,
     request_id: &str,
     until: Instant,
-    current: impl Fn() -> bool,
+    invocation: u64,
 ) {
     let need_outcome = lock(&shared.sampler).is_enabled();
     // One timer for the whole wait: every request and Telemetry API batch wakes the loop, and
@@ -39,14 +41,17 @@ async fn wait_for_invocation(
         } else {
             shared.invocation_arrived(request_id)
         };
-        if arrived || Instant::now() >= until || !current() {
-            return;
+        let superseded = lock(pace).invocation() != invocation;
+        if arrived || superseded || Instant::now() >= until {
+            break;
         }
         tokio::select! {
-            () = &mut deadline => return,
+            () = &mut deadline => break,
             () = notified => {}
         }
     }
+    lock(pace).ended_invocation(invocation);
+    prepare(shared);
 }
 
 /// Handles one INVOKE: counts it and decides where its export goes (see [`ExportPace`]);
@@ -97,16 +102,11 @@ pub(crate) async fn on_invoke(
     if !at_end {
         let (shared, pace, request_id) = (shared.clone(), pace.clone(), request_id.to_owned());
         tokio::spawn(async move {
-            let current = || lock(&pace).invocation() == invocation;
-            wait_for_invocation(&shared, &request_id, wait_until, current).await;
-            lock(&pace).ended_invocation(invocation);
-            prepare(&shared);
+            take_invocation(&shared, &pace, &request_id, wait_until, invocation).await;
         });
         return;
     }
-    wait_for_invocation(shared, request_id, wait_until, || true).await;
-    lock(pace).ended_invocation(invocation);
-    prepare(shared);
+    take_invocation(shared, pace, request_id, wait_until, invocation).await;
     let now = Instant::now();
     let mut deadline = now.checked_add(config.export_timeout).unwrap_or(now);
     if let Some(platform) = platform_deadline {
