@@ -32,18 +32,22 @@ pub struct ExportClient {
 
 impl ExportClient {
     /// Export requests carry body type `B`, built from the encoded request's bytes.
-    pub fn with_body<B>() -> Self
-    where
-        B: hyper::body::Body<Data = Bytes, Error: Into<HttpError>>
-            + From<Bytes>
-            + Send
-            + Unpin
-            + 'static,
-    {
+    pub fn with_body<B: ExportBody>() -> Self {
         Self {
             make: make::<B>,
             body: std::any::type_name::<B>(),
         }
+    }
+
+    /// `chosen`, else faas-core's default (feature `default-client`).
+    pub(crate) fn or_default(chosen: Option<Self>) -> Result<Self, String> {
+        if let Some(chosen) = chosen {
+            return Ok(chosen);
+        }
+        #[cfg(feature = "default-client")]
+        return Ok(Self::with_body::<http_body_util::Full<Bytes>>());
+        #[cfg(not(feature = "default-client"))]
+        Err("no OTLP/HTTP export client: call TelemetryBuilder::with_export_client, or enable faas-core's feature `default-client`".to_owned())
     }
 
     /// A client for one endpoint (`tls`: it is `https://`).
@@ -64,19 +68,6 @@ fn make<B: ExportBody>(
 ) -> Result<Arc<dyn HttpClient>, String> {
     let client = ExportHttpClient::<B>::new(timeout, tls, certificate)?;
     Ok(Arc::new(client))
-}
-
-impl ExportClient {
-    /// `chosen`, else faas-core's default (feature `default-client`).
-    pub(crate) fn or_default(chosen: Option<Self>) -> Result<Self, String> {
-        if let Some(chosen) = chosen {
-            return Ok(chosen);
-        }
-        #[cfg(feature = "default-client")]
-        return Ok(Self::with_body::<http_body_util::Full<Bytes>>());
-        #[cfg(not(feature = "default-client"))]
-        Err("no OTLP/HTTP export client: call TelemetryBuilder::with_export_client, or enable faas-core's feature `default-client`".to_owned())
-    }
 }
 
 impl fmt::Debug for ExportClient {

@@ -24,10 +24,10 @@ use opentelemetry_http::{HttpClient, HttpError, Request, Response};
 /// unread.
 const MAX_RESPONSE_BYTES: usize = 64 * 1024;
 
-/// What the export client's request body type `B` must be: a hyper body built from the
-/// encoded request. [`super::ExportClient::with_body`] names it; the default is
-/// `http_body_util::Full<Bytes>`.
-pub(crate) trait ExportBody:
+/// What the export client's request body type must be: a hyper body built from the encoded
+/// request's bytes (implemented for every such type). [`super::ExportClient::with_body`]
+/// names it; the default is `http_body_util::Full<Bytes>`.
+pub trait ExportBody:
     hyper::body::Body<Data = Bytes, Error: Into<HttpError>> + From<Bytes> + Send + Unpin + 'static
 {
 }

@@ -74,6 +74,7 @@ pub use export_client::ExportClient;
 pub use flush::{
     DEADLINE_MARGIN, FlushReport, MAX_PLAUSIBLE_REMAINING, MIN_FLUSH_BUDGET, effective_budget,
 };
+pub use http_client::ExportBody;
 #[cfg(feature = "logging")]
 pub use log_export::{LOGS_EXPORTER_VAR, LOGS_QUEUE_VAR};
 pub use metrics::{
