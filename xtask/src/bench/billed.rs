@@ -221,6 +221,19 @@ fn start_rotel(agent: &Path, port: u16, upstream: &str, log: &Path) -> Result<Ro
     Ok(rotel)
 }
 
+/// The release binary `name` (each is the binary of the package of the same name), or an
+/// error saying how to build it.
+fn release_binary(bins: &Binaries, name: &str) -> Result<PathBuf> {
+    let binary = bins.release.join(name);
+    if !binary.is_file() {
+        bail!(
+            "{} is missing: `cargo build --release -p {name}`",
+            binary.display()
+        );
+    }
+    Ok(binary)
+}
+
 /// Runs `variant` once against `upstream`: start, `plan.warmup` + `plan.invocations`
 /// sequential invocations, SHUTDOWN, then the spans delivered.
 pub fn run_once(
@@ -229,14 +242,7 @@ pub fn run_once(
     upstream: &DelayedUpstream,
     plan: Plan,
 ) -> Result<Run> {
-    let binary = bins.release.join(variant.binary);
-    if !binary.is_file() {
-        bail!(
-            "{} is missing: `cargo build --release -p examples --bin {}`",
-            binary.display(),
-            variant.binary
-        );
-    }
+    let binary = release_binary(bins, variant.binary)?;
     let before = upstream.spans_by_name();
     let malformed_before = upstream.malformed();
     let requests_before = upstream.requests_by_path();
@@ -251,25 +257,12 @@ pub fn run_once(
         Route::None | Route::Direct => spec
             .env
             .push(("OTEL_EXPORTER_OTLP_ENDPOINT".into(), upstream.endpoint())),
-        Route::NoopExtension => {
-            let extension = bins.release.join("bench-noop-extension");
-            if !extension.is_file() {
-                bail!(
-                    "{} is missing: `cargo build --release -p bench-noop-extension`",
-                    extension.display()
-                );
-            }
-            spec.extensions.push(extension);
-        }
+        Route::NoopExtension => spec
+            .extensions
+            .push(release_binary(bins, "bench-noop-extension")?),
         Route::Extension(flush) => {
-            let extension = bins.release.join("faas-otel-extension");
-            if !extension.is_file() {
-                bail!(
-                    "{} is missing: `cargo build --release -p faas-otel-extension --bin faas-otel-extension`",
-                    extension.display()
-                );
-            }
-            spec.extensions.push(extension);
+            spec.extensions
+                .push(release_binary(bins, "faas-otel-extension")?);
             // The function finds the extension at a fixed address, so the port is chosen
             // before it listens (as on Lambda, where it is 4318).
             let port = free_port()?;
