@@ -1,5 +1,6 @@
 //! The HTTP side of every API of the emulator, on tiny_http: one thread receives the requests,
-//! and each request is answered on a thread of its own, so that the long polls of the Runtime
+//! and each request is answered on a thread of its own ([`Workers`]: an idle one, reused, or a
+//! new one when all are busy), so that the long polls of the Runtime
 //! and Extensions APIs (`next`, which Lambda holds open until there is work) block only their
 //! own thread. tiny_http keeps connections alive (`lambda_runtime` keeps its connection to the
 //! Runtime API open between invocations) and handles chunked bodies and `Expect:
@@ -14,6 +15,7 @@ use anyhow::{Result, anyhow};
 
 use crate::reply::Reply;
 use crate::request::Request;
+use crate::workers::Workers;
 
 /// The handler of every request: `None` leaves it unanswered (see [`Reply`]).
 pub(crate) type Handler = dyn Fn(&Request) -> Option<Reply> + Send + Sync;
@@ -37,6 +39,7 @@ impl HttpServer {
         let stopped = Arc::new(AtomicBool::new(false));
         let (receiver, stop) = (server.clone(), stopped.clone());
         std::thread::spawn(move || {
+            let workers = Workers::new();
             loop {
                 let mut request = match receiver.recv() {
                     Ok(request) => request,
@@ -44,7 +47,7 @@ impl HttpServer {
                     Err(_) => continue,
                 };
                 let handler = handler.clone();
-                std::thread::spawn(move || {
+                workers.run(Box::new(move || {
                     let reply = match Request::read(&mut request) {
                         Ok(parsed) => handler(&parsed),
                         Err(refusal) => Some(refusal),
@@ -52,7 +55,7 @@ impl HttpServer {
                     if let Some(reply) = reply {
                         let _ = request.respond(reply.into_response());
                     }
-                });
+                }));
             }
         });
         Ok(Self {

@@ -29,6 +29,7 @@ mod subscription;
 mod telemetry_api;
 mod telemetry_delivery;
 mod watchdog;
+mod workers;
 mod xray;
 
 pub use defaults::{
