@@ -113,7 +113,10 @@ impl Emulator {
                     self.env.shared.name
                 );
             }
-            state = self.env.shared.wait(state, Duration::from_millis(50));
+            state = self
+                .env
+                .shared
+                .wait_settled(state, Duration::from_millis(50));
         }
     }
 
@@ -162,7 +165,10 @@ impl Emulator {
                     self.env.shared.name
                 );
             }
-            state = self.env.shared.wait(state, Duration::from_millis(100));
+            state = self
+                .env
+                .shared
+                .wait_settled(state, Duration::from_millis(100));
         }
     }
 
@@ -243,7 +249,7 @@ impl Emulator {
             for extension in state.extensions.iter_mut().filter(|e| e.shutdown) {
                 extension.pending.push_back(event.clone());
             }
-            self.env.shared.changed.notify_all();
+            self.env.shared.notify_all();
         }
         for proc in procs.iter_mut().filter(|p| !p.is_runtime) {
             let exited = process::wait_until(&mut proc.child, sent + EXTENSIONS_SHUTDOWN_GRACE);

@@ -63,6 +63,8 @@ impl Environment {
                 ..State::default()
             }),
             changed: Condvar::new(),
+            settled: Condvar::new(),
+            deadlines: Condvar::new(),
         });
         let routes = shared.clone();
         let server = HttpServer::start(
@@ -142,7 +144,7 @@ impl Environment {
             "runtimeVersion": "provided:al2023",
         });
         self.shared.emit(&mut state, "platform.initStart", record);
-        self.shared.changed.notify_all();
+        self.shared.notify_all();
     }
 
     pub fn start_processes(&self, spec: &FunctionSpec) -> Result<()> {
@@ -198,7 +200,7 @@ impl Environment {
                 );
             }
             let state = self.shared.lock();
-            drop(self.shared.wait(state, Duration::from_millis(20)));
+            drop(self.shared.wait_settled(state, Duration::from_millis(20)));
         }
     }
 
@@ -234,7 +236,7 @@ impl Environment {
             state.closed = true;
             state.closed_reason = Some(reason.to_string());
             state.subscribers.clear();
-            self.shared.changed.notify_all();
+            self.shared.notify_all();
         }
         self.server.stop();
     }
@@ -264,7 +266,7 @@ fn invoke_queued(
             client_context: options.client_context,
             queued_at: queued,
         });
-        shared.changed.notify_all();
+        shared.notify_all();
     }
     // Generous bound against hangs: a whole init plus the previous and this invocation.
     let give_up = queued + INIT_TIMEOUT + 2 * timeout + Duration::from_secs(10);
@@ -300,7 +302,7 @@ fn invoke_queued(
                 give_up - queued
             );
         }
-        state = shared.wait(state, Duration::from_millis(200));
+        state = shared.wait_settled(state, Duration::from_millis(200));
     }
 }
 

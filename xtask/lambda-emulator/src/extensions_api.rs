@@ -67,7 +67,7 @@ fn register(shared: &Arc<Shared>, request: &Request) -> Reply {
         "platform.extension",
         json!({ "name": name, "state": "Ready", "events": events }),
     );
-    shared.changed.notify_all();
+    shared.notify_all();
     registration::registered(request, &shared.name, &shared.version, &id)
 }
 
@@ -90,9 +90,9 @@ fn next(shared: &Arc<Shared>, request: &Request) -> Option<Reply> {
     {
         inflight.waiting_extensions.remove(&id);
     }
+    // Both checks wake who waits for what they end (the report, the init phase).
     shared.check_complete(&mut state);
     shared.check_init(&mut state);
-    shared.changed.notify_all();
     loop {
         if let Some(event) = state.extensions[index].pending.pop_front() {
             if event["eventType"] == "INVOKE" {
@@ -125,6 +125,6 @@ fn error(shared: &Arc<Shared>, request: &Request, rest: &str) -> Reply {
         format!("{phase}: {error_type}"),
         String::from_utf8_lossy(&request.body).into_owned(),
     ));
-    shared.changed.notify_all();
+    shared.notify_all();
     Reply::accepted()
 }

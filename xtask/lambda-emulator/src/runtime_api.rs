@@ -39,7 +39,7 @@ fn next(shared: &Arc<Shared>) -> Option<Reply> {
             "platform.initRuntimeDone",
             json!({ "initializationType": "on-demand", "phase": "init", "status": "success" }),
         );
-        shared.changed.notify_all();
+        shared.notify_all();
     }
     if let Some(inflight) = state.inflight.as_mut() {
         inflight.runtime_back = true;
@@ -82,6 +82,6 @@ fn init_error(shared: &Arc<Shared>, request: &Request) -> Reply {
         "platform.initRuntimeDone",
         json!({ "initializationType": "on-demand", "phase": "init", "status": "error" }),
     );
-    shared.changed.notify_all();
+    shared.notify_all();
     Reply::accepted()
 }

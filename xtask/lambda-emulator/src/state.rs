@@ -1,5 +1,6 @@
 //! The state of one emulated execution environment and its transitions, shared by the API
-//! handlers behind one mutex and one condition variable (every change notifies all waiters).
+//! handlers behind one mutex, with a condition variable per kind of waiter (see
+//! [`Shared::notify_all`]).
 //!
 //! Lambda semantics kept here: an invocation is delivered only when the init phase is over (the
 //! runtime and every registered extension have called `next` once) and the previous invocation
@@ -140,7 +141,13 @@ pub struct Shared {
     pub arn: String,
     pub version: String,
     pub state: Mutex<State>,
+    /// What the API long polls (the runtime's and the extensions' `next`) wait on.
     pub changed: Condvar,
+    /// What the driver waits on ([`crate::Emulator::invoke`], `wait_report`, `wait_ready`,
+    /// the registrations): an answer, a report, the init phase, a close.
+    pub settled: Condvar,
+    /// What the watchdog waits on: a new invocation's deadline, a close.
+    pub deadlines: Condvar,
 }
 
 impl Shared {
@@ -149,16 +156,44 @@ impl Shared {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Waits on the condition variable for at most `timeout`.
+    /// Waits on [`Self::changed`] (an API long poll) for at most `timeout`.
     pub fn wait<'a>(
         &self,
         guard: MutexGuard<'a, State>,
         timeout: Duration,
     ) -> MutexGuard<'a, State> {
-        match self.changed.wait_timeout(guard, timeout) {
-            Ok((guard, _)) => guard,
-            Err(poisoned) => poisoned.into_inner().0,
-        }
+        wait_on(&self.changed, guard, timeout)
+    }
+
+    /// Waits on [`Self::settled`] (the driver) for at most `timeout`.
+    pub fn wait_settled<'a>(
+        &self,
+        guard: MutexGuard<'a, State>,
+        timeout: Duration,
+    ) -> MutexGuard<'a, State> {
+        wait_on(&self.settled, guard, timeout)
+    }
+
+    /// Waits on [`Self::deadlines`] (the watchdog) for at most `timeout`.
+    pub fn wait_deadline<'a>(
+        &self,
+        guard: MutexGuard<'a, State>,
+        timeout: Duration,
+    ) -> MutexGuard<'a, State> {
+        wait_on(&self.deadlines, guard, timeout)
+    }
+
+    /// Wakes every waiter: for the changes that are rare or that any of them may wait for.
+    ///
+    /// The three kinds of waiter have condition variables of their own so that the changes of
+    /// every invocation wake only who waits for them: one condition variable woke the
+    /// extensions' long polls, the driver and the watchdog at each of them, on the cores the
+    /// function under measurement runs on. Every wait is bounded, so a change that wakes too
+    /// few only delays a waiter.
+    pub fn notify_all(&self) {
+        self.changed.notify_all();
+        self.settled.notify_all();
+        self.deadlines.notify_all();
     }
 
     /// Emits a Telemetry API event of `kind` (e.g. `platform.start`) with `record`.
@@ -202,7 +237,7 @@ impl Shared {
                 "metrics": { "durationMs": ms(duration) },
             }),
         );
-        self.changed.notify_all();
+        self.notify_all();
         true
     }
 
@@ -261,7 +296,10 @@ impl Shared {
                 idle_at,
             },
         );
+        // The driver waits for the report; the runtime's long poll may deliver the next
+        // invocation now. The watchdog's bounded wait ends by itself.
         self.changed.notify_all();
+        self.settled.notify_all();
     }
 
     /// Takes the next invocation for the runtime if one can be delivered now: marks it in
@@ -313,7 +351,10 @@ impl Shared {
                 "tracing": tracing(&pending.trace_header, &span_id),
             }),
         );
+        // The extensions' long polls take the INVOKE; the watchdog learns the deadline. The
+        // driver waits for the answer, not the delivery.
         self.changed.notify_all();
+        self.deadlines.notify_all();
         Some((pending, deadline_ms))
     }
 
@@ -375,8 +416,21 @@ impl Shared {
                 "tracing": trace,
             }),
         );
-        self.changed.notify_all();
+        // Only the driver waits for an answer; the invocation ends when the runtime and the
+        // extensions are back in `next`, which wakes the rest.
+        self.settled.notify_all();
         Ok(())
+    }
+}
+
+fn wait_on<'a>(
+    condvar: &Condvar,
+    guard: MutexGuard<'a, State>,
+    timeout: Duration,
+) -> MutexGuard<'a, State> {
+    match condvar.wait_timeout(guard, timeout) {
+        Ok((guard, _)) => guard,
+        Err(poisoned) => poisoned.into_inner().0,
     }
 }
 

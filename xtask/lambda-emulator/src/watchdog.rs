@@ -61,7 +61,7 @@ pub(crate) fn spawn_watchdog(shared: Arc<Shared>, procs: Arc<Mutex<Vec<Proc>>>) 
                 .map(|f| f.deadline.saturating_duration_since(now))
                 .unwrap_or(Duration::from_millis(100))
                 .min(Duration::from_millis(100));
-            drop(shared.wait(state, wait));
+            drop(shared.wait_deadline(state, wait));
         }
     });
 }
@@ -108,5 +108,5 @@ fn fail_environment(
         );
     }
     state.closed_reason = Some(format!("environment reset: {error_type}: {message}"));
-    shared.changed.notify_all();
+    shared.notify_all();
 }
