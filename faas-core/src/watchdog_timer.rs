@@ -49,6 +49,10 @@ struct State {
     due: BTreeMap<Key, Weak<dyn Expire>>,
     next_id: u64,
     running: bool,
+    /// When the running task wakes by itself (`None`: it is about to look at `due`).
+    sleeping_until: Option<Instant>,
+    /// How many times the task looked at `due` (for the tests).
+    rounds: u64,
 }
 
 impl Inner {
@@ -83,10 +87,11 @@ impl Timers {
         let mut state = self.inner.lock();
         let key = (at, state.next_id);
         state.next_id = state.next_id.wrapping_add(1);
-        let earliest = state
-            .due
-            .first_key_value()
-            .is_none_or(|(first, _)| key < *first);
+        // Wake the task only when it would sleep past this due time. Sequential invocations
+        // arm ever later deadlines after disarming the previous one: the task, asleep until
+        // the old deadline, wakes once then instead of at every invocation (a wake-up of
+        // another thread, on the invocation's path).
+        let earliest = state.sleeping_until.is_none_or(|until| at < until);
         state.due.insert(key, target);
         let start = !state.running;
         state.running = true;
@@ -119,6 +124,8 @@ async fn drive(timers: Weak<Inner>) {
             if next.is_none() {
                 state.running = false;
             }
+            state.sleeping_until = next;
+            state.rounds = state.rounds.wrapping_add(1);
             (fired, next)
         };
         for target in fired.into_values() {
@@ -205,6 +212,45 @@ mod tests {
         tokio::time::sleep(Duration::from_secs(2)).await;
         settle().await;
         assert_eq!(fired(&c), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn later_armings_do_not_wake_the_task_and_still_fire() {
+        let timers = Timers::default();
+        let (early, last) = (Arc::new(Count::default()), Arc::new(Count::default()));
+        let start = Instant::now();
+        let weak = |t: &Arc<Count>| Arc::downgrade(t) as Weak<dyn Expire>;
+        // The first arming starts the task, which sleeps until 5 s.
+        let first = timers.arm(start + Duration::from_secs(5), weak(&early));
+        settle().await;
+        assert_eq!(timers.inner.lock().rounds, 1);
+        drop(first);
+        // Invocation after invocation: disarmed, then a later deadline armed.
+        for later in 6..10 {
+            drop(timers.arm(start + Duration::from_secs(later), weak(&early)));
+            settle().await;
+        }
+        let kept = timers
+            .arm(start + Duration::from_secs(10), weak(&last))
+            .unwrap();
+        settle().await;
+        assert_eq!(timers.inner.lock().rounds, 1, "no arming woke the task");
+        // At 5 s it wakes once, finds nothing due, and sleeps until 10 s.
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        settle().await;
+        assert_eq!(timers.inner.lock().rounds, 2);
+        assert_eq!((fired(&early), fired(&last)), (0, 0));
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        settle().await;
+        assert_eq!((fired(&early), fired(&last)), (0, 1));
+        drop(kept);
+        // An earlier arming than the task's sleep still wakes it.
+        let _soon = timers
+            .arm(Instant::now() + Duration::from_secs(1), weak(&early))
+            .unwrap();
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        settle().await;
+        assert_eq!(fired(&early), 1);
     }
 
     #[test]
