@@ -412,17 +412,22 @@ where
                 () = state.wait_handler_ended() => Ok(()),
             };
             let deadline = started.deadline;
-            shared.finish(started);
             match handler_ended {
                 Err(result) => {
+                    shared.finish(started);
                     shared.flush(deadline).await;
                     result
                 }
                 // lambda_runtime is posting the response: export at the same time, so the
                 // cycle pays the longer of the two round trips, not both; the runtime asks
-                // for the next event only once both are done.
+                // for the next event only once both are done. `join!` polls the runtime's
+                // future first, so the response is on its way before the spans are ended
+                // and encoded: the caller does not wait for the tracing.
                 Ok(()) => {
-                    let (result, ()) = tokio::join!(future, shared.flush(deadline));
+                    let (result, ()) = tokio::join!(future, async {
+                        shared.finish(started);
+                        shared.flush(deadline).await;
+                    });
                     result
                 }
             }
