@@ -30,6 +30,7 @@ use opentelemetry_sdk::trace::SpanData;
 use opentelemetry_semantic_conventions::attribute::ERROR_TYPE;
 
 use super::backoff::{Backoff, BackoffSettings};
+use super::export_deadline;
 use super::export_error::{Failure, classify};
 use super::exporter::{
     DynMetricExporter, DynSpanExporter, MetricExporterFactory, SpanExporterFactory,
@@ -208,7 +209,15 @@ impl Drain {
         // The exporter consumes its batch, also when the budget cancels it: keep a copy to
         // put back.
         let kept = spans.clone();
-        match tokio::time::timeout(left, exporter.export_boxed(spans)).await {
+        let exported = match tokio::time::Instant::now().checked_add(left) {
+            Some(deadline) => {
+                let export = export_deadline::scope(deadline, exporter.export_boxed(spans));
+                tokio::time::timeout_at(deadline, export).await
+            }
+            // A budget past the clock's range: no deadline to share.
+            None => tokio::time::timeout(left, exporter.export_boxed(spans)).await,
+        };
+        match exported {
             Ok(Ok(())) => {
                 report.exported_spans = count;
                 self.backoff.succeeded();

@@ -15,7 +15,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use opentelemetry_http::{HttpClient, HttpError, Request, Response};
 
-use super::http_client::{ExportBody, ExportHttpClient};
+use super::export_body::ExportBody;
+use super::http_client::ExportHttpClient;
 
 /// Builds an export client: `(timeout, tls, certificate)` as [`ExportHttpClient::new`] takes.
 type MakeClient = fn(Duration, bool, Option<&Path>) -> Result<Arc<dyn HttpClient>, String>;

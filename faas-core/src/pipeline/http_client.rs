@@ -14,32 +14,15 @@ use std::path::Path;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::BodyExt;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::{TokioExecutor, TokioTimer};
 use opentelemetry_http::{HttpClient, HttpError, Request, Response};
+
+use super::export_body::ExportBody;
+use super::export_deadline;
+use super::inline_connection::InlineConnection;
 
 /// Largest response body read from a collector (OTLP responses are tiny); the rest is left
 /// unread.
 const MAX_RESPONSE_BYTES: usize = 64 * 1024;
-
-/// What the export client's request body type must be: a hyper body built from the encoded
-/// request's bytes (implemented for every such type). [`super::ExportClient::with_body`]
-/// names it; the default is `http_body_util::Full<Bytes>`.
-pub trait ExportBody:
-    hyper::body::Body<Data = Bytes, Error: Into<HttpError>> + From<Bytes> + Send + Unpin + 'static
-{
-}
-
-impl<B> ExportBody for B where
-    B: hyper::body::Body<Data = Bytes, Error: Into<HttpError>>
-        + From<Bytes>
-        + Send
-        + Unpin
-        + 'static
-{
-}
 
 /// How long an idle connection stays in the pool. A frozen execution environment can outlive
 /// the collector's keep-alive: do not keep idle connections around for long.
@@ -48,18 +31,26 @@ const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 /// An async HTTP/1 client with a per-request timeout that follows no redirect (hyper's client
 /// never does: a 3xx is the answer, so the export headers, API keys, never travel to another
 /// host) and knows no proxy. Requests carry body type `B` (see [`ExportBody`]).
-pub(crate) struct ExportHttpClient<B> {
+pub(crate) struct ExportHttpClient<B: ExportBody> {
     sender: Sender<B>,
     timeout: Duration,
 }
 
-/// The pooled client, with TLS only when the endpoint needs it.
-enum Sender<B> {
-    /// `http://` only: no certificate is read to build it.
-    Plain(Client<HttpConnector, B>),
-    /// `https://` only, rustls with the roots of [`super::export_tls`].
+/// The connection, with TLS only when the endpoint needs it.
+enum Sender<B: ExportBody> {
+    /// `http://` only: no certificate is read to build it. One connection, driven by the
+    /// exporting task ([`InlineConnection`]): the usual collector is on loopback (the Lambda
+    /// extension, a sidecar), where another thread's wake-ups cost more than the exchange.
+    Plain(Box<InlineConnection<B>>),
+    /// `https://` only, rustls with the roots of [`super::export_tls`]: hyper-util's pooled
+    /// client.
     #[cfg(feature = "tls")]
-    Tls(Client<hyper_rustls::HttpsConnector<HttpConnector>, B>),
+    Tls(
+        hyper_util::client::legacy::Client<
+            hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
+            B,
+        >,
+    ),
 }
 
 impl<B: ExportBody> ExportHttpClient<B> {
@@ -74,15 +65,18 @@ impl<B: ExportBody> ExportHttpClient<B> {
         tls: bool,
         certificate: Option<&Path>,
     ) -> Result<Self, String> {
-        let mut connector = HttpConnector::new();
-        connector.set_connect_timeout(Some(timeout));
-        connector.set_nodelay(true);
-        let mut builder = Client::builder(TokioExecutor::new());
-        builder
-            .pool_idle_timeout(POOL_IDLE_TIMEOUT)
-            .pool_timer(TokioTimer::new());
         #[cfg(feature = "tls")]
         if tls {
+            use hyper_util::client::legacy::Client;
+            use hyper_util::client::legacy::connect::HttpConnector;
+            use hyper_util::rt::{TokioExecutor, TokioTimer};
+            let mut connector = HttpConnector::new();
+            connector.set_connect_timeout(Some(timeout));
+            connector.set_nodelay(true);
+            let mut builder = Client::builder(TokioExecutor::new());
+            builder
+                .pool_idle_timeout(POOL_IDLE_TIMEOUT)
+                .pool_timer(TokioTimer::new());
             connector.enforce_http(false);
             let https = hyper_rustls::HttpsConnectorBuilder::new()
                 .with_tls_config(super::export_tls::client_config(certificate)?)
@@ -97,34 +91,27 @@ impl<B: ExportBody> ExportHttpClient<B> {
         #[cfg(not(feature = "tls"))]
         let _ = (tls, certificate);
         Ok(Self {
-            sender: Sender::Plain(builder.build(connector)),
+            sender: Sender::Plain(Box::new(InlineConnection::new(POOL_IDLE_TIMEOUT))),
             timeout,
         })
     }
 
     /// Sends `request` and reads at most [`MAX_RESPONSE_BYTES`] of the answer's body.
     async fn exchange(&self, request: Request<B>) -> Result<Response<Bytes>, HttpError> {
-        let response = match &self.sender {
-            Sender::Plain(client) => client.request(request).await?,
+        match &self.sender {
+            Sender::Plain(connection) => connection.exchange(request, MAX_RESPONSE_BYTES).await,
             #[cfg(feature = "tls")]
-            Sender::Tls(client) => client.request(request).await?,
-        };
-        let (parts, mut body) = response.into_parts();
-        let mut read = Vec::new();
-        while let Some(frame) = body.frame().await {
-            let Ok(data) = frame?.into_data() else {
-                continue;
-            };
-            if read.len().saturating_add(data.len()) > MAX_RESPONSE_BYTES {
-                break;
+            Sender::Tls(client) => {
+                let response = client.request(request).await?;
+                let (answer, _complete) =
+                    super::inline_connection::read(response, MAX_RESPONSE_BYTES).await?;
+                Ok(answer)
             }
-            read.extend_from_slice(&data);
         }
-        Ok(Response::from_parts(parts, Bytes::from(read)))
     }
 }
 
-impl<B> fmt::Debug for ExportHttpClient<B> {
+impl<B: ExportBody> fmt::Debug for ExportHttpClient<B> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let tls = match self.sender {
             Sender::Plain(_) => false,
@@ -144,6 +131,11 @@ impl<B: ExportBody> HttpClient for ExportHttpClient<B> {
     /// `opentelemetry-otlp` reports as "network error": retryable for `export_error`.
     async fn send_bytes(&self, request: Request<Bytes>) -> Result<Response<Bytes>, HttpError> {
         let request = request.map(B::from);
+        let by = tokio::time::Instant::now().checked_add(self.timeout);
+        if by.is_some_and(export_deadline::ends_by) {
+            // The flush's own timer ends this first: no second timer.
+            return self.exchange(request).await;
+        }
         match tokio::time::timeout(self.timeout, self.exchange(request)).await {
             Ok(answer) => answer,
             Err(_elapsed) => Err(Box::new(std::io::Error::new(

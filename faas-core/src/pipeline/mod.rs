@@ -55,13 +55,16 @@
 mod backoff;
 mod drain;
 pub(crate) mod export_auth;
+mod export_body;
 mod export_client;
+mod export_deadline;
 mod export_error;
 #[cfg(feature = "tls")]
 mod export_tls;
 mod exporter;
 mod flush;
 mod http_client;
+mod inline_connection;
 #[cfg(feature = "logging")]
 mod log_export;
 mod metrics;
@@ -70,11 +73,11 @@ mod span_buffer;
 mod telemetry;
 
 pub use export_auth::{ExportAuth, ExportAuthError};
+pub use export_body::ExportBody;
 pub use export_client::ExportClient;
 pub use flush::{
     DEADLINE_MARGIN, FlushReport, MAX_PLAUSIBLE_REMAINING, MIN_FLUSH_BUDGET, effective_budget,
 };
-pub use http_client::ExportBody;
 #[cfg(feature = "logging")]
 pub use log_export::{LOGS_EXPORTER_VAR, LOGS_QUEUE_VAR};
 pub use metrics::{
