@@ -6,8 +6,9 @@
 //! with "there is no reactor running". Exports run on the caller's tokio runtime, inside the
 //! flush, under its time budget.
 //!
-//! It is hyper 1's client (`hyper-util`'s legacy pool), HTTP/1 only: the one `lambda_runtime`
-//! links already, so tracing adds no second HTTP stack (nor `url`/`idna`) to a function.
+//! It is hyper 1's HTTP/1 client, the one `lambda_runtime` links already, so tracing adds no
+//! second HTTP stack (nor `url`/`idna`) to a function: for `http://` one connection driven by
+//! the exporting task ([`InlineConnection`]), for `https://` `hyper-util`'s pooled client.
 
 use std::fmt;
 use std::path::Path;
@@ -24,8 +25,8 @@ use super::inline_connection::InlineConnection;
 /// unread.
 const MAX_RESPONSE_BYTES: usize = 64 * 1024;
 
-/// How long an idle connection stays in the pool. A frozen execution environment can outlive
-/// the collector's keep-alive: do not keep idle connections around for long.
+/// How long an idle connection is kept for the next export. A frozen execution environment can
+/// outlive the collector's keep-alive: do not keep idle connections around for long.
 const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// An async HTTP/1 client with a per-request timeout that follows no redirect (hyper's client
