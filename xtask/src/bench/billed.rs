@@ -11,9 +11,10 @@
 //! upstream that answers after [`SLOW_UPSTREAM`] and one that answers at once
 //! ([`DelayedUpstream`]).
 //!
-//! Noise defence: the variants run interleaved in rounds (A B C … A B C …, [`schedule`]), each
-//! round's added time is against the bare function of the same round, and the report gives the
-//! median of the per-round ratios with their min–max.
+//! Noise defence: in each round every variant's environment is started, and their invocations
+//! are interleaved one by one (A B C … A B C …, [`interleave`]); each round's added time is
+//! against the bare function of the same round, and the report gives the median of the
+//! per-round ratios with their min–max.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -128,13 +129,6 @@ pub const QUICK: Plan = Plan {
     invocations: 10,
 };
 
-/// The order of the runs: every round runs every variant, in order.
-pub fn schedule(rounds: usize, variants: usize) -> Vec<(usize, usize)> {
-    (0..rounds)
-        .flat_map(|round| (0..variants).map(move |v| (round, v)))
-        .collect()
-}
-
 /// The billed cycle of one invocation from its report: delivery to the later of the runtime's
 /// and the extensions' next `/next` (the emulator's idle instant).
 pub fn billed_cycle(report: &Report) -> Duration {
@@ -146,7 +140,7 @@ pub fn billed_cycle(report: &Report) -> Duration {
 pub struct Run {
     /// Billed cycle of each measured invocation.
     pub billed: Vec<Duration>,
-    /// Wall time of the measured invocations (sequential).
+    /// Wall time of the measured invocations: each from the invoke to its report.
     pub wall: Duration,
     /// The first report's `initDurationMs`: init start to the runtime AND every extension at
     /// their first `/next`.
@@ -234,161 +228,261 @@ fn release_binary(bins: &Binaries, name: &str) -> Result<PathBuf> {
     Ok(binary)
 }
 
-/// Runs `variant` once against `upstream`: start, `plan.warmup` + `plan.invocations`
-/// sequential invocations, SHUTDOWN, then the spans delivered.
-pub fn run_once(
-    bins: &Binaries,
+/// A variant started and ready for invocations: its environment, and rotel-agent when it
+/// exports through it.
+pub struct Live {
     variant: Variant,
-    upstream: &DelayedUpstream,
-    plan: Plan,
-) -> Result<Run> {
-    let binary = release_binary(bins, variant.binary)?;
-    let before = upstream.spans_by_name();
-    let malformed_before = upstream.malformed();
-    let requests_before = upstream.requests_by_path();
-    let mut spec = FunctionSpec::new(binary);
-    spec.timeout = Duration::from_secs(60);
-    spec.env = vec![(
-        "OTEL_SERVICE_NAME".into(),
-        format!("billed-{}", variant.binary),
-    )];
-    let mut rotel = None;
-    match variant.route {
-        Route::None | Route::Direct => spec
-            .env
-            .push(("OTEL_EXPORTER_OTLP_ENDPOINT".into(), upstream.endpoint())),
-        Route::NoopExtension => spec
-            .extensions
-            .push(release_binary(bins, "bench-noop-extension")?),
-        Route::Extension(flush) => {
-            spec.extensions
-                .push(release_binary(bins, "faas-otel-extension")?);
-            // The function finds the extension at a fixed address, so the port is chosen
-            // before it listens (as on Lambda, where it is 4318).
-            let port = free_port()?;
-            spec.env.extend([
-                (
-                    "OTEL_EXPORTER_OTLP_ENDPOINT".into(),
-                    format!("http://127.0.0.1:{port}"),
-                ),
-                (
-                    "FAAS_OTEL_EXTENSION_LISTEN".into(),
-                    format!("127.0.0.1:{port}"),
-                ),
-                (
-                    "FAAS_OTEL_EXTENSION_TELEMETRY_LISTEN".into(),
-                    format!("127.0.0.1:{}", free_port()?),
-                ),
-                ("FAAS_OTEL_EXTENSION_ENDPOINT".into(), upstream.endpoint()),
-                ("FAAS_OTEL_EXTENSION_FLUSH".into(), flush.into()),
-            ]);
-        }
-        Route::Rotel => {
-            let agent = bins
-                .rotel
-                .as_deref()
-                .context("rotel-agent is not in ./.venv-bench (pip install rotel)")?;
-            let port = free_port()?;
-            rotel = Some(start_rotel(agent, port, &upstream.endpoint(), &bins.log)?);
-            spec.env.push((
-                "OTEL_EXPORTER_OTLP_ENDPOINT".into(),
-                format!("http://127.0.0.1:{port}"),
-            ));
+    emulator: Emulator,
+    rotel: Option<RotelChild>,
+    run: Run,
+    before: Counts,
+}
+
+/// The upstream's counters when a run started, so that the run's own are the difference.
+struct Counts {
+    spans: BTreeMap<String, u64>,
+    malformed: u64,
+    requests: BTreeMap<String, u64>,
+}
+
+impl Counts {
+    fn of(upstream: &DelayedUpstream) -> Self {
+        Self {
+            spans: upstream.spans_by_name(),
+            malformed: upstream.malformed(),
+            requests: upstream.requests_by_path(),
         }
     }
-    let emulator = Emulator::start(FUNCTION_NAME)?;
-    emulator.log_to(&bins.log)?;
-    emulator.spawn(spec)?;
-    let mut run = Run {
-        runtime_ready: emulator
-            .wait_ready(Duration::from_secs(30))
-            .with_context(|| format!("{} did not start", variant.name))?,
-        ..Run::default()
-    };
-    let mut started = Instant::now();
-    for i in 0..plan.warmup + plan.invocations {
-        if i == plan.warmup {
-            started = Instant::now();
+}
+
+impl Live {
+    /// Starts `variant` exporting to `upstream` and waits until its runtime is ready.
+    pub fn start(bins: &Binaries, variant: Variant, upstream: &DelayedUpstream) -> Result<Self> {
+        let binary = release_binary(bins, variant.binary)?;
+        let before = Counts::of(upstream);
+        let mut spec = FunctionSpec::new(binary);
+        spec.timeout = Duration::from_secs(60);
+        spec.env = vec![(
+            "OTEL_SERVICE_NAME".into(),
+            format!("billed-{}", variant.binary),
+        )];
+        let mut rotel = None;
+        match variant.route {
+            Route::None | Route::Direct => spec
+                .env
+                .push(("OTEL_EXPORTER_OTLP_ENDPOINT".into(), upstream.endpoint())),
+            Route::NoopExtension => spec
+                .extensions
+                .push(release_binary(bins, "bench-noop-extension")?),
+            Route::Extension(flush) => {
+                spec.extensions
+                    .push(release_binary(bins, "faas-otel-extension")?);
+                // The function finds the extension at a fixed address, so the port is chosen
+                // before it listens (as on Lambda, where it is 4318).
+                let port = free_port()?;
+                spec.env.extend([
+                    (
+                        "OTEL_EXPORTER_OTLP_ENDPOINT".into(),
+                        format!("http://127.0.0.1:{port}"),
+                    ),
+                    (
+                        "FAAS_OTEL_EXTENSION_LISTEN".into(),
+                        format!("127.0.0.1:{port}"),
+                    ),
+                    (
+                        "FAAS_OTEL_EXTENSION_TELEMETRY_LISTEN".into(),
+                        format!("127.0.0.1:{}", free_port()?),
+                    ),
+                    ("FAAS_OTEL_EXTENSION_ENDPOINT".into(), upstream.endpoint()),
+                    ("FAAS_OTEL_EXTENSION_FLUSH".into(), flush.into()),
+                ]);
+            }
+            Route::Rotel => {
+                let agent = bins
+                    .rotel
+                    .as_deref()
+                    .context("rotel-agent is not in ./.venv-bench (pip install rotel)")?;
+                let port = free_port()?;
+                rotel = Some(start_rotel(agent, port, &upstream.endpoint(), &bins.log)?);
+                spec.env.push((
+                    "OTEL_EXPORTER_OTLP_ENDPOINT".into(),
+                    format!("http://127.0.0.1:{port}"),
+                ));
+            }
         }
-        let result = emulator.invoke(
-            format!("{{\"n\":{i}}}").as_bytes(),
+        let emulator = Emulator::start(FUNCTION_NAME)?;
+        emulator.log_to(&bins.log)?;
+        emulator.spawn(spec)?;
+        let run = Run {
+            runtime_ready: emulator
+                .wait_ready(Duration::from_secs(30))
+                .with_context(|| format!("{} did not start", variant.name))?,
+            ..Run::default()
+        };
+        Ok(Self {
+            variant,
+            emulator,
+            rotel,
+            run,
+            before,
+        })
+    }
+
+    /// Invokes it once (its `n`-th invocation) and waits for the report; the billed cycle and
+    /// the wall time are kept when `measured`.
+    pub fn invoke(&mut self, n: usize, measured: bool) -> Result<()> {
+        let started = Instant::now();
+        let result = self.emulator.invoke(
+            format!("{{\"n\":{n}}}").as_bytes(),
             InvokeOptions {
                 traceparent: Some(format!(
                     "00-{:032x}-{:016x}-01",
-                    0xb111_0000_0000_0000_u128 + i as u128 + 1,
-                    i as u64 + 1
+                    0xb111_0000_0000_0000_u128 + n as u128 + 1,
+                    n as u64 + 1
                 )),
                 client_context: None,
             },
         )?;
-        let report = emulator.wait_report(&result.request_id, Duration::from_secs(120))?;
-        run.invoked += 1;
-        if i == 0 {
-            run.init = report.init_duration;
+        let report = self
+            .emulator
+            .wait_report(&result.request_id, Duration::from_secs(120))?;
+        if self.run.invoked == 0 {
+            self.run.init = report.init_duration;
         }
+        self.run.invoked += 1;
         if result.error.is_some() {
-            run.errors += 1;
+            self.run.errors += 1;
         }
-        if i >= plan.warmup {
-            run.billed.push(billed_cycle(&report));
+        if measured {
+            self.run.billed.push(billed_cycle(&report));
+            self.run.wall = self.run.wall.saturating_add(started.elapsed());
         }
+        Ok(())
     }
-    run.wall = started.elapsed();
-    emulator.shutdown()?;
-    if rotel.is_some() {
-        // rotel-agent is no extension: give its batch (200 ms timeout by default) time to leave.
-        std::thread::sleep(Duration::from_secs(1));
-    }
-    drop(rotel);
-    // The upstream counts after its delay: wait for what is still in flight.
-    std::thread::sleep(SLOW_UPSTREAM * 3);
-    run.malformed = upstream.malformed().saturating_sub(malformed_before);
-    for (path, n) in upstream.requests_by_path() {
-        let added = n.saturating_sub(requests_before.get(&path).copied().unwrap_or(0));
-        if added > 0 {
-            run.requests.insert(path, added);
+
+    /// SHUTDOWN, then what reached `upstream` since the start.
+    pub fn finish(self, upstream: &DelayedUpstream) -> Result<Run> {
+        let Self {
+            emulator,
+            rotel,
+            mut run,
+            before,
+            ..
+        } = self;
+        emulator.shutdown()?;
+        if rotel.is_some() {
+            // rotel-agent is no extension: give its batch (200 ms timeout by default) time to
+            // leave.
+            std::thread::sleep(Duration::from_secs(1));
         }
-    }
-    for (name, n) in upstream.spans_by_name() {
-        let added = n.saturating_sub(before.get(&name).copied().unwrap_or(0));
-        if added > 0 {
-            run.delivered.insert(name, added);
+        drop(rotel);
+        // The upstream counts after its delay: wait for what is still in flight.
+        std::thread::sleep(SLOW_UPSTREAM * 3);
+        run.malformed = upstream.malformed().saturating_sub(before.malformed);
+        for (path, n) in upstream.requests_by_path() {
+            let added = n.saturating_sub(before.requests.get(&path).copied().unwrap_or(0));
+            if added > 0 {
+                run.requests.insert(path, added);
+            }
         }
+        for (name, n) in upstream.spans_by_name() {
+            let added = n.saturating_sub(before.spans.get(&name).copied().unwrap_or(0));
+            if added > 0 {
+                run.delivered.insert(name, added);
+            }
+        }
+        Ok(run)
     }
-    Ok(run)
+
+    /// Its table name.
+    pub fn name(&self) -> &'static str {
+        self.variant.name
+    }
 }
 
 /// Every run of one upstream: `runs[round][variant]`, `Err` text where a run failed.
 pub type Rounds = Vec<Vec<Result<Run, String>>>;
 
-/// Runs [`VARIANTS`] in [`schedule`] order against one upstream answering after `delay`.
+/// Runs [`VARIANTS`] against upstreams answering after `delay` (one per variant, so that
+/// every count is its own), `plan.rounds` times: each round starts every variant's
+/// environment, then invokes them in turn (A B C … A B C …, [`interleave`]), one invocation
+/// each, warm-up first, then shuts them all down. A disturbance of the machine then falls on
+/// every variant of the round alike, not on whichever variant was running.
 pub fn measure(bins: &Binaries, delay: Duration, plan: Plan) -> Result<Rounds> {
-    let upstream = DelayedUpstream::start(delay)?;
-    let mut rounds: Rounds = (0..plan.rounds).map(|_| Vec::new()).collect();
-    for (round, v) in schedule(plan.rounds, VARIANTS.len()) {
-        let variant = VARIANTS[v];
-        let run = run_once(bins, variant, &upstream, plan).map_err(|err| format!("{err:#}"));
-        match &run {
-            Ok(r) => eprintln!(
-                "xtask:   upstream +{} ms, round {}: {}: {:.0} invocations/s",
-                delay.as_millis(),
-                round + 1,
-                variant.name,
-                r.per_second()
-            ),
-            Err(err) => eprintln!("xtask:   {}: {err}", variant.name),
+    let upstreams = VARIANTS
+        .iter()
+        .map(|_| DelayedUpstream::start(delay))
+        .collect::<Result<Vec<_>>>()?;
+    let mut rounds: Rounds = Vec::new();
+    for round in 0..plan.rounds {
+        let mut live: Vec<Result<Live, String>> = VARIANTS
+            .iter()
+            .zip(&upstreams)
+            .map(|(variant, upstream)| {
+                Live::start(bins, *variant, upstream).map_err(|err| format!("{err:#}"))
+            })
+            .collect();
+        for (n, v) in interleave(plan.warmup + plan.invocations, VARIANTS.len()) {
+            let Some(slot) = live.get_mut(v) else {
+                continue;
+            };
+            if let Ok(variant) = slot
+                && let Err(err) = variant.invoke(n, n >= plan.warmup)
+            {
+                *slot = Err(format!("{}: {err:#}", variant.name()));
+            }
         }
-        if let Some(slot) = rounds.get_mut(round) {
-            slot.push(run);
+        let runs: Vec<Result<Run, String>> = live
+            .into_iter()
+            .zip(&upstreams)
+            .map(|(live, upstream)| {
+                live.and_then(|l| l.finish(upstream).map_err(|e| format!("{e:#}")))
+            })
+            .collect();
+        for (variant, run) in VARIANTS.iter().zip(&runs) {
+            match run {
+                Ok(r) => eprintln!(
+                    "xtask:   upstream +{} ms, round {}: {}: {:.0} invocations/s",
+                    delay.as_millis(),
+                    round + 1,
+                    variant.name,
+                    r.per_second()
+                ),
+                Err(err) => eprintln!("xtask:   {}: {err}", variant.name),
+            }
         }
+        rounds.push(runs);
     }
     Ok(rounds)
+}
+
+/// The order of one round's invocations: invocation `n` of every variant, in order, before
+/// invocation `n + 1` of any.
+pub fn interleave(invocations: usize, variants: usize) -> Vec<(usize, usize)> {
+    (0..invocations)
+        .flat_map(|n| (0..variants).map(move |v| (n, v)))
+        .collect()
 }
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    /// Runs `variant` alone against `upstream`: start, `plan.warmup` + `plan.invocations`
+    /// sequential invocations, SHUTDOWN, then the spans delivered.
+    fn run_once(
+        bins: &Binaries,
+        variant: Variant,
+        upstream: &DelayedUpstream,
+        plan: Plan,
+    ) -> Result<Run> {
+        let mut live = Live::start(bins, variant, upstream)?;
+        for n in 0..plan.warmup + plan.invocations {
+            live.invoke(n, n >= plan.warmup)?;
+        }
+        live.finish(upstream)
+    }
 
     /// One variant alone against the instant upstream for `FAAS_OTEL_BENCH_INVOCATIONS`
     /// (default 3000) invocations, `FAAS_OTEL_BENCH_VARIANT` (default: the adaptive extension)
@@ -429,10 +523,10 @@ mod tests {
     #[test]
     fn rounds_interleave_every_variant_in_order() {
         assert_eq!(
-            schedule(2, 3),
+            interleave(2, 3),
             vec![(0, 0), (0, 1), (0, 2), (1, 0), (1, 1), (1, 2)]
         );
-        assert!(schedule(0, 3).is_empty());
+        assert!(interleave(0, 3).is_empty());
         assert_eq!(VARIANTS[0].route, Route::None);
         assert_eq!(VARIANTS[RECIPE].binary, "bench-upstream");
     }
