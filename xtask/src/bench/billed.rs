@@ -12,7 +12,7 @@
 //! ([`DelayedUpstream`]).
 //!
 //! Noise defence: in each round every variant's environment is started, and their invocations
-//! are interleaved one by one (A B C … A B C …, [`interleave`]); each round's added time is
+//! are interleaved in short blocks (A B C … A B C …, [`interleave`]); each round's added time is
 //! against the bare function of the same round, and the report gives the median of the
 //! per-round ratios with their min–max.
 
@@ -405,8 +405,8 @@ pub type Rounds = Vec<Vec<Result<Run, String>>>;
 
 /// Runs [`VARIANTS`] against upstreams answering after `delay` (one per variant, so that
 /// every count is its own), `plan.rounds` times: each round starts every variant's
-/// environment, then invokes them in turn (A B C … A B C …, [`interleave`]), one invocation
-/// each, warm-up first, then shuts them all down. A disturbance of the machine then falls on
+/// environment, then invokes them in turn, [`BLOCK`] invocations each (A B C … A B C …,
+/// [`interleave`]), warm-up first, then shuts them all down. A disturbance of the machine then falls on
 /// every variant of the round alike, not on whichever variant was running.
 pub fn measure(bins: &Binaries, delay: Duration, plan: Plan) -> Result<Rounds> {
     let upstreams = VARIANTS
@@ -422,7 +422,7 @@ pub fn measure(bins: &Binaries, delay: Duration, plan: Plan) -> Result<Rounds> {
                 Live::start(bins, *variant, upstream).map_err(|err| format!("{err:#}"))
             })
             .collect();
-        for (n, v) in interleave(plan.warmup + plan.invocations, VARIANTS.len()) {
+        for (n, v) in interleave(plan.warmup + plan.invocations, VARIANTS.len(), BLOCK) {
             let Some(slot) = live.get_mut(v) else {
                 continue;
             };
@@ -456,11 +456,24 @@ pub fn measure(bins: &Binaries, delay: Duration, plan: Plan) -> Result<Rounds> {
     Ok(rounds)
 }
 
-/// The order of one round's invocations: invocation `n` of every variant, in order, before
-/// invocation `n + 1` of any.
-pub fn interleave(invocations: usize, variants: usize) -> Vec<(usize, usize)> {
-    (0..invocations)
-        .flat_map(|n| (0..variants).map(move |v| (n, v)))
+/// Consecutive invocations of one variant before the next variant's turn: short enough that
+/// a disturbance of the machine spans every variant, long enough that each variant runs at
+/// its steady rate (invoked one at a time, every ~100 ms, each process woke from an idle
+/// machine at each invocation: `billed_alone` with `FAAS_OTEL_BENCH_GAP_MS=100` measured the
+/// bare cycle 0.6 → 1.0 ms and the extension's 0.6 → 2.2 ms).
+pub const BLOCK: usize = 10;
+
+/// The order of one round's invocations: `(invocation, variant)`, in blocks of `block`
+/// invocations of each variant in turn (A×block B×block … A×block …), the warm-up first.
+pub fn interleave(invocations: usize, variants: usize, block: usize) -> Vec<(usize, usize)> {
+    let block = block.max(1);
+    (0..invocations.div_ceil(block))
+        .flat_map(|chunk| {
+            (0..variants).flat_map(move |v| {
+                let end = invocations.min(chunk.saturating_add(1).saturating_mul(block));
+                (chunk * block..end).map(move |n| (n, v))
+            })
+        })
         .collect()
 }
 
@@ -477,16 +490,21 @@ mod tests {
         upstream: &DelayedUpstream,
         plan: Plan,
     ) -> Result<Run> {
+        let gap = std::env::var("FAAS_OTEL_BENCH_GAP_MS").map_or(Duration::ZERO, |ms| {
+            Duration::from_millis(ms.parse().unwrap())
+        });
         let mut live = Live::start(bins, variant, upstream)?;
         for n in 0..plan.warmup + plan.invocations {
             live.invoke(n, n >= plan.warmup)?;
+            std::thread::sleep(gap);
         }
         live.finish(upstream)
     }
 
-    /// One variant alone against the instant upstream for `FAAS_OTEL_BENCH_INVOCATIONS`
-    /// (default 3000) invocations, `FAAS_OTEL_BENCH_VARIANT` (default: the adaptive extension)
-    /// naming it by its table name, for profiling (`perf record -a` around `cargo test -p xtask
+    /// One variant alone for `FAAS_OTEL_BENCH_INVOCATIONS` (default 3000) invocations,
+    /// `FAAS_OTEL_BENCH_VARIANT` (default: the adaptive extension) naming it by its table name,
+    /// against an upstream answering after `FAAS_OTEL_BENCH_UPSTREAM_MS` (default 0), with
+    /// `FAAS_OTEL_BENCH_GAP_MS` (default 0) between invocations, for profiling (`perf record -a` around `cargo test -p xtask
     /// billed_alone -- --ignored --nocapture`); prints its median billed cycle.
     #[test]
     #[ignore = "needs the release bench binaries and the extension; run by hand"]
@@ -502,7 +520,10 @@ mod tests {
             rotel: None,
             log: std::env::temp_dir().join("billed-alone.log"),
         };
-        let upstream = DelayedUpstream::start(Duration::ZERO).unwrap();
+        let delay = std::env::var("FAAS_OTEL_BENCH_UPSTREAM_MS").map_or(Duration::ZERO, |ms| {
+            Duration::from_millis(ms.parse().unwrap())
+        });
+        let upstream = DelayedUpstream::start(delay).unwrap();
         let plan = Plan {
             rounds: 1,
             warmup: 20,
@@ -523,10 +544,30 @@ mod tests {
     #[test]
     fn rounds_interleave_every_variant_in_order() {
         assert_eq!(
-            interleave(2, 3),
+            interleave(2, 3, 1),
             vec![(0, 0), (0, 1), (0, 2), (1, 0), (1, 1), (1, 2)]
         );
-        assert!(interleave(0, 3).is_empty());
+        assert_eq!(
+            interleave(5, 2, 2),
+            vec![
+                (0, 0),
+                (1, 0),
+                (0, 1),
+                (1, 1),
+                (2, 0),
+                (3, 0),
+                (2, 1),
+                (3, 1),
+                (4, 0),
+                (4, 1)
+            ]
+        );
+        assert_eq!(
+            interleave(3, 2, 0),
+            interleave(3, 2, 1),
+            "a block is at least one"
+        );
+        assert!(interleave(0, 3, 10).is_empty());
         assert_eq!(VARIANTS[0].route, Route::None);
         assert_eq!(VARIANTS[RECIPE].binary, "bench-upstream");
     }

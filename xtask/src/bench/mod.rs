@@ -412,14 +412,17 @@ fn measure_billed(root: &Path, quick: bool) -> Result<(String, Vec<(String, Stri
     let instant = billed::measure(&bins, std::time::Duration::ZERO, plan)?;
     let mut text = format!(
         "{} rounds. Each round starts every variant's environment (each variant with an upstream \
-         of its own), then invokes them in turn, one invocation each (A B C … A B C …): {} \
-         warm-up then {} measured invocations of every variant, so that a disturbance of the \
-         machine falls on every variant of the round alike; then SHUTDOWN, and the spans \
-         counted at each upstream. Billed cycle = \
+         of its own), then invokes them in turn, {} consecutive invocations each (A B C … A B C \
+         …): {} warm-up then {} measured invocations of every variant, so that a disturbance of \
+         the machine falls on every variant of the round alike while each runs at its steady \
+         rate; then SHUTDOWN, and the spans counted at each upstream. Billed cycle = \
          `platform.report` `durationMs`: delivery to the later of the function's and the \
          extension's next `/next`. rotel-agent runs as a plain local process (not a registered \
          extension), so its forwarding is never billed here: a lower bound for a rotel layer.\n\n",
-        plan.rounds, plan.warmup, plan.invocations
+        plan.rounds,
+        billed::BLOCK,
+        plan.warmup,
+        plan.invocations
     );
     billed_report::render(&mut text, billed::SLOW_UPSTREAM, &slow);
     billed_report::render(&mut text, std::time::Duration::ZERO, &instant);
