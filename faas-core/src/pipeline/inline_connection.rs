@@ -68,34 +68,29 @@ impl<B: ExportBody> InlineConnection<B> {
         max_body: usize,
     ) -> Result<Response<Bytes>, HttpError> {
         let mut kept = self.kept.lock().await;
-        let (authority, request) = origin_form(request)?;
-        let reused = kept.take().and_then(|open| self.usable(open));
-        let (open, request) = match reused {
-            Some(mut open) => match send(&mut open, request, max_body).await {
+        let (authority, mut request) = origin_form(request)?;
+        let mut reuse = kept.take().and_then(|open| self.usable(open));
+        loop {
+            let reused = reuse.is_some();
+            let mut open = match reuse.take() {
+                Some(open) => open,
+                None => connect(&authority).await?,
+            };
+            match send(&mut open, request, max_body).await {
                 Exchange::Answered(answer, reusable) => {
-                    *kept = reusable.then_some(open).map(|mut open| {
+                    if reusable {
                         open.used = Instant::now();
-                        open
-                    });
+                        *kept = Some(open);
+                    }
                     return Ok(answer);
                 }
                 Exchange::Failed(error) => return Err(error),
-                // Closed before our request left: send it on a new connection.
-                Exchange::Unsent(request) => (connect(&authority).await?, request),
-            },
-            None => (connect(&authority).await?, request),
-        };
-        let mut open = open;
-        match send(&mut open, request, max_body).await {
-            Exchange::Answered(answer, reusable) => {
-                *kept = reusable.then_some(open).map(|mut open| {
-                    open.used = Instant::now();
-                    open
-                });
-                Ok(answer)
+                // The kept connection closed before our request left: once more, on a new one.
+                Exchange::Unsent(back) if reused => request = back,
+                Exchange::Unsent(_) => {
+                    return Err("the collector closed a new connection at once".into());
+                }
             }
-            Exchange::Failed(error) => Err(error),
-            Exchange::Unsent(_) => Err("the collector closed a new connection at once".into()),
         }
     }
 

@@ -113,10 +113,8 @@ impl Emulator {
                     self.env.shared.name
                 );
             }
-            state = self
-                .env
-                .shared
-                .wait_settled(state, Duration::from_millis(50));
+            state =
+                crate::state::wait_on(&self.env.shared.settled, state, Duration::from_millis(50));
         }
     }
 
@@ -165,10 +163,8 @@ impl Emulator {
                     self.env.shared.name
                 );
             }
-            state = self
-                .env
-                .shared
-                .wait_settled(state, Duration::from_millis(100));
+            state =
+                crate::state::wait_on(&self.env.shared.settled, state, Duration::from_millis(100));
         }
     }
 

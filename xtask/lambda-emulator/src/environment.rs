@@ -200,7 +200,11 @@ impl Environment {
                 );
             }
             let state = self.shared.lock();
-            drop(self.shared.wait_settled(state, Duration::from_millis(20)));
+            drop(crate::state::wait_on(
+                &self.shared.settled,
+                state,
+                Duration::from_millis(20),
+            ));
         }
     }
 
@@ -302,7 +306,7 @@ fn invoke_queued(
                 give_up - queued
             );
         }
-        state = shared.wait_settled(state, Duration::from_millis(200));
+        state = crate::state::wait_on(&shared.settled, state, Duration::from_millis(200));
     }
 }
 

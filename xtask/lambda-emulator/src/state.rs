@@ -165,24 +165,6 @@ impl Shared {
         wait_on(&self.changed, guard, timeout)
     }
 
-    /// Waits on [`Self::settled`] (the driver) for at most `timeout`.
-    pub fn wait_settled<'a>(
-        &self,
-        guard: MutexGuard<'a, State>,
-        timeout: Duration,
-    ) -> MutexGuard<'a, State> {
-        wait_on(&self.settled, guard, timeout)
-    }
-
-    /// Waits on [`Self::deadlines`] (the watchdog) for at most `timeout`.
-    pub fn wait_deadline<'a>(
-        &self,
-        guard: MutexGuard<'a, State>,
-        timeout: Duration,
-    ) -> MutexGuard<'a, State> {
-        wait_on(&self.deadlines, guard, timeout)
-    }
-
     /// Wakes every waiter: for the changes that are rare or that any of them may wait for.
     ///
     /// The three kinds of waiter have condition variables of their own so that the changes of
@@ -423,7 +405,8 @@ impl Shared {
     }
 }
 
-fn wait_on<'a>(
+/// Waits on `condvar` (one of [`Shared`]'s) for at most `timeout`.
+pub fn wait_on<'a>(
     condvar: &Condvar,
     guard: MutexGuard<'a, State>,
     timeout: Duration,

@@ -61,7 +61,7 @@ pub(crate) fn spawn_watchdog(shared: Arc<Shared>, procs: Arc<Mutex<Vec<Proc>>>) 
                 .map(|f| f.deadline.saturating_duration_since(now))
                 .unwrap_or(Duration::from_millis(100))
                 .min(Duration::from_millis(100));
-            drop(shared.wait_deadline(state, wait));
+            drop(crate::state::wait_on(&shared.deadlines, state, wait));
         }
     });
 }
