@@ -12,9 +12,10 @@
 //!    CONSUMER child per message;
 //! 4. runs the handler with the span's context current;
 //! 5. once the handler ended (the outcome layers say so; without them, once the runtime
-//!    posted the response), ends the spans with the outcome the handler reported and flushes
-//!    within the budget, capped by the invocation's deadline, while the runtime posts the
-//!    response, and before it asks for the next event.
+//!    posted the response), lets the runtime write the response first, then ends the spans
+//!    with the outcome the handler reported and flushes within the budget, capped by the
+//!    invocation's deadline, while the response's answer is awaited, and before the runtime
+//!    asks for the next event.
 
 use std::future::Future;
 use std::pin::Pin;
