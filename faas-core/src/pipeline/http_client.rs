@@ -47,9 +47,11 @@ enum Sender<B: ExportBody> {
     /// client.
     #[cfg(feature = "tls")]
     Tls(
-        hyper_util::client::legacy::Client<
-            hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
-            B,
+        Box<
+            hyper_util::client::legacy::Client<
+                hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
+                B,
+            >,
         >,
     ),
 }
@@ -85,7 +87,7 @@ impl<B: ExportBody> ExportHttpClient<B> {
                 .enable_http1()
                 .wrap_connector(connector);
             return Ok(Self {
-                sender: Sender::Tls(builder.build(https)),
+                sender: Sender::Tls(Box::new(builder.build(https))),
                 timeout,
             });
         }
