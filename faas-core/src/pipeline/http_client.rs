@@ -107,7 +107,7 @@ impl<B: ExportBody> ExportHttpClient<B> {
             Sender::Tls(client) => {
                 let response = client.request(request).await?;
                 let (answer, _complete) =
-                    super::inline_connection::read(response, MAX_RESPONSE_BYTES).await?;
+                    super::capped_answer::read_capped(response, MAX_RESPONSE_BYTES).await?;
                 Ok(answer)
             }
         }

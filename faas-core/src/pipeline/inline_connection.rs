@@ -24,13 +24,13 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::FutureExt;
-use http_body_util::BodyExt;
 use hyper::client::conn::http1::{self, Connection, SendRequest};
 use hyper_util::rt::TokioIo;
 use opentelemetry_http::{HttpError, Request, Response};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
+use super::capped_answer::read_capped;
 use super::export_body::ExportBody;
 
 type Io = TokioIo<TcpStream>;
@@ -97,13 +97,11 @@ impl<B: ExportBody> InlineConnection<B> {
     /// `open` if it can take a request: not idle too long, and still open when polled once
     /// (which reads a close the collector sent while nobody polled).
     fn usable(&self, mut open: Open<B>) -> Option<Open<B>> {
-        if open.used.elapsed() > self.idle_timeout || open.sender.is_closed() {
-            return None;
-        }
-        if (&mut open.connection).now_or_never().is_some() || !open.sender.is_ready() {
-            return None;
-        }
-        Some(open)
+        // A closed sender is never ready.
+        let usable = open.used.elapsed() <= self.idle_timeout
+            && (&mut open.connection).now_or_never().is_none()
+            && open.sender.is_ready();
+        usable.then_some(open)
     }
 }
 
@@ -126,54 +124,28 @@ async fn send<B: ExportBody>(
     let Open {
         sender, connection, ..
     } = open;
-    let exchange = async {
-        let response = sender.try_send_request(request).await;
-        let result = match response {
-            Ok(response) => read(response, max_body).await.map_err(Err),
-            Err(mut refused) => Err(refused.take_message().ok_or(refused.into_error())),
-        };
-        (result, sender.is_closed())
-    };
-    let mut exchange = std::pin::pin!(exchange);
-    let mut closed = false;
-    let result = tokio::select! {
-        biased;
-        result = &mut exchange => result,
-        _ = &mut *connection => {
+    let (result, hung_up) = {
+        let mut exchange = std::pin::pin!(async {
+            match sender.try_send_request(request).await {
+                Ok(response) => read_capped(response, max_body).await.map_err(Err),
+                Err(mut refused) => Err(refused.take_message().ok_or(refused.into_error())),
+            }
+        });
+        tokio::select! {
+            biased;
+            result = &mut exchange => (result, false),
             // The connection ended (an answer with `Connection: close`, or a hang-up): what it
             // delivered before is still there to read.
-            closed = true;
-            exchange.await
+            _ = &mut *connection => (exchange.await, true),
         }
     };
-    let (result, sender_closed) = result;
     match result {
-        Ok((answer, complete)) => Exchange::Answered(answer, complete && !closed && !sender_closed),
+        Ok((answer, complete)) => {
+            Exchange::Answered(answer, complete && !hung_up && !sender.is_closed())
+        }
         Err(Ok(request)) => Exchange::Unsent(request),
         Err(Err(error)) => Exchange::Failed(Box::new(error)),
     }
-}
-
-/// The answer with at most `max_body` bytes of its body, and whether the body was read to its
-/// end (only then can the connection take another request).
-pub(crate) async fn read(
-    response: hyper::Response<hyper::body::Incoming>,
-    max_body: usize,
-) -> Result<(Response<Bytes>, bool), hyper::Error> {
-    let (parts, mut body) = response.into_parts();
-    let mut read = Vec::new();
-    let mut complete = true;
-    while let Some(frame) = body.frame().await {
-        let Ok(data) = frame?.into_data() else {
-            continue;
-        };
-        if read.len().saturating_add(data.len()) > max_body {
-            complete = false;
-            break;
-        }
-        read.extend_from_slice(&data);
-    }
-    Ok((Response::from_parts(parts, Bytes::from(read)), complete))
 }
 
 /// A new connection to `authority` (`host:port`), with Nagle off.

@@ -53,6 +53,7 @@
 //! ```
 
 mod backoff;
+mod capped_answer;
 mod drain;
 pub(crate) mod export_auth;
 mod export_body;
