@@ -406,8 +406,8 @@ pub type Rounds = Vec<Vec<Result<Run, String>>>;
 /// Runs [`VARIANTS`] against upstreams answering after `delay` (one per variant, so that
 /// every count is its own), `plan.rounds` times: each round starts every variant's
 /// environment, then invokes them in turn, [`BLOCK`] invocations each (A B C … A B C …,
-/// [`interleave`]), warm-up first, then shuts them all down. A disturbance of the machine then falls on
-/// every variant of the round alike, not on whichever variant was running.
+/// [`interleave`]), warm-up first, then shuts them all down. A disturbance of the machine
+/// then falls on every variant of the round alike, not on whichever variant was running.
 pub fn measure(bins: &Binaries, delay: Duration, plan: Plan) -> Result<Rounds> {
     let upstreams = VARIANTS
         .iter()
