@@ -6,12 +6,13 @@
 //! 1. the example functions `aws-http-api`, `aws-sqs-consumer`, `aws-chain` (package `examples`)
 //!    into `target/lambda/<arch>/<function>/bootstrap`;
 //! 2. the extension (`-p faas-otel-extension --bin faas-otel-extension`) into
-//!    `target/lambda/<arch>/extensions/faas-otel-extension`.
+//!    `target/lambda/<arch>/extensions/faas-otel-extension`; with `--release` under the
+//!    `extension` profile (speed, not size: [`EXTENSION_PROFILE`]).
 //!
 //! They run separately so the functions are built with exactly the features their users get
 //! (one cargo run would unify the extension's dependency features into them), and because
 //! cargo-lambda builds an extension with `--extension`. Both share cargo's target dir
-//! (`target/<triple>/{debug,release}`).
+//! (`target/<triple>/{debug,release,extension}`).
 //!
 //! Exit status: 0 when everything requested was built; 1 otherwise. A missing Rust target
 //! (rustup cannot fetch one offline) builds nothing and says what to run; when one of the two
@@ -24,7 +25,9 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 
-use crate::lambda_arch::{self, Arch, EXTENSION, EXTENSION_CARGO_ARGS, FUNCTIONS};
+use crate::lambda_arch::{
+    self, Arch, EXTENSION, EXTENSION_CARGO_ARGS, EXTENSION_PROFILE, FUNCTIONS,
+};
 use crate::venv;
 use crate::workspace;
 
@@ -38,7 +41,8 @@ pub const BUILD_REQUIREMENTS: &str = "xtask/requirements-build.txt";
 pub struct Options {
     /// The instruction set to build for.
     pub arch: Arch,
-    /// `--release`: cargo's release profile (size-optimised, see the workspace Cargo.toml).
+    /// `--release`: cargo's release profile for the functions (size-optimised) and the
+    /// `extension` profile for the extension (speed-optimised); see the workspace Cargo.toml.
     pub release: bool,
 }
 
@@ -150,9 +154,7 @@ fn cargo_lambda(
         .arg(lambda_dir)
         .args(what)
         .current_dir(root);
-    if options.release {
-        command.arg("--release");
-    }
+    command.args(profile_args(options.release, extension));
     if extension {
         command.arg("--extension");
     }
@@ -165,6 +167,16 @@ fn cargo_lambda(
         .status()
         .with_context(|| format!("running {}", venv.bin("cargo-lambda").display()))?;
     Ok(status.success())
+}
+
+/// The cargo profile arguments of one build: `--release` for the functions, the `extension`
+/// profile for the extension, nothing for a debug build.
+fn profile_args(release: bool, extension: bool) -> &'static [&'static str] {
+    match (release, extension) {
+        (true, true) => &["--profile", EXTENSION_PROFILE],
+        (true, false) => &["--release"],
+        (false, _) => &[],
+    }
 }
 
 /// The Rust target `arch` needs when `rustup` says it is not installed; `None` when it is, or
@@ -216,6 +228,14 @@ mod tests {
             Some("unknown argument `--fast` (accepted: --arch x86_64|arm64, --release)")
         );
         Ok(())
+    }
+
+    #[test]
+    fn the_extension_is_built_for_speed_and_the_functions_for_size() {
+        assert_eq!(profile_args(true, true), ["--profile", "extension"]);
+        assert_eq!(profile_args(true, false), ["--release"]);
+        assert!(profile_args(false, true).is_empty());
+        assert!(profile_args(false, false).is_empty());
     }
 
     #[test]

@@ -23,6 +23,11 @@ pub const EXTENSION_PACKAGE: &str = "faas-otel-extension";
 /// faas-otel-extension` (with its default features, as the layer ships it).
 pub const EXTENSION_CARGO_ARGS: [&str; 4] = ["-p", EXTENSION_PACKAGE, "--bin", EXTENSION];
 
+/// The cargo profile of the extension's release build (the workspace `Cargo.toml`: the release
+/// profile at opt-level 3, because the extension's CPU is billed at every invocation and its
+/// size is not). Its output is `target/extension/faas-otel-extension` for the host.
+pub const EXTENSION_PROFILE: &str = "extension";
+
 /// A Lambda instruction set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Arch {

@@ -180,8 +180,10 @@ impl Run {
 /// Where the binaries are.
 #[derive(Debug, Clone)]
 pub struct Binaries {
-    /// `target/release`, with the bench functions and `faas-otel-extension`.
+    /// `target/release`, with the bench functions.
     pub release: PathBuf,
+    /// The extension's release binary (`target/extension/faas-otel-extension`).
+    pub extension: PathBuf,
     /// `rotel-agent`, when the bench venv has it.
     pub rotel: Option<PathBuf>,
     /// Function output.
@@ -218,12 +220,16 @@ fn start_rotel(agent: &Path, port: u16, upstream: &str, log: &Path) -> Result<Ro
 /// The release binary `name` (each is the binary of the package of the same name), or an
 /// error saying how to build it.
 fn release_binary(bins: &Binaries, name: &str) -> Result<PathBuf> {
-    let binary = bins.release.join(name);
+    existing(
+        bins.release.join(name),
+        &format!("cargo build --release -p {name}"),
+    )
+}
+
+/// `binary` when it is a file, or an error naming the command that builds it.
+fn existing(binary: PathBuf, build: &str) -> Result<PathBuf> {
     if !binary.is_file() {
-        bail!(
-            "{} is missing: `cargo build --release -p {name}`",
-            binary.display()
-        );
+        bail!("{} is missing: `{build}`", binary.display());
     }
     Ok(binary)
 }
@@ -275,8 +281,10 @@ impl Live {
                 .extensions
                 .push(release_binary(bins, "bench-noop-extension")?),
             Route::Extension(flush) => {
-                spec.extensions
-                    .push(release_binary(bins, "faas-otel-extension")?);
+                spec.extensions.push(existing(
+                    bins.extension.clone(),
+                    "cargo build --profile extension -p faas-otel-extension",
+                )?);
                 // The function finds the extension at a fixed address, so the port is chosen
                 // before it listens (as on Lambda, where it is 4318).
                 let port = free_port()?;
@@ -517,6 +525,7 @@ mod tests {
         let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
         let bins = Binaries {
             release: root.join("target/release"),
+            extension: super::super::extension_binary(&root.join("target")),
             rotel: None,
             log: std::env::temp_dir().join("billed-alone.log"),
         };

@@ -524,9 +524,10 @@ mod tests {
     #[test]
     #[ignore = "needs the extension and bench-bare; run by hand"]
     fn load_alone() {
-        let release = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/release");
+        let target = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target");
+        let release = target.join("release");
         let extension = std::env::var_os("FAAS_OTEL_BENCH_EXTENSION")
-            .map_or_else(|| release.join("faas-otel-extension"), PathBuf::from);
+            .map_or_else(|| super::super::extension_binary(&target), PathBuf::from);
         let ours = Ours {
             extension,
             runtime: release.join("bench-bare"),
@@ -569,9 +570,10 @@ mod tests {
     #[test]
     #[ignore = "needs the release extension and bench-bare; run by hand"]
     fn extension_footprint() {
-        let release = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/release");
+        let target = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target");
+        let release = target.join("release");
         let ours = Ours {
-            extension: release.join("faas-otel-extension"),
+            extension: super::super::extension_binary(&target),
             runtime: release.join("bench-bare"),
         };
         let log = std::env::temp_dir().join("footprint-test.log");

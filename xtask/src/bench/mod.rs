@@ -39,6 +39,8 @@ use std::time::{Instant, SystemTime};
 
 use anyhow::{Context, Result, bail};
 
+use crate::lambda_arch::{EXTENSION, EXTENSION_PROFILE};
+
 use collector::{Behaviour, Collector};
 use report::{ColdRow, FaultRow, OverheadRow, Results};
 use runner::{BARE, FAAS, UPSTREAM, Variant};
@@ -345,7 +347,7 @@ fn measure_extension(
     let release = root.join("target/release");
     let log = root.join("target/xtask-logs/bench-footprint.log");
     let ours = footprint::Ours {
-        extension: release.join("faas-otel-extension"),
+        extension: extension_binary(&root.join("target")),
         runtime: release.join("bench-bare"),
     };
     let ours = footprint::measure(&ours, &log, runs)?;
@@ -400,6 +402,7 @@ fn measure_billed(root: &Path, quick: bool) -> Result<(String, Vec<(String, Stri
     };
     let bins = billed::Binaries {
         release: root.join("target/release"),
+        extension: extension_binary(&root.join("target")),
         rotel,
         log: root.join("target/xtask-logs/bench-billed.log"),
     };
@@ -446,19 +449,26 @@ fn build_functions(root: &Path) -> Result<()> {
     Ok(())
 }
 
-/// The release build of the extension.
+/// The release build of the extension, under its own profile (speed over size, as
+/// `cargo xtask build --release` builds the layer).
 fn build_extension(root: &Path) -> Result<()> {
     cargo(
         root,
         &[
             "build",
-            "--release",
+            "--profile",
+            EXTENSION_PROFILE,
             "-p",
             "faas-otel-extension",
             "--bin",
             "faas-otel-extension",
         ],
     )
+}
+
+/// Where [`build_extension`] puts the host binary under the `target` directory.
+pub fn extension_binary(target: &Path) -> PathBuf {
+    target.join(EXTENSION_PROFILE).join(EXTENSION)
 }
 
 /// `--only cold`: section 2's cold starts, medians printed.
@@ -520,13 +530,12 @@ fn sizes_section(target: &Path) -> (String, Option<(String, u64)>, Option<i64>) 
         .into_iter()
         .map(|f| (f, release.join(f)))
         .collect();
-    let artifacts =
-        crate::package::artifacts(&functions, release.join("faas-otel-extension"), &bench_dir);
+    let artifacts = crate::package::artifacts(&functions, extension_binary(target), &bench_dir);
     match crate::package::package(
         &artifacts,
         crate::reproducible_zip::EPOCH,
         "Build them with `cargo build --release -p bench-bare`, `-p bench-faas`, \
-         `-p bench-upstream` (one cargo run each) and `cargo build --release -p \
+         `-p bench-upstream` (one cargo run each) and `cargo build --profile extension -p \
          faas-otel-extension`.",
     ) {
         Ok(packaged) => {
