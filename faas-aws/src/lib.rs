@@ -31,6 +31,8 @@ pub mod server;
 #[cfg(feature = "sigv4")]
 pub mod sigv4_auth;
 pub mod triggers;
+#[cfg(feature = "runtime")]
+mod worker_task;
 
 pub use environment::{LambdaEnvironment, detect};
 #[cfg(feature = "http")]

@@ -7,7 +7,9 @@
 //! handler, where the typed result is known, and [`FaasLayer`] around `lambda_runtime`'s raw
 //! invocation service, where the event and the Lambda context are. It flushes after every
 //! invocation, drains on SIGTERM and serves invocations concurrently when
-//! `AWS_LAMBDA_MAX_CONCURRENCY` is above 1 (Lambda Managed Instances).
+//! `AWS_LAMBDA_MAX_CONCURRENCY` is above 1 (Lambda Managed Instances). On a multi-thread
+//! runtime the loop is a task on a worker thread, so the handler runs there too
+//! (`crate::worker_task` says why).
 
 use std::fmt::{Debug, Display};
 use std::sync::Arc;
@@ -220,15 +222,22 @@ impl Server {
         // The runtime's loop asks for the first event (`GET /next`) as soon as it is polled:
         // initialization ends here, the wait for the first event is not part of it.
         telemetry.cold_start().mark_ready();
+        let serving = crate::worker_task::on_worker(runtime.run_concurrent());
         let result = match self.shutdown {
             None => {
                 telemetry.spawn_drain_on_termination();
-                runtime.run_concurrent().await
+                serving.await
             }
-            Some(signal) => tokio::select! {
-                result = runtime.run_concurrent() => result,
-                () = signal => Ok(()),
-            },
+            Some(signal) => {
+                let mut serving = serving;
+                tokio::select! {
+                    result = &mut serving => result,
+                    () = signal => {
+                        serving.cancel().await;
+                        Ok(())
+                    }
+                }
+            }
         };
         telemetry.shutdown().await;
         result.map_err(ServeError::Runtime)
