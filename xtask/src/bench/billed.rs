@@ -7,7 +7,9 @@
 //! bare function; `bench-faas` + our extension once per `FAAS_OTEL_EXTENSION_FLUSH`; the
 //! function exporting straight to the upstream (ours and the upstream recipe); `bench-faas`
 //! exporting to `rotel-agent` on loopback, forwarding to the same upstream; the bare function
-//! beside a registered extension that does nothing (what being an extension costs). Each against an
+//! beside a registered extension that does nothing (what being an extension costs); the bare
+//! function with its loop on a worker thread, as `faas_aws::run` places it (what that placement
+//! saves apart from the tracing, [`BARE_ON_WORKER`]). Each against an
 //! upstream that answers after [`SLOW_UPSTREAM`] and one that answers at once
 //! ([`DelayedUpstream`]).
 //!
@@ -55,51 +57,76 @@ pub struct Variant {
     pub binary: &'static str,
     /// What it exports through.
     pub route: Route,
+    /// Extra variables of the function.
+    pub env: &'static [(&'static str, &'static str)],
 }
 
+/// The variable that makes `bench-bare` run `lambda_runtime`'s loop as a task on a tokio
+/// worker thread (`worker`) instead of on the main thread, as `faas_aws::run` does.
+pub const LOOP_VARIABLE: &str = "FAAS_OTEL_BENCH_LOOP";
+
 /// The bare baseline is first; every round runs them in this order.
-pub const VARIANTS: [Variant; 8] = [
+pub const VARIANTS: [Variant; 9] = [
     Variant {
         name: "bare",
         binary: "bench-bare",
         route: Route::None,
+        env: &[],
     },
     Variant {
         name: "faas + extension (end)",
         binary: "bench-faas",
         route: Route::Extension("end"),
+        env: &[],
     },
     Variant {
         name: "faas + extension (periodic)",
         binary: "bench-faas",
         route: Route::Extension("periodic"),
+        env: &[],
     },
     Variant {
         name: "faas + extension (adaptive, default)",
         binary: "bench-faas",
         route: Route::Extension("adaptive"),
+        env: &[],
     },
     Variant {
         name: "faas direct",
         binary: "bench-faas",
         route: Route::Direct,
+        env: &[],
     },
     Variant {
         name: "upstream recipe direct",
         binary: "bench-upstream",
         route: Route::Direct,
+        env: &[],
     },
     Variant {
         name: "faas + rotel-agent",
         binary: "bench-faas",
         route: Route::Rotel,
+        env: &[],
     },
     Variant {
         name: "bare + no-op extension",
         binary: "bench-bare",
         route: Route::NoopExtension,
+        env: &[],
+    },
+    Variant {
+        name: "bare, loop on a worker",
+        binary: "bench-bare",
+        route: Route::None,
+        env: &[(LOOP_VARIABLE, "worker")],
     },
 ];
+
+/// The index in [`VARIANTS`] of the bare function whose loop runs on a worker thread, as
+/// `faas_aws::run`'s does: the baseline that separates what the tracing costs from what that
+/// placement saves.
+pub const BARE_ON_WORKER: usize = 8;
 
 /// The index in [`VARIANTS`] of the upstream recipe, the ratios' denominator.
 pub const RECIPE: usize = 5;
@@ -272,6 +299,12 @@ impl Live {
             "OTEL_SERVICE_NAME".into(),
             format!("billed-{}", variant.binary),
         )];
+        spec.env.extend(
+            variant
+                .env
+                .iter()
+                .map(|(name, value)| (name.to_string(), value.to_string())),
+        );
         let mut rotel = None;
         match variant.route {
             Route::None | Route::Direct => spec
@@ -579,6 +612,8 @@ mod tests {
         assert!(interleave(0, 3, 10).is_empty());
         assert_eq!(VARIANTS[0].route, Route::None);
         assert_eq!(VARIANTS[RECIPE].binary, "bench-upstream");
+        assert_eq!(VARIANTS[BARE_ON_WORKER].env, [(LOOP_VARIABLE, "worker")]);
+        assert_eq!(VARIANTS[BARE_ON_WORKER].route, Route::None);
     }
 
     #[test]

@@ -11,5 +11,10 @@ async fn handler(_event: LambdaEvent<Value>) -> Result<Value, Error> {
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
+    // `FAAS_OTEL_BENCH_LOOP=worker`: the loop as a task on a worker thread, where
+    // `faas_aws::run` puts it, so the bench can tell that placement from the tracing.
+    if std::env::var("FAAS_OTEL_BENCH_LOOP").as_deref() == Ok("worker") {
+        return tokio::spawn(lambda_runtime::run(service_fn(handler))).await?;
+    }
     lambda_runtime::run(service_fn(handler)).await
 }

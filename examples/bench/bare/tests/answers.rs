@@ -8,9 +8,19 @@ use lambda_emulator::{InvokeEvent, ScriptedLambda};
 
 #[test]
 fn every_event_is_answered_ok() {
+    answers_ok(&[]);
+}
+
+/// The variant section 7 runs as the baseline of `faas_aws::run`'s loop placement.
+#[test]
+fn every_event_is_answered_ok_with_the_loop_on_a_worker() {
+    answers_ok(&[("FAAS_OTEL_BENCH_LOOP", "worker")]);
+}
+
+fn answers_ok(env: &[(&str, &str)]) {
     let lambda = ScriptedLambda::start().unwrap();
     let _function = lambda
-        .start_runtime(env!("CARGO_BIN_EXE_bench-bare"), &[])
+        .start_runtime(env!("CARGO_BIN_EXE_bench-bare"), env)
         .unwrap();
     for n in 0..3 {
         let event = InvokeEvent::new(format!("req-{n}")).payload(format!("{{\"n\":{n}}}"));
