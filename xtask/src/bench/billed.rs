@@ -9,7 +9,8 @@
 //! exporting to `rotel-agent` on loopback, forwarding to the same upstream; the bare function
 //! beside a registered extension that does nothing (what being an extension costs); the bare
 //! function with its loop on a worker thread, as `faas_aws::run` places it (what that placement
-//! saves apart from the tracing, [`BARE_ON_WORKER`]). Each against an
+//! saves apart from the tracing, [`BARE_ON_WORKER`]) and the recipe placed the same way
+//! ([`RECIPE_ON_WORKER`]). Each against an
 //! upstream that answers after [`SLOW_UPSTREAM`] and one that answers at once
 //! ([`DelayedUpstream`]).
 //!
@@ -66,7 +67,7 @@ pub struct Variant {
 pub const LOOP_VARIABLE: &str = "FAAS_OTEL_BENCH_LOOP";
 
 /// The bare baseline is first; every round runs them in this order.
-pub const VARIANTS: [Variant; 9] = [
+pub const VARIANTS: [Variant; 10] = [
     Variant {
         name: "bare",
         binary: "bench-bare",
@@ -121,12 +122,22 @@ pub const VARIANTS: [Variant; 9] = [
         route: Route::None,
         env: &[(LOOP_VARIABLE, "worker")],
     },
+    Variant {
+        name: "upstream recipe direct, loop on a worker",
+        binary: "bench-upstream",
+        route: Route::Direct,
+        env: &[(LOOP_VARIABLE, "worker")],
+    },
 ];
 
 /// The index in [`VARIANTS`] of the bare function whose loop runs on a worker thread, as
 /// `faas_aws::run`'s does: the baseline that separates what the tracing costs from what that
 /// placement saves.
 pub const BARE_ON_WORKER: usize = 8;
+
+/// The index in [`VARIANTS`] of the upstream recipe with its loop on a worker thread: with
+/// [`BARE_ON_WORKER`], the like-for-like ratio (both tracings in `faas_aws::run`'s placement).
+pub const RECIPE_ON_WORKER: usize = 9;
 
 /// The index in [`VARIANTS`] of the upstream recipe, the ratios' denominator.
 pub const RECIPE: usize = 5;
@@ -614,6 +625,8 @@ mod tests {
         assert_eq!(VARIANTS[RECIPE].binary, "bench-upstream");
         assert_eq!(VARIANTS[BARE_ON_WORKER].env, [(LOOP_VARIABLE, "worker")]);
         assert_eq!(VARIANTS[BARE_ON_WORKER].route, Route::None);
+        assert_eq!(VARIANTS[RECIPE_ON_WORKER].binary, "bench-upstream");
+        assert_eq!(VARIANTS[RECIPE_ON_WORKER].env, [(LOOP_VARIABLE, "worker")]);
     }
 
     #[test]

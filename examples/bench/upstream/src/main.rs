@@ -36,7 +36,13 @@ async fn main() -> Result<(), Error> {
         })
         .with_trigger(OpenTelemetryFaasTrigger::Other),
     );
-    let result = runtime.run().await;
+    // `FAAS_OTEL_BENCH_LOOP=worker`: the loop as a task on a worker thread, as
+    // `faas_aws::run` runs it, so the bench can compare the two tracings in the same placement.
+    let result = if std::env::var("FAAS_OTEL_BENCH_LOOP").as_deref() == Ok("worker") {
+        tokio::spawn(runtime.run()).await?
+    } else {
+        runtime.run().await
+    };
     let _ = provider.shutdown();
     result
 }

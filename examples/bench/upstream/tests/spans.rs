@@ -10,13 +10,23 @@ use lambda_emulator::{InvokeEvent, ScriptedLambda};
 
 #[test]
 fn the_recipe_delivers_a_span_per_invocation() {
+    delivers_a_span_per_invocation(&[]);
+}
+
+/// The placement section 7 also runs it in, like `faas_aws::run`'s loop.
+#[test]
+fn the_recipe_delivers_a_span_per_invocation_with_the_loop_on_a_worker() {
+    delivers_a_span_per_invocation(&[("FAAS_OTEL_BENCH_LOOP", "worker")]);
+}
+
+fn delivers_a_span_per_invocation(extra: &[(&str, &str)]) {
     let collector = OtlpReceiver::start().unwrap();
     let lambda = ScriptedLambda::start().unwrap();
     let endpoint = collector.url();
     let binary = env!("CARGO_BIN_EXE_bench-upstream");
-    let _function = lambda
-        .start_runtime(binary, &[("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint)])
-        .unwrap();
+    let mut env = vec![("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str())];
+    env.extend_from_slice(extra);
+    let _function = lambda.start_runtime(binary, &env).unwrap();
     let ids: Vec<String> = (0..3).map(|n| format!("req-{n}")).collect();
     let answers: Vec<(String, bool)> = ids
         .iter()
