@@ -11,8 +11,11 @@
 //!    (ours, the upstream recipe) and rotel-agent, in interleaved rounds, against an upstream
 //!    30 ms away and one that answers at once.
 //!
-//! It builds what it measures: the release binaries, and the zips of section 5 (the bench
-//! functions packaged as Lambda would run them, with `cargo xtask package`'s code).
+//! It builds what it measures: the release binaries, the zips of section 5 (the bench
+//! functions packaged as Lambda would run them, with `cargo xtask package`'s code) and the
+//! deployable Lambda binaries (`cargo xtask build --release` for this machine's instruction
+//! set, [`build_deployable`]), so that no figure comes from a binary of an older checkout. When
+//! the deployable build fails, the bench stops and names the command to run.
 //!
 //! `--quick` runs few iterations: a smoke run of the whole pipeline. `--only collector` runs
 //! section 4 alone and prints its table; `--only billed` runs section 7 alone and prints it;
@@ -39,7 +42,7 @@ use std::time::{Instant, SystemTime};
 
 use anyhow::{Context, Result, bail};
 
-use crate::lambda_arch::{EXTENSION, EXTENSION_PROFILE};
+use crate::lambda_arch::{Arch, EXTENSION, EXTENSION_PROFILE};
 
 use collector::{Behaviour, Collector};
 use report::{ColdRow, FaultRow, OverheadRow, Results};
@@ -134,6 +137,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<u8> {
             // It packages what this checkout builds, never binaries left from an older commit.
             build_functions(root)?;
             build_extension(root)?;
+            build_deployable(root)?;
             let (text, _, tracing) = sizes_section(&root.join("target"));
             println!("{text}");
             return Ok(if tracing.is_some() { 0 } else { 1 });
@@ -156,6 +160,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<u8> {
 
     eprintln!("xtask: [1/7] release build of bench-bare, bench-faas, bench-upstream");
     build_functions(root)?;
+    build_deployable(root)?;
 
     eprintln!(
         "xtask: [2/7] per-invocation overhead ({} + {} invocations each)",
@@ -449,6 +454,33 @@ fn build_functions(root: &Path) -> Result<()> {
     Ok(())
 }
 
+/// The deployable binaries of section 5: `cargo xtask build --release --arch <host>` (the first
+/// run installs cargo-lambda and zig from PyPI and cross-builds everything, about 15 minutes on
+/// 2 cores; later runs rebuild what changed). An error, naming the command, when it fails.
+fn build_deployable(root: &Path) -> Result<()> {
+    let args = deployable_build_args(Arch::default_for_host());
+    let command = format!("cargo xtask build {}", args.join(" "));
+    eprintln!("xtask:   the deployable Lambda binaries: {command}");
+    match crate::build::run(root, &args) {
+        Ok(0) => Ok(()),
+        Ok(_) => bail!(
+            "`{command}` failed (its errors are above): section 5 measures what it builds;              run it until it succeeds, then the bench again"
+        ),
+        Err(err) => Err(err.context(format!(
+            "`{command}` could not run: section 5 measures what it builds; run it by hand,              then the bench again"
+        ))),
+    }
+}
+
+/// The arguments of [`build_deployable`]'s `cargo xtask build`.
+fn deployable_build_args(arch: Arch) -> Vec<String> {
+    vec![
+        "--release".into(),
+        "--arch".into(),
+        arch.lambda_name().into(),
+    ]
+}
+
 /// The release build of the extension, under its own profile (speed over size, as
 /// `cargo xtask build --release` builds the layer).
 fn build_extension(root: &Path) -> Result<()> {
@@ -520,8 +552,9 @@ fn sizes_section(target: &Path) -> (String, Option<(String, u64)>, Option<i64>) 
          package of its own, `examples/bench/*`, built by its own cargo run, so its \
          dependencies have only the features it asks for), zipped with `cargo xtask package`'s \
          reproducible zip code into `target/bench-zips`, and the deployable zips under \
-         `target/lambda` (packaged from `cargo xtask build --release`'s binaries when they \
-         exist; otherwise it says to run that command).\n\n",
+         `target/lambda`, packaged from the binaries of `cargo xtask build --release` for this \
+         machine's instruction set, which the bench runs first (it stops, naming the command, \
+         when that build fails).\n\n",
     );
     let mut tracing = None;
     let release = target.join("release");
@@ -544,7 +577,7 @@ fn sizes_section(target: &Path) -> (String, Option<(String, u64)>, Option<i64>) 
         }
         Err(err) => text.push_str(&format!("Bench zips not packaged: {err:#}\n\n")),
     }
-    let arch = crate::lambda_arch::Arch::default_for_host();
+    let arch = Arch::default_for_host();
     let lambda_dir = arch.lambda_dir(target);
     let built = crate::package::built_artifacts(&lambda_dir);
     if built.iter().all(|a| a.binary.is_file())
@@ -633,5 +666,20 @@ fn collect_zips(dir: &Path, out: &mut Vec<(PathBuf, u64)>) {
             let bytes = entry.metadata().map(|m| m.len()).unwrap_or(0);
             out.push((path, bytes));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_deployable_build_is_the_release_build_for_the_arch() -> Result<()> {
+        for arch in [Arch::X86_64, Arch::Arm64] {
+            let args = deployable_build_args(arch);
+            let options = crate::build::parse(&args)?;
+            assert_eq!((options.arch, options.release), (arch, true));
+        }
+        Ok(())
     }
 }
