@@ -464,10 +464,12 @@ fn build_deployable(root: &Path) -> Result<()> {
     match crate::build::run(root, &args) {
         Ok(0) => Ok(()),
         Ok(_) => bail!(
-            "`{command}` failed (its errors are above): section 5 measures what it builds;              run it until it succeeds, then the bench again"
+            "`{command}` failed (its errors are above): section 5 measures what it builds; \
+             run it until it succeeds, then the bench again"
         ),
         Err(err) => Err(err.context(format!(
-            "`{command}` could not run: section 5 measures what it builds; run it by hand,              then the bench again"
+            "`{command}` could not run: section 5 measures what it builds; run it by hand, \
+             then the bench again"
         ))),
     }
 }

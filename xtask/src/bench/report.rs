@@ -147,10 +147,11 @@ pub fn render(r: &Results) -> String {
     );
     let _ = writeln!(
         w,
-        "Functions are release builds (`--release`: opt-level z, fat LTO, panic=abort, as deployed), \
-         the extension its own release build (`--profile extension`: the same at opt-level 3, \
-         as `cargo xtask build --release` builds the layer), run by the xtask Lambda emulator (Runtime, Extensions and Telemetry APIs on \
-         127.0.0.1, one sequential execution environment), exporting to a local OTLP/HTTP \
+        "Functions are release builds (`--release`: opt-level z, fat LTO, panic=abort, as \
+         deployed), the extension its own release build (`--profile extension`: the same at \
+         opt-level 3, as `cargo xtask build --release` builds the layer), run by the xtask \
+         Lambda emulator (Runtime, Extensions and Telemetry APIs on 127.0.0.1, one sequential \
+         execution environment), exporting to a local OTLP/HTTP \
          receiver in xtask; emulator, receivers and load generators are an optimized build \
          (`--profile bench`). Emulator, receiver and function share the machine, so absolute \
          figures include the loopback HTTP of the Runtime API; the differences between variants \
