@@ -222,22 +222,19 @@ impl Server {
         // The runtime's loop asks for the first event (`GET /next`) as soon as it is polled:
         // initialization ends here, the wait for the first event is not part of it.
         telemetry.cold_start().mark_ready();
-        let serving = crate::worker_task::on_worker(runtime.run_concurrent());
+        let mut serving = crate::worker_task::on_worker(runtime.run_concurrent());
         let result = match self.shutdown {
             None => {
                 telemetry.spawn_drain_on_termination();
                 serving.await
             }
-            Some(signal) => {
-                let mut serving = serving;
-                tokio::select! {
-                    result = &mut serving => result,
-                    () = signal => {
-                        serving.cancel().await;
-                        Ok(())
-                    }
+            Some(signal) => tokio::select! {
+                result = &mut serving => result,
+                () = signal => {
+                    serving.cancel().await;
+                    Ok(())
                 }
-            }
+            },
         };
         telemetry.shutdown().await;
         result.map_err(ServeError::Runtime)
